@@ -10,12 +10,13 @@ STAMP  := $(VENV)/.installed
 # Two workers by default (the machine the course targets has two cores); `make test JOBS=1` to run serially.
 JOBS   ?= 2
 
-.PHONY: setup lab test unit notebooks lint data execute clean help
+.PHONY: setup lab test lint data student execute clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
 	@echo "make test    set up (if needed) and run unit tests, nbval over every notebook, the browser test and lint"
 	@echo "make setup   only install packages into $(VENV) and fetch + verify the data"
+	@echo "make student write student versions (solutions stubbed, outputs cleared) into build/student/"
 	@echo "make execute re-run every notebook in place (maintainers, after changing a lesson)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -41,6 +42,9 @@ lint: $(STAMP)
 test: setup lint
 	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--nbval-current-env -p no:randomly -ra tests notebooks
+
+student: $(STAMP)
+	$(BIN)/python -m course_lib.student notebooks build/student
 
 execute: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 notebooks/*.ipynb
