@@ -14,8 +14,20 @@ Both share the small :class:`Tokenizer` interface: ``encode(text) -> list[int]``
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
+import heapq
+import json
 import numbers
-from collections.abc import Iterable, Sequence
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import regex
+from tiktoken_ext.openai_public import r50k_pat_str
 
 
 def _require_text(text: object, argument: str = "text") -> str:
@@ -291,7 +303,9 @@ class BPETokenizer(Tokenizer):
             allowed = set(allowed_special)
             unknown = allowed - set(self.special_tokens)
             if unknown:
-                raise ValueError(f"allowed_special lists {sorted(unknown)}, which are not special tokens of {self.name}")
+                raise ValueError(
+                    f"allowed_special lists {sorted(unknown)}, which are not special tokens of {self.name}"
+                )
         if not allowed:
             return [(text, None)]
         # Longest first so that one special token that is a prefix of another cannot cut it short.
@@ -354,7 +368,8 @@ class BPETokenizer(Tokenizer):
                 f"{self.name} does not number its tokens 0..{self.vocab_size - 1} in merge order "
                 "(true of trained tokenizers, not of GPT-2's file), so it cannot be cut at a merge count"
             )
-        return BPETokenizer(ranks, self.pattern, name=f"{self.name}[:{n_merges} merges]", merges=self.merges[:n_merges])
+        merges = [m for m in self.merges if m.new_id < limit]
+        return BPETokenizer(ranks, self.pattern, name=f"{self.name}[:{n_merges} merges]", merges=merges)
 
     # ------------------------------------------------------------------ training
 
@@ -380,9 +395,7 @@ class BPETokenizer(Tokenizer):
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, numbers.Integral):
             raise TypeError(f"vocab_size must be an integer, got {type(vocab_size).__name__}")
         if vocab_size < 256:
-            raise ValueError(
-                f"vocab_size must be at least 256 (one token for each possible byte), got {vocab_size}"
-            )
+            raise ValueError(f"vocab_size must be at least 256 (one token for each possible byte), got {vocab_size}")
         trainer = _PairCounter(regex.compile(pattern).findall(text))
         ranks = {bytes([b]): b for b in range(256)}
         token_bytes = [bytes([b]) for b in range(256)]
@@ -415,3 +428,288 @@ class BPETokenizer(Tokenizer):
         tokenizer = cls(ranks, pattern, specials, name=name, merges=merges)
         tokenizer.training_token_counts = trainer.token_count_history
         return tokenizer
+
+    # ------------------------------------------------------------------ saving and loading
+
+    def to_dict(self) -> dict:
+        """A JSON-serialisable description; tokens are listed by id with their bytes in hex and as text."""
+        return {
+            "format": FILE_FORMAT,
+            "version": FILE_VERSION,
+            "name": self.name,
+            "pattern": self.pattern,
+            "special_tokens": self.special_tokens,
+            "token_columns": ["id", "bytes as hex", "as text (for reading only)"],
+            "tokens": [
+                [rank, token.hex(), show_piece(token)] for token, rank in sorted(self.ranks.items(), key=_by_rank)
+            ],
+            "merge_columns": ["left (hex)", "right (hex)", "new id", "count"],
+            "merges": [[m.left.hex(), m.right.hex(), m.new_id, m.count] for m in self.merges],
+            "training_token_counts": self.training_token_counts,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "the tokenizer data") -> BPETokenizer:
+        if not isinstance(data, dict) or data.get("format") != FILE_FORMAT:
+            raise BPEFileError(f'{source} is not a saved BPETokenizer (no "format": "{FILE_FORMAT}" field)')
+        if data.get("version") != FILE_VERSION:
+            raise BPEFileError(f"{source} has format version {data.get('version')!r}; this code reads {FILE_VERSION}")
+        try:
+            ranks = {}
+            for position, entry in enumerate(data["tokens"]):
+                try:
+                    ranks[bytes.fromhex(entry[1])] = int(entry[0])
+                except (TypeError, ValueError, IndexError) as err:
+                    raise BPEFileError(
+                        f"{source}: token entry {position} ({entry!r:.60}) is malformed: {err}"
+                    ) from None
+            merges = [Merge(bytes.fromhex(a), bytes.fromhex(b), int(i), int(c)) for a, b, i, c in data["merges"]]
+            tokenizer = cls(ranks, data["pattern"], data["special_tokens"], name=data["name"], merges=merges)
+            tokenizer.training_token_counts = [int(n) for n in data.get("training_token_counts", [])]
+        except KeyError as err:
+            raise BPEFileError(f"{source} is missing the field {err.args[0]!r}") from None
+        except (TypeError, ValueError, regex.error) as err:
+            if isinstance(err, BPEFileError):
+                raise
+            raise BPEFileError(f"{source} is corrupt: {err}") from None
+        return tokenizer
+
+    def save(self, path: str | Path) -> Path:
+        """Write the tokenizer as indented JSON (a few MB for GPT-2-sized vocabularies)."""
+        path = Path(path)
+        path.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> BPETokenizer:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise BPEFileError(
+                f"{path.name} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); "
+                "was it cut short or edited by hand?"
+            ) from None
+        except UnicodeDecodeError:
+            raise BPEFileError(f"{path.name} is not UTF-8 text, so it is not a saved tokenizer") from None
+        return cls.from_dict(data, source=path.name)
+
+    @classmethod
+    def from_tiktoken_file(
+        cls,
+        path: str | Path,
+        pattern: str = GPT2_PATTERN,
+        special_tokens: dict[str, int] | None = None,
+        name: str | None = None,
+    ) -> BPETokenizer:
+        """Read a ``.tiktoken`` rank file: one ``<base64 bytes> <rank>`` line per token."""
+        path = Path(path)
+        ranks: dict[bytes, int] = {}
+        with open(path, "rb") as f:
+            for line_number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    encoded, rank = line.split()
+                    ranks[base64.b64decode(encoded, validate=True)] = int(rank)
+                except (ValueError, binascii.Error):
+                    raise BPEFileError(
+                        f"{path.name}, line {line_number}: expected '<base64 bytes> <rank>', got {line[:60]!r}"
+                    ) from None
+        return cls(ranks, pattern, special_tokens, name=name or path.stem)
+
+
+def _by_rank(item: tuple[bytes, int]) -> int:
+    return item[1]
+
+
+def _validated_ranks(ranks: dict[bytes, int]) -> dict[bytes, int]:
+    """Check a rank table: bytes keys, distinct non-negative ids, and every single byte present."""
+    if not isinstance(ranks, dict):
+        raise TypeError(f"ranks must be a dict mapping bytes to int ids, got {type(ranks).__name__}")
+    for token, rank in ranks.items():
+        if not isinstance(token, bytes) or not token:
+            raise TypeError(f"ranks keys must be non-empty bytes, got {token!r:.40}")
+        if isinstance(rank, bool) or not isinstance(rank, int) or rank < 0:
+            raise ValueError(f"the rank of {token!r:.40} must be a non-negative integer, got {rank!r}")
+    if len(set(ranks.values())) != len(ranks):
+        raise ValueError("ranks must give every token its own id; some ids are used twice")
+    missing = [b for b in range(256) if bytes([b]) not in ranks]
+    if missing:
+        raise ValueError(
+            f"a byte-level BPE needs all 256 single bytes as tokens; {len(missing)} are missing (first: 0x{missing[0]:02X})"
+        )
+    return dict(ranks)
+
+
+def describe_merge(step: int, merge: Merge) -> str:
+    """One line describing a training merge, whitespace made visible."""
+    left, right = show_piece(merge.left), show_piece(merge.right)
+    joined = show_piece(merge.left + merge.right)
+    return f"merge {step:4d}: {left!r:>10} + {right!r:<10} -> id {merge.new_id:5d} {joined!r:<14} (seen {merge.count:,} times)"
+
+
+def merge_by_rank(piece: bytes, ranks: dict[bytes, int]) -> list[bytes]:
+    """Split one chunk into tokens, exactly as tiktoken does.
+
+    Start from single bytes; repeatedly join the adjacent pair whose concatenation has the
+    lowest rank (leftmost on ties) until no adjacent pair is a token. A heap of candidate
+    pairs keeps this O(n log n), so a long run of spaces does not take quadratic time.
+    """
+    if piece in ranks:  # tiktoken's shortcut: a chunk that is itself a token stays whole
+        return [piece]
+    n = len(piece)
+    next_start = list(range(1, n + 1))  # part starting at i ends where the next part starts
+    prev_start = list(range(-1, n - 1))
+    candidates = [(ranks[piece[i : i + 2]], i, i + 2) for i in range(n - 1) if piece[i : i + 2] in ranks]
+    heapq.heapify(candidates)
+    while candidates:
+        _, start, end = heapq.heappop(candidates)
+        middle = next_start[start]
+        # Skip stale candidates: the parts start..middle and middle..end must still be adjacent.
+        if prev_start[start] == -2 or middle >= n or next_start[middle] != end:
+            continue
+        next_start[start] = end
+        prev_start[middle] = -2  # the right part is now inside the left one
+        if end < n:
+            prev_start[end] = start
+            after = next_start[end]
+            if piece[start:after] in ranks:
+                heapq.heappush(candidates, (ranks[piece[start:after]], start, after))
+        before = prev_start[start]
+        if before >= 0 and piece[before:end] in ranks:
+            heapq.heappush(candidates, (ranks[piece[before:end]], before, end))
+    parts, start = [], 0
+    while start < n:
+        parts.append(piece[start : next_start[start]])
+        start = next_start[start]
+    return parts
+
+
+def merge_pair(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
+    """Replace every non-overlapping occurrence of ``pair`` in ``ids`` (left to right) with ``new_id``."""
+    merged, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged
+
+
+def pair_counts(ids: Sequence[int]) -> Counter:
+    """How often each adjacent pair occurs in ``ids`` (overlapping pairs all count)."""
+    return Counter(zip(ids, ids[1:]))
+
+
+class _PairCounter:
+    """Training state: the distinct chunks of the text with their frequencies, and adjacent-pair counts.
+
+    Counting distinct chunks once (Shakespeare has ~30k distinct words for ~1M chunks) and, after
+    each merge, updating only the chunks that contain the merged pair is what makes training fast.
+    """
+
+    def __init__(self, chunks: Iterable[str]):
+        frequencies = Counter(chunks)
+        self.words = [list(chunk.encode("utf-8")) for chunk in frequencies]
+        self.freqs = list(frequencies.values())
+        self.pair_counts: defaultdict[tuple[int, int], int] = defaultdict(int)
+        self.words_with_pair: defaultdict[tuple[int, int], set[int]] = defaultdict(set)
+        for index, (word, freq) in enumerate(zip(self.words, self.freqs)):
+            for pair in zip(word, word[1:]):
+                self.pair_counts[pair] += freq
+                self.words_with_pair[pair].add(index)
+        # Max-heap of (count, pair) with lazy deletion; on equal counts the smaller pair of ids wins.
+        self.heap = [(-count, pair) for pair, count in self.pair_counts.items()]
+        heapq.heapify(self.heap)
+        self.token_count_history = [sum(len(w) * f for w, f in zip(self.words, self.freqs))]
+
+    def most_frequent_pair(self) -> tuple[tuple[int, int], int] | None:
+        while self.heap:
+            negative_count, pair = self.heap[0]
+            if self.pair_counts.get(pair, 0) == -negative_count:
+                return pair, -negative_count
+            heapq.heappop(self.heap)  # stale: the count changed since this entry was pushed
+        return None
+
+    def merge(self, left: int, right: int, new_id: int) -> None:
+        pair = (left, right)
+        changed: set[tuple[int, int]] = set()
+        tokens_saved = 0
+        # The index set may hold words that no longer contain the pair; merge_pair leaves them unchanged.
+        for index in self.words_with_pair.pop(pair, set()):
+            word, freq = self.words[index], self.freqs[index]
+            new_word = merge_pair(word, pair, new_id)
+            if len(new_word) == len(word):
+                continue
+            for old in zip(word, word[1:]):
+                self.pair_counts[old] -= freq
+                changed.add(old)
+            for new in zip(new_word, new_word[1:]):
+                self.pair_counts[new] += freq
+                self.words_with_pair[new].add(index)
+                changed.add(new)
+            tokens_saved += (len(word) - len(new_word)) * freq
+            self.words[index] = new_word
+        for p in changed:
+            count = self.pair_counts[p]
+            if count > 0:
+                heapq.heappush(self.heap, (-count, p))
+            else:
+                del self.pair_counts[p]
+        self.token_count_history.append(self.token_count_history[-1] - tokens_saved)
+
+
+# --------------------------------------------------------------------------- real tokenizers
+
+
+@functools.cache
+def gpt2_reference():
+    """tiktoken's GPT-2 encoding, built from the verified local rank file (no download)."""
+    import tiktoken
+    from tiktoken.load import load_tiktoken_bpe
+
+    from .data import ASSETS, asset_path
+
+    ranks = load_tiktoken_bpe(str(asset_path("gpt2_ranks")), expected_hash=ASSETS["gpt2_ranks"].sha256)
+    return tiktoken.Encoding(
+        name="gpt2",
+        pat_str=GPT2_PATTERN,
+        mergeable_ranks=ranks,
+        special_tokens=GPT2_SPECIAL_TOKENS,
+        explicit_n_vocab=50257,
+    )
+
+
+@functools.cache
+def o200k_reference():
+    """tiktoken's o200k_base encoding (GPT-4o and later), built from the verified local rank file."""
+    import tiktoken
+    from tiktoken.load import load_tiktoken_bpe
+
+    from .data import ASSETS, asset_path
+
+    ranks = load_tiktoken_bpe(str(asset_path("o200k_ranks")), expected_hash=ASSETS["o200k_ranks"].sha256)
+    return tiktoken.Encoding(
+        name="o200k_base", pat_str=O200K_PATTERN, mergeable_ranks=ranks, special_tokens=O200K_SPECIAL_TOKENS
+    )
+
+
+@functools.cache
+def gpt2() -> BPETokenizer:
+    """Our BPETokenizer loaded with GPT-2's ranks, pattern and ``<|endoftext|>`` (id 50256)."""
+    from .data import asset_path
+
+    return BPETokenizer.from_tiktoken_file(asset_path("gpt2_ranks"), GPT2_PATTERN, GPT2_SPECIAL_TOKENS, name="gpt2")
+
+
+@functools.cache
+def o200k() -> BPETokenizer:
+    """Our BPETokenizer loaded with the o200k_base ranks, pattern and special tokens."""
+    from .data import asset_path
+
+    return BPETokenizer.from_tiktoken_file(
+        asset_path("o200k_ranks"), O200K_PATTERN, O200K_SPECIAL_TOKENS, name="o200k_base"
+    )

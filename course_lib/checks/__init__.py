@@ -121,7 +121,7 @@ def same(got: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-6) -> tup
             return False, f"expected {_round(expected)}, got {_round(value)}"
         return True, ""
     if type(expected) is not type(got) and not (isinstance(expected, int) and isinstance(got, np.integer)):
-        return False, f"expected a {type(expected).__name__}, got a {type(got).__name__}: {_short(got)}"
+        return False, f"expected a value of type {type(expected).__name__}, got type {type(got).__name__}: {_short(got)}"
     if got != expected:
         return False, f"expected {_short(expected)}, got {_short(got)}"
     return True, ""
