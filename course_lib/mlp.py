@@ -1,0 +1,493 @@
+"""The MLP (feed-forward) block, and tools to find what its neurons respond to: lesson 06.
+
+Conventions are those of ``torch.nn.Linear`` and ``course_lib.model``: a weight matrix has one
+**row per output** (each row is a question asked of the input by a dot product), and a sequence
+has one row per token. Functions accept NumPy arrays or torch tensors and return the same kind.
+
+The block, for every position on its own::
+
+    hidden = x W_up^T + b_up          (n_embd -> 4 n_embd: 4 n_embd questions)
+    neurons = GELU(hidden)            (a neuron is "active" when clearly positive)
+    out = neurons W_down^T + b_down   (4 n_embd -> n_embd: back to the residual stream's width)
+    x_next = x + out                  (added to the residual stream)
+
+The second half of the module analyses a trained character-level model's neurons: given their
+activations along a text, it scores how well each neuron separates the positions that have a
+property (after a newline, a capital letter, a vowel...) from those that do not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = [
+    "MLPSteps",
+    "linear",
+    "relu",
+    "gelu",
+    "mlp_block",
+    "position_by_position",
+    "mlp_parameter_count",
+    "block_parameter_counts",
+    "mlp_share",
+    "CHAR_FEATURES",
+    "char_features",
+    "auc",
+    "neuron_scores",
+    "NeuronFinding",
+    "find_feature_neurons",
+    "record_neurons",
+    "neuron_figure",
+    "neuron_responses_figure",
+]
+
+Array = Any  # a NumPy array or a torch tensor
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _is_torch(x: Array) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def _require_array(name: str, x: Array, min_ndim: int = 0) -> Array:
+    if isinstance(x, list | tuple | int | float) and not isinstance(x, bool):
+        x = np.asarray(x, dtype=float)
+    if not isinstance(x, np.ndarray | torch.Tensor):
+        raise TypeError(f"{name} must be a NumPy array or a torch tensor, got {type(x).__name__}")
+    if x.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(x.shape)}")
+    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
+    return x
+
+
+def _same_kind(**arrays: Array) -> None:
+    kinds = {_is_torch(a) for a in arrays.values() if a is not None}
+    if len(kinds) > 1:
+        described = ", ".join(f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in arrays.items() if a is not None)
+        raise TypeError(f"mix of NumPy arrays and torch tensors ({described}); convert them all to one kind")
+
+
+def _positive_int(name: str, n: Any) -> int:
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"{name} must be a positive int, got {n!r}")
+    return int(n)
+
+
+# --------------------------------------------------------------------------- the pieces
+
+
+def linear(x: Array, w: Array, b: Array | None = None) -> Array:
+    """``x W^T + b``: output ``i`` is the dot product of row ``i`` of ``w`` with ``x``, plus ``b[i]``.
+
+    ``x``: ``(..., n_in)``; ``w``: ``(n_out, n_in)``; ``b``: ``(n_out,)`` or None. Same as ``torch.nn.Linear``.
+    """
+    x = _require_array("x", x, 1)
+    w = _require_array("w", w, 2)
+    _same_kind(x=x, w=w, b=b)
+    if w.ndim != 2:
+        raise ValueError(f"w must be a 2-D matrix (n_out, n_in), got shape {tuple(w.shape)}")
+    if w.shape[1] != x.shape[-1]:
+        raise ValueError(
+            f"each row of w must be as long as the input vector: w has shape {tuple(w.shape)} "
+            f"(rows of length {w.shape[1]}) but x has {x.shape[-1]} features (shape {tuple(x.shape)})"
+        )
+    y = x @ w.T
+    if b is None:
+        return y
+    b = _require_array("b", b, 1)
+    if tuple(b.shape) != (w.shape[0],):
+        raise ValueError(f"b must have one entry per row of w, shape ({w.shape[0]},), got {tuple(b.shape)}")
+    return y + b
+
+
+def relu(x: Array) -> Array:
+    """max(0, x), element-wise: negative values become 0, positive ones pass unchanged."""
+    x = _require_array("x", x)
+    return torch.relu(x) if _is_torch(x) else np.maximum(x, 0.0)
+
+
+_erf = np.vectorize(math.erf, otypes=[float])
+
+
+def gelu(x: Array, approximate: str = "none") -> Array:
+    """GELU: ``x * Phi(x)``, where ``Phi`` is the standard normal's cumulative distribution.
+
+    ``approximate="none"`` uses the exact ``Phi(x) = (1 + erf(x / sqrt 2)) / 2``; ``"tanh"`` uses
+    GPT-2's approximation ``(1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2``. Matches
+    ``torch.nn.functional.gelu``. Unlike ReLU it is smooth, and slightly negative just below 0.
+    """
+    x = _require_array("x", x)
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    if _is_torch(x):
+        return torch.nn.functional.gelu(x, approximate=approximate)
+    x = np.asarray(x, dtype=float)
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
+
+
+_ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "relu": relu,
+    "gelu": gelu,
+    "gelu_tanh": lambda x: gelu(x, approximate="tanh"),
+}
+
+
+@dataclass
+class MLPSteps:
+    """The intermediates of :func:`mlp_block` for the positions it was given."""
+
+    x: Array  # (..., n_embd) input
+    hidden: Array  # (..., n_hidden) before the nonlinearity: the answers to the questions
+    neurons: Array  # (..., n_hidden) after it: the neurons' activations
+    out: Array  # (..., n_embd) projected back down
+    residual: Array  # x + out: what the next layer sees
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        return {f.name: tuple(getattr(self, f.name).shape) for f in fields(self)}
+
+
+def mlp_block(
+    x: Array,
+    w_up: Array,
+    b_up: Array | None,
+    w_down: Array,
+    b_down: Array | None,
+    *,
+    activation: str = "gelu",
+    return_steps: bool = False,
+) -> Array | tuple[Array, MLPSteps]:
+    """Up-project, apply the nonlinearity, down-project; returns the block's output (not yet added).
+
+    ``x``: ``(..., n_embd)``; ``w_up``: ``(n_hidden, n_embd)``; ``w_down``: ``(n_embd, n_hidden)``.
+    ``activation`` is ``"gelu"`` (exact), ``"gelu_tanh"`` (GPT-2 and the course's model) or ``"relu"``.
+    The residual stream after the block is ``x + output`` (``steps.residual``).
+    """
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    x = _require_array("x", x, 1)
+    w_up, w_down = _require_array("w_up", w_up, 2), _require_array("w_down", w_down, 2)
+    if w_down.ndim != 2 or w_up.ndim != 2 or w_down.shape != (x.shape[-1], w_up.shape[0]):
+        raise ValueError(
+            f"w_down must have shape (n_embd, n_hidden) = ({x.shape[-1]}, {w_up.shape[0]}) to bring the "
+            f"{w_up.shape[0]} neurons back to the input's width {x.shape[-1]}; got w_up {tuple(w_up.shape)}, "
+            f"w_down {tuple(w_down.shape)}"
+        )
+    try:
+        hidden = linear(x, w_up, b_up)
+    except ValueError as err:
+        raise ValueError(f"up-projection: {err}") from None
+    neurons = _ACTIVATIONS[activation](hidden)
+    out = linear(neurons, w_down, b_down)
+    if not return_steps:
+        return out
+    return out, MLPSteps(x, hidden, neurons, out, x + out)
+
+
+def position_by_position(x: Array, block: Callable[[Array], Array]) -> tuple[Array, Array, float]:
+    """Run ``block`` on each position's vector alone, and on the whole sequence at once.
+
+    Returns ``(one_at_a_time, all_at_once, largest_difference)``. For an MLP the difference is zero
+    (up to rounding): no position ever looks at another, so the block can run on all in parallel.
+    ``x``: ``(T, n_embd)``.
+    """
+    x = _require_array("x", x, 2)
+    if x.ndim != 2:
+        raise ValueError(f"x must be (positions, features), got shape {tuple(x.shape)}")
+    rows = [block(x[i : i + 1]) for i in range(x.shape[0])]
+    looped = torch.cat(rows) if _is_torch(x) else np.concatenate(rows)
+    batched = block(x)
+    diff = (looped - batched).abs().max().item() if _is_torch(x) else float(np.max(np.abs(looped - batched)))
+    return looped, batched, float(diff)
+
+
+# --------------------------------------------------------------------------- counting
+
+
+def mlp_parameter_count(n_embd: int, *, mlp_ratio: int = 4, bias: bool = True) -> int:
+    """Parameters of one MLP block: ``2 * ratio * n_embd**2`` weights plus ``(ratio + 1) * n_embd`` biases."""
+    n_embd, mlp_ratio = _positive_int("n_embd", n_embd), _positive_int("mlp_ratio", mlp_ratio)
+    hidden = mlp_ratio * n_embd
+    return 2 * hidden * n_embd + ((hidden + n_embd) if bias else 0)
+
+
+def block_parameter_counts(n_embd: int, *, bias: bool = True) -> dict[str, int]:
+    """One transformer block by component: attention ``4 d^2``, MLP ``8 d^2``, two LayerNorms.
+
+    >>> block_parameter_counts(768)
+    {'attention': 2362368, 'mlp': 4722432, 'layer_norm': 3072, 'total': 7087872}
+    """
+    from course_lib.attention import attention_parameter_count
+
+    n_embd = _positive_int("n_embd", n_embd)
+    counts = {
+        "attention": attention_parameter_count(n_embd, bias=bias),
+        "mlp": mlp_parameter_count(n_embd, bias=bias),
+        "layer_norm": 2 * (2 if bias else 1) * n_embd,
+    }
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+def mlp_share(config: Any) -> dict[str, float]:
+    """How the weights of a GPT (a ``course_lib.model.GPTConfig``) split, from ``model.count_parameters``.
+
+    Returns the MLP's share of the blocks' attention + MLP weights (2/3 at ``mlp_ratio`` 4, whatever
+    the size) and of all parameters including embeddings (lower for small models, whose embedding
+    tables weigh relatively more).
+    """
+    from course_lib.model import count_parameters
+
+    counts = count_parameters(config)
+    return {
+        "mlp": counts["mlp"],
+        "attention": counts["attention"],
+        "total": counts["total"],
+        "mlp_share_of_blocks": counts["mlp"] / (counts["mlp"] + counts["attention"]),
+        "mlp_share_of_total": counts["mlp"] / counts["total"],
+    }
+
+
+# --------------------------------------------------------------------------- neurons of a trained model
+
+_VOWELS = set("aeiouAEIOU")
+_PUNCTUATION = set(".,;:!?'\"-()[]&")
+
+#: Properties of a character position that a neuron might detect. Each maps (text, i) -> bool,
+#: where i is the position whose activation is examined: the model has read text[: i + 1].
+CHAR_FEATURES: dict[str, Callable[[str, int], bool]] = {
+    "newline": lambda s, i: s[i] == "\n",
+    "after newline": lambda s, i: i > 0 and s[i - 1] == "\n",
+    "space": lambda s, i: s[i] == " ",
+    "after space": lambda s, i: i > 0 and s[i - 1] == " ",
+    "capital letter": lambda s, i: s[i].isupper(),
+    "lowercase letter": lambda s, i: s[i].islower(),
+    "vowel": lambda s, i: s[i] in _VOWELS,
+    "consonant": lambda s, i: s[i].isalpha() and s[i] not in _VOWELS,
+    "punctuation": lambda s, i: s[i] in _PUNCTUATION,
+    "after punctuation": lambda s, i: i > 0 and s[i - 1] in _PUNCTUATION,
+    "inside a word": lambda s, i: i > 0 and s[i].isalpha() and s[i - 1].isalpha(),
+    "upper-case line": lambda s, i: _line_of(s, i).strip().isupper(),
+}
+
+
+def _line_of(text: str, i: int) -> str:
+    start = text.rfind("\n", 0, i) + 1  # a newline belongs to the line it ends
+    end = text.find("\n", i)
+    return text[start : len(text) if end == -1 else end]
+
+
+def char_features(text: str, names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """For each named feature, a boolean array with one entry per character of ``text``.
+
+    >>> char_features("Hi\\nyo", ["capital letter", "after newline"])["after newline"].tolist()
+    [False, False, False, True, False]
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text:
+        raise ValueError("text must not be empty")
+    names = list(CHAR_FEATURES) if names is None else list(names)
+    unknown = [n for n in names if n not in CHAR_FEATURES]
+    if unknown:
+        raise ValueError(f"unknown feature(s) {unknown}; choose from {list(CHAR_FEATURES)}")
+    return {n: np.array([CHAR_FEATURES[n](text, i) for i in range(len(text))], dtype=bool) for n in names}
+
+
+def auc(scores: Array, labels: Array) -> float:
+    """Area under the ROC curve: the chance that a random positive position scores higher than a
+    random negative one (ties count half). 1 = perfect detector, 0.5 = unrelated, 0 = fires on the opposite.
+    """
+    values = np.asarray(_to_numpy(scores), dtype=float).ravel()
+    mask = np.asarray(_to_numpy(labels)).astype(bool).ravel()
+    if values.shape != mask.shape:
+        raise ValueError(f"scores and labels must have the same length, got {values.shape[0]} and {mask.shape[0]}")
+    n_pos, n_neg = int(mask.sum()), int((~mask).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("labels must contain both positive and negative positions to compute an AUC")
+    return float(_auc_columns(values[:, None], mask)[0])
+
+
+def _to_numpy(x: Array) -> np.ndarray:
+    if _is_torch(x):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks (1-based) down each column, ties given their average rank."""
+    n, m = values.shape
+    order = np.argsort(values, axis=0, kind="stable")
+    sorted_vals = np.take_along_axis(values, order, axis=0)
+    ranks = np.empty((n, m))
+    for j in range(m):
+        v = sorted_vals[:, j]
+        # start index of each run of equal values, and the average rank of the run
+        starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
+        ends = np.r_[starts[1:], n]
+        avg = (starts + ends + 1) / 2.0
+        ranks[order[:, j], j] = np.repeat(avg, ends - starts)
+    return ranks
+
+
+def _auc_columns(values: np.ndarray, mask: np.ndarray, ranks: np.ndarray | None = None) -> np.ndarray:
+    ranks = _ranks(values) if ranks is None else ranks
+    n_pos, n_neg = int(mask.sum()), int((~mask).sum())
+    return (ranks[mask].sum(axis=0) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def neuron_scores(activations: Array, mask: Array, *, _ranks_cache: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Score every neuron (column of ``activations``, shape ``(positions, neurons)``) against a property.
+
+    ``mask`` is a boolean per position. Returns arrays with one entry per neuron: ``mean_with`` and
+    ``mean_without`` (mean activation where the property holds / does not), ``difference`` (their
+    difference) and ``auc`` (see :func:`auc`).
+    """
+    acts = np.asarray(_to_numpy(activations), dtype=float)
+    if acts.ndim != 2:
+        raise ValueError(f"activations must be (positions, neurons), got shape {acts.shape}")
+    mask = np.asarray(_to_numpy(mask)).astype(bool)
+    if mask.shape != (acts.shape[0],):
+        raise ValueError(
+            f"mask must have one entry per position ({acts.shape[0]}), got shape {mask.shape}; "
+            "was the text the same one the activations were recorded on?"
+        )
+    if mask.all() or not mask.any():
+        raise ValueError("the property must hold at some positions and not at others to compare them")
+    with_, without = acts[mask].mean(axis=0), acts[~mask].mean(axis=0)
+    return {
+        "mean_with": with_,
+        "mean_without": without,
+        "difference": with_ - without,
+        "auc": _auc_columns(acts, mask, _ranks_cache),
+    }
+
+
+@dataclass
+class NeuronFinding:
+    feature: str
+    neuron: int
+    auc: float
+    mean_with: float
+    mean_without: float
+    n_positions: int  # how many positions have the feature
+
+    def __str__(self) -> str:
+        return (
+            f"neuron {self.neuron:4d} ~ {self.feature!r}: AUC {self.auc:.3f}, mean activation "
+            f"{self.mean_with:.3f} there vs {self.mean_without:.3f} elsewhere ({self.n_positions} positions)"
+        )
+
+
+def find_feature_neurons(
+    activations: Array, text: str, features: list[str] | None = None, *, top_k: int = 1, min_positions: int = 5
+) -> list[NeuronFinding]:
+    """For each feature, the ``top_k`` neurons that best detect it (highest AUC), with their evidence.
+
+    ``activations`` ``(len(text), neurons)`` are a layer's MLP neurons recorded while the model read
+    ``text`` (row ``i`` after reading ``text[: i + 1]``). Features that occur at fewer than
+    ``min_positions`` positions (or at all but that many) are skipped. Sorted by AUC, best first.
+    """
+    acts = np.asarray(_to_numpy(activations), dtype=float)
+    if acts.ndim != 2:
+        raise ValueError(f"activations must be (positions, neurons), got shape {acts.shape}")
+    if not isinstance(text, str) or len(text) != acts.shape[0]:
+        got = len(text) if isinstance(text, str) else type(text).__name__
+        raise ValueError(f"text must be a str with one character per row of activations ({acts.shape[0]}), got {got}")
+    top_k = _positive_int("top_k", top_k)
+    findings = []
+    ranks = _ranks(acts)  # the same for every feature: rank the activations once
+    for name, mask in char_features(text, features).items():
+        n = int(mask.sum())
+        if n < min_positions or len(mask) - n < min_positions:
+            continue
+        s = neuron_scores(acts, mask, _ranks_cache=ranks)
+        for j in np.argsort(-s["auc"], kind="stable")[:top_k]:
+            findings.append(
+                NeuronFinding(name, int(j), float(s["auc"][j]), float(s["mean_with"][j]), float(s["mean_without"][j]), n)
+            )
+    return sorted(findings, key=lambda f: -f.auc)
+
+
+def record_neurons(model, tokenizer, text: str, layer: int, *, after_gelu: bool = True) -> np.ndarray:
+    """One layer's MLP neurons at every character of ``text``: an array ``(len(tokens), 4 * n_embd)``.
+
+    Texts longer than the model's context are read in consecutive windows of ``block_size`` tokens,
+    each starting afresh (so the first characters of each window see little context).
+    ``after_gelu=False`` gives the values before the nonlinearity.
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"text must be a non-empty string, got {text!r}")
+    n_layer = model.config.n_layer
+    if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < n_layer:
+        raise ValueError(f"layer must be an int in 0..{n_layer - 1}, got {layer!r}")
+    key = f"blocks.{layer}.mlp.{'post' if after_gelu else 'pre'}"
+    ids = tokenizer.encode(text)
+    window = model.config.block_size
+    rows = []
+    with torch.no_grad():
+        for start in range(0, len(ids), window):
+            capture: dict = {}
+            model(torch.tensor([ids[start : start + window]]), capture=capture)
+            rows.append(capture[key][0].float().cpu().numpy())
+    return np.concatenate(rows)
+
+
+def neuron_figure(activations: Array, text: str, neuron: int, *, feature: str | None = None, title: str | None = None):
+    """One neuron's activation along ``text`` (``activations``: ``(len(text),)`` or ``(len(text), neurons)``),
+    with the positions where ``feature`` (a :data:`CHAR_FEATURES` name) holds shaded, and its AUC."""
+    import matplotlib.pyplot as plt
+
+    from course_lib import plots
+
+    acts = np.asarray(_to_numpy(activations), dtype=float)
+    values = acts[:, neuron] if acts.ndim == 2 else acts
+    if values.shape != (len(text),):
+        raise ValueError(f"need one activation per character of text ({len(text)}), got shape {values.shape}")
+    highlight = char_features(text, [feature])[feature] if feature else None
+    if title is None:
+        title = f"Neuron {neuron} along the text"
+        if highlight is not None and highlight.any() and not highlight.all():
+            title += f" (AUC for {feature!r}: {auc(values, highlight):.2f})"
+    fig, ax = plt.subplots(figsize=(min(16, 2 + 0.16 * len(text)), 3.6))
+    plots.values_along_text(
+        values, text, title=title, ylabel="activation (after GELU)", highlight=highlight, highlight_label=feature, ax=ax
+    )
+    fig.tight_layout()
+    return fig
+
+
+def neuron_responses_figure(
+    x: Array, w: Array, b: Array, neuron_names: list[str], *, activation: str = "relu", title: str | None = None
+):
+    """Bars for each neuron of one linear layer on one vector ``x``: the question's answer (before the
+    nonlinearity) next to the neuron's activation (after it)."""
+    import matplotlib.pyplot as plt
+
+    from course_lib import plots
+
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+    before = np.asarray(_to_numpy(linear(x, w, b)), dtype=float)
+    if before.shape != (len(neuron_names),):
+        raise ValueError(f"neuron_names must name each of the {before.size} outputs, got {len(neuron_names)} names")
+    after = np.asarray(_to_numpy(_ACTIVATIONS[activation](before)), dtype=float)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
+    plots.bar_chart(before, neuron_names, "Before the nonlinearity: w . x + b", "neuron", "value", value_format="{:.2f}", ax=left)
+    plots.bar_chart(after, neuron_names, f"After {activation}: the neuron's activation", "neuron", "value", value_format="{:.2f}", ax=right)
+    for ax in (left, right):
+        ax.axhline(0, color="black", lw=0.8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

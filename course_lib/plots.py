@@ -1,0 +1,340 @@
+"""Plot helpers shared by the lessons: labelled axes, readable fonts, colour-blind-safe colours.
+
+Each helper draws on a Matplotlib ``Axes`` (a new figure unless ``ax`` is given) and returns
+it, so a lesson can add to it; the lesson ends the cell with ``plt.show()``.
+
+Add new helpers at the end, each documented, each labelling its axes and giving a title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+# Okabe & Ito's palette: distinguishable with the common colour-vision deficiencies.
+COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+# Sequential/diverging colour maps that stay readable with colour-vision deficiencies and in grey.
+SAFE_CMAPS = ("viridis", "cividis", "magma", "inferno", "plasma", "Greys", "RdBu", "PuOr", "BrBG")
+
+FONT_SIZES = {"title": 14, "label": 12, "tick": 11, "annotation": 10}
+
+
+def use_course_style() -> None:
+    """Readable defaults for every later plot: larger fonts and the colour-blind-safe cycle."""
+    plt.rcParams.update(
+        {
+            "font.size": FONT_SIZES["tick"],
+            "axes.titlesize": FONT_SIZES["title"],
+            "axes.labelsize": FONT_SIZES["label"],
+            "xtick.labelsize": FONT_SIZES["tick"],
+            "ytick.labelsize": FONT_SIZES["tick"],
+            "legend.fontsize": FONT_SIZES["tick"],
+            "axes.prop_cycle": plt.cycler(color=COLORS),
+            "figure.dpi": 100,
+        }
+    )
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> plt.Axes:
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _label(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
+    for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
+        if not value:
+            raise ValueError(f"{name} must be a non-empty string: every course plot is titled and labelled")
+    ax.set_title(title, fontsize=FONT_SIZES["title"])
+    ax.set_xlabel(xlabel, fontsize=FONT_SIZES["label"])
+    ax.set_ylabel(ylabel, fontsize=FONT_SIZES["label"])
+    ax.tick_params(labelsize=FONT_SIZES["tick"])
+
+
+def bar_chart(
+    values: Sequence[float],
+    labels: Sequence[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    horizontal: bool = False,
+    annotate: bool = True,
+    value_format: str = "{:,.0f}",
+    color: str | Sequence[str] | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Bars with one label each; ``annotate`` writes each value on its bar (``value_format`` formats it)."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) != len(labels):
+        raise ValueError(
+            f"values and labels must have the same length, got {values.shape} values and {len(labels)} labels"
+        )
+    ax = _axes(ax, (7, 0.45 * len(values) + 1.5) if horizontal else (max(5, 0.8 * len(values) + 2), 4))
+    colors = color if color is not None else [COLORS[i % len(COLORS)] for i in range(len(values))]
+    positions = np.arange(len(values))
+    if horizontal:
+        bars = ax.barh(positions, values, color=colors)
+        ax.set_yticks(positions, labels)
+        ax.invert_yaxis()  # first label on top, as it reads
+    else:
+        bars = ax.bar(positions, values, color=colors)
+        ax.set_xticks(positions, labels, rotation=30 if max(map(len, labels), default=0) > 8 else 0, ha="right")
+    if annotate:
+        ax.bar_label(
+            bars, labels=[value_format.format(v) for v in values], padding=2, fontsize=FONT_SIZES["annotation"]
+        )
+        if horizontal:  # room for the value labels at the end of the bars
+            ax.margins(x=0.15)
+        else:
+            ax.margins(y=0.12)
+    _label(ax, title, xlabel, ylabel)
+    return ax
+
+
+def heatmap(
+    matrix: np.ndarray,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    title: str = "",
+    cmap: str = "viridis",
+    xlabel: str = "column",
+    ylabel: str = "row",
+    colorbar_label: str = "value",
+    annotate: bool = False,
+    value_format: str = "{:.2f}",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """A matrix as coloured cells with a labelled colour bar; ``annotate`` writes each value in its cell.
+
+    ``title`` is required (its default is empty only so the labels can come first positionally).
+    ``cmap`` must be one of :data:`SAFE_CMAPS` (colour-blind safe); labels, if given, must match
+    the matrix's shape.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
+    if cmap not in SAFE_CMAPS and cmap.removesuffix("_r") not in SAFE_CMAPS:
+        raise ValueError(f"cmap {cmap!r} is not in the colour-blind-safe list {SAFE_CMAPS}")
+    for name, labels, size in (
+        ("row_labels", row_labels, matrix.shape[0]),
+        ("col_labels", col_labels, matrix.shape[1]),
+    ):
+        if labels is not None and len(labels) != size:
+            raise ValueError(f"{name} has {len(labels)} entries but the matrix has {size} along that axis")
+    rows, cols = matrix.shape
+    ax = _axes(ax, (min(12, 0.6 * cols + 3), min(10, 0.5 * rows + 2)))
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    colorbar = ax.figure.colorbar(image, ax=ax)
+    colorbar.set_label(colorbar_label, fontsize=FONT_SIZES["label"])
+    if row_labels is not None:
+        ax.set_yticks(np.arange(rows), row_labels)
+    if col_labels is not None:
+        ax.set_xticks(np.arange(cols), col_labels, rotation=45 if max(map(len, col_labels), default=0) > 3 else 0)
+    if annotate:
+        _annotate_cells(ax, matrix, image, value_format)
+    _label(ax, title, xlabel, ylabel)
+    return ax
+
+
+def _annotate_cells(ax: plt.Axes, matrix: np.ndarray, image, value_format: str) -> None:
+    """Write each value in its cell, in black on light cells and white on dark ones."""
+    for (r, c), value in np.ndenumerate(matrix):
+        red, green, blue, _ = image.cmap(image.norm(value))
+        brightness = 0.299 * red + 0.587 * green + 0.114 * blue
+        ax.text(
+            c,
+            r,
+            value_format.format(value),
+            ha="center",
+            va="center",
+            fontsize=FONT_SIZES["annotation"],
+            color="black" if brightness > 0.5 else "white",
+        )
+
+
+def line_plot(
+    x: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    logy: bool = False,
+    markers: bool = False,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """One line per named series against the shared ``x``, with a legend when there are several."""
+    ax = _axes(ax, (7, 4))
+    for index, (name, ys) in enumerate(series.items()):
+        if len(ys) != len(x):
+            raise ValueError(f"series {name!r} has {len(ys)} values but x has {len(x)}")
+        ax.plot(x, ys, label=name, color=COLORS[index % len(COLORS)], marker="o" if markers else None, markersize=4)
+    if logy:
+        ax.set_yscale("log")
+    if len(series) > 1:
+        ax.legend()
+    ax.grid(alpha=0.3)
+    _label(ax, title, xlabel, ylabel)
+    return ax
+
+
+def word_map(
+    coords: np.ndarray,
+    words: Sequence[str],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    arrows: Sequence[tuple[str, str]] = (),
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Words as labelled points at ``coords`` (n x 2), with an arrow for each (from_word, to_word) pair.
+
+    Arrows take the colours of the course palette in turn, so parallel arrows are easy to compare.
+    """
+    coords = np.asarray(coords, dtype=float)
+    if coords.ndim != 2 or coords.shape[1] != 2 or len(coords) != len(words):
+        raise ValueError(f"coords must have shape ({len(words)}, 2) (one x, y per word), got {coords.shape}")
+    position = {word: coords[i] for i, word in enumerate(words)}
+    ax = _axes(ax, (7, 5.5))
+    ax.scatter(coords[:, 0], coords[:, 1], s=25, color="#555555", zorder=3)
+    for index, (start, end) in enumerate(arrows):
+        if start not in position or end not in position:
+            raise ValueError(f"arrow ({start!r}, {end!r}) names a word that is not among the points")
+        ax.annotate(
+            "",
+            xy=position[end],
+            xytext=position[start],
+            arrowprops={"arrowstyle": "->", "color": COLORS[index % len(COLORS)], "lw": 1.8},
+            zorder=2,
+        )
+    for word, (x, y) in position.items():
+        ax.annotate(word, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=FONT_SIZES["annotation"] + 1)
+    ax.margins(0.12)
+    ax.grid(alpha=0.3)
+    _label(ax, title, xlabel, ylabel)
+    return ax
+
+
+def vectors_2d(
+    vectors: Mapping[str, Sequence[float]],
+    title: str,
+    xlabel: str = "x",
+    ylabel: str = "y",
+    limit: float | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Named 2-D vectors as arrows from the origin, on equal axes with a grid (``limit`` fixes the range)."""
+    ax = _axes(ax, (5, 5))
+    reach = 1.0
+    for index, (name, vector) in enumerate(vectors.items()):
+        x, y = (float(v) for v in vector)
+        color = COLORS[index % len(COLORS)]
+        ax.annotate("", xy=(x, y), xytext=(0, 0), arrowprops={"arrowstyle": "-|>", "color": color, "lw": 2.5})
+        ax.annotate(name, (x, y), xytext=(6, 6), textcoords="offset points", color=color, fontweight="bold")
+        reach = max(reach, abs(x), abs(y))
+    lim = limit if limit is not None else 1.2 * reach
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.axhline(0, color="#999999", lw=0.8)
+    ax.axvline(0, color="#999999", lw=0.8)
+    ax.grid(alpha=0.3)
+    _label(ax, title, xlabel, ylabel)
+    return ax
+
+
+def dot_product_picture(a: Sequence[float], b: Sequence[float], limit: float = 3.2, ax: plt.Axes | None = None):
+    """Two 2-D vectors from the origin, the angle between them, and b's shadow on a's line.
+
+    The title gives the dot product and the cosine, so the drawing and the numbers can be read together.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != (2,) or b.shape != (2,):
+        raise ValueError(f"a and b must be 2-D vectors (two numbers each), got shapes {a.shape} and {b.shape}")
+    ax = vectors_2d({"a": a, "b": b}, "placeholder", "x", "y", limit=limit, ax=ax)
+    dot = float(a @ b)
+    lengths = float(np.linalg.norm(a) * np.linalg.norm(b))
+    if np.linalg.norm(a) > 0:
+        shadow = (dot / float(a @ a)) * a  # the point of a's line closest to b's tip
+        ax.plot([b[0], shadow[0]], [b[1], shadow[1]], ls=":", color="#555555", lw=1.2)
+        ax.plot([0, shadow[0]], [0, shadow[1]], color=COLORS[2], lw=5, alpha=0.45, solid_capstyle="butt")
+    if lengths > 0:
+        start, end = np.degrees(np.arctan2(a[1], a[0])), np.degrees(np.arctan2(b[1], b[0]))
+        sweep = (end - start + 180) % 360 - 180  # the short way round, signed
+        theta = np.radians(start + np.linspace(0, sweep, 40))
+        radius = 0.22 * limit
+        ax.plot(radius * np.cos(theta), radius * np.sin(theta), color="#555555", lw=1)
+        cosine = dot / lengths
+        title = f"a · b = {dot:+.2f}    cos θ = {cosine:+.2f}    θ = {abs(sweep):.0f}°"
+    else:
+        title = f"a · b = {dot:+.2f}    (a zero vector has no angle)"
+    ax.set_title(title, fontsize=FONT_SIZES["title"])
+    return ax
+
+
+def position_profile(encodings: np.ndarray, position: int, title: str = "Position vectors"):
+    """Two panels for one row of a position table: its values, and its cosine similarity to every position.
+
+    Returns the ``Figure`` (a lesson shows it with ``plt.show()``; a widget turns it into an image).
+    """
+    encodings = np.asarray(encodings, dtype=float)
+    if encodings.ndim != 2:
+        raise ValueError(f"encodings must be 2-D (positions x dimensions), got shape {encodings.shape}")
+    n_positions = encodings.shape[0]
+    if not 0 <= position < n_positions:
+        raise ValueError(f"position must be between 0 and {n_positions - 1}, got {position}")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
+    row = encodings[position]
+    left.bar(np.arange(row.size), row, color=COLORS[0], width=1.0)
+    left.set_ylim(-1.15 * max(1.0, np.abs(encodings).max()), 1.15 * max(1.0, np.abs(encodings).max()))
+    _label(left, f"{title}: position {position}", "dimension", "value")
+    unit = encodings / np.linalg.norm(encodings, axis=1, keepdims=True).clip(1e-12)
+    similarity = unit @ unit[position]
+    right.plot(np.arange(n_positions), similarity, color=COLORS[1], marker="o", markersize=3)
+    right.axvline(position, color="#555555", ls=":", lw=1)
+    right.set_ylim(-1.05, 1.05)
+    right.grid(alpha=0.3)
+    _label(right, f"How similar position {position} is to the others", "other position", "cosine similarity")
+    fig.tight_layout()
+    return fig
+
+
+def values_along_text(
+    values: Sequence[float],
+    text: str,
+    title: str,
+    ylabel: str,
+    highlight: Sequence[bool] | None = None,
+    highlight_label: str | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """One value per character of ``text`` (a neuron's activation, a probability...) as a line with
+    the characters as x tick labels (space '·', newline '↵'); ``highlight`` shades chosen positions."""
+    from .tokenizers import show_piece
+
+    values = np.asarray(values, dtype=float)
+    if values.shape != (len(text),):
+        raise ValueError(f"values must have one entry per character of text ({len(text)}), got shape {values.shape}")
+    ax = _axes(ax, (min(16, 2 + 0.16 * len(text)), 3.6))
+    positions = np.arange(len(text))
+    if highlight is not None:
+        highlight = np.asarray(highlight, dtype=bool)
+        if highlight.shape != values.shape:
+            raise ValueError(f"highlight must have one entry per character ({len(text)}), got shape {highlight.shape}")
+        for n, i in enumerate(np.flatnonzero(highlight)):
+            label = highlight_label if n == 0 else None
+            ax.axvspan(i - 0.5, i + 0.5, color=COLORS[1], alpha=0.3, lw=0, label=label)
+        if highlight_label and highlight.any():
+            ax.legend(loc="upper right")
+    ax.plot(positions, values, color=COLORS[0], marker="o", markersize=3, lw=1.2)
+    ax.axhline(0, color="black", lw=0.6)
+    step = max(1, len(text) // 120)
+    ax.set_xticks(positions[::step], [show_piece(c) for c in text[::step]], fontsize=8, fontfamily="monospace")
+    ax.set_xlim(-0.5, len(text) - 0.5)
+    ax.grid(alpha=0.3, axis="y")
+    _label(ax, title, "character of the text", ylabel)
+    return ax

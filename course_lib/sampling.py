@@ -1,0 +1,250 @@
+"""Turning a model's scores into text: softmax with temperature, top-k / top-p filters, and generation.
+
+The pure functions (:func:`softmax`, :func:`entropy`, :func:`top_k_filter`, :func:`top_p_filter`)
+take numpy arrays, lists or torch tensors and return the same kind (numpy for lists), working on
+the last axis. :func:`generate` runs a :class:`course_lib.model.GPT` one token at a time, with a
+KV cache so each step only processes the newest token.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import torch
+
+from course_lib.model import GPT, KVCache
+
+__all__ = ["entropy", "generate", "generate_text", "sample_next", "softmax", "top_k_filter", "top_p_filter"]
+
+
+# --------------------------------------------------------------------------- pure functions
+
+
+def _as_array(x):
+    """torch tensors stay torch tensors; anything else becomes a float numpy array."""
+    if isinstance(x, torch.Tensor):
+        return x if x.is_floating_point() else x.double()
+    return np.asarray(x, dtype=np.float64)
+
+
+def _check_temperature(temperature) -> float:
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or math.isnan(temperature):
+        raise TypeError(f"temperature must be a number, got {temperature!r}")
+    if temperature <= 0:
+        raise ValueError(
+            f"temperature must be > 0, got {temperature}. As T -> 0 sampling becomes greedy decoding "
+            "(always the most likely token): use greedy=True for that."
+        )
+    return float(temperature)
+
+
+def softmax(logits, temperature: float = 1.0):
+    """exp(logits / T), normalised to sum to 1 over the last axis.
+
+    The largest logit is subtracted first: softmax does not change when a constant is subtracted
+    from every input, and then exp() never sees a large positive number, so it cannot overflow.
+    Higher T flattens the distribution; lower T sharpens it.
+    """
+    temperature = _check_temperature(temperature)
+    x = _as_array(logits) / temperature
+    if isinstance(x, torch.Tensor):
+        return torch.softmax(x, dim=-1)  # torch's softmax subtracts the max itself
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def entropy(probs, base: float = math.e):
+    """Entropy of a distribution over the last axis, in nats (base e) or bits (base=2).
+
+    0 when one outcome is certain; log(n) when n outcomes are equally likely. Zero probabilities
+    contribute nothing (p log p -> 0 as p -> 0).
+    """
+    p = _as_array(probs)
+    if isinstance(p, torch.Tensor):
+        terms = torch.where(p > 0, -p * torch.log(p.clamp_min(1e-300 if p.dtype == torch.float64 else 1e-38)), 0.0)
+        return terms.sum(dim=-1) / math.log(base)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log(p), 0.0)
+    return terms.sum(axis=-1) / math.log(base)
+
+
+def top_k_filter(logits, k: int):
+    """Keep the k largest logits of each row, set the others to -inf (so softmax gives them 0).
+
+    Logits tied with the k-th largest are kept too, so a row can keep more than k on ties.
+    """
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"k must be an int, got {k!r}")
+    if k < 1:
+        raise ValueError(f"k must be at least 1 (k=1 keeps only the most likely token), got {k}")
+    x = _as_array(logits)
+    if k >= x.shape[-1]:
+        return x.clone() if isinstance(x, torch.Tensor) else x.copy()
+    if isinstance(x, torch.Tensor):
+        kth = torch.topk(x, k, dim=-1).values[..., -1:]
+        return x.masked_fill(x < kth, float("-inf"))
+    kth = np.sort(x, axis=-1)[..., -k][..., None]
+    return np.where(x < kth, -np.inf, x)
+
+
+def top_p_filter(logits, p: float):
+    """Nucleus filter: keep the most likely tokens until their probabilities add up to at least p.
+
+    The most likely token is always kept, so p close to 0 means greedy and p = 1 keeps everything.
+    """
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p <= 1:
+        raise ValueError(f"p must be a number in (0, 1], got {p!r}")
+    x = _as_array(logits)
+    if isinstance(x, torch.Tensor):
+        order = torch.argsort(x, dim=-1, descending=True)
+        sorted_probs = torch.softmax(torch.gather(x, -1, order), dim=-1)
+        mass_before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs
+        drop_sorted = mass_before >= p  # enough probability already gathered by the tokens before this one
+        drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+        return x.masked_fill(drop, float("-inf"))
+    order = np.argsort(-x, axis=-1, kind="stable")
+    sorted_logits = np.take_along_axis(x, order, axis=-1)
+    e = np.exp(sorted_logits - sorted_logits[..., :1])
+    sorted_probs = e / e.sum(axis=-1, keepdims=True)
+    mass_before = np.cumsum(sorted_probs, axis=-1) - sorted_probs
+    drop = np.zeros(x.shape, dtype=bool)
+    np.put_along_axis(drop, order, mass_before >= p, axis=-1)
+    return np.where(drop, -np.inf, x)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sample_next(
+    logits: torch.Tensor,
+    *,
+    greedy: bool = False,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """One next-token id per row of ``logits`` (B, vocab_size) -> (B, 1)."""
+    if greedy:
+        return logits.argmax(dim=-1, keepdim=True)
+    logits = logits.float() / _check_temperature(temperature)
+    if top_k is not None:
+        logits = top_k_filter(logits, top_k)
+    if top_p is not None:
+        logits = top_p_filter(logits, p=top_p)
+    probs = torch.softmax(logits, dim=-1)
+    return torch.multinomial(probs, num_samples=1, generator=generator)
+
+
+def _prompt_tensor(prompt, model: GPT) -> tuple[torch.Tensor, bool]:
+    """The prompt as a (B, T) long tensor on the model's device, and whether it came in as one sequence."""
+    device = next(model.parameters()).device
+    if isinstance(prompt, torch.Tensor):
+        if prompt.is_floating_point() or prompt.dtype == torch.bool:
+            raise TypeError(f"prompt must hold integer token ids, got dtype {prompt.dtype}")
+        ids = prompt.to(device=device, dtype=torch.long)
+    else:
+        if isinstance(prompt, str):
+            raise TypeError("prompt must be token ids, not a str: encode it with a tokenizer (or use generate_text)")
+        ids = torch.as_tensor(list(prompt), dtype=torch.long, device=device)
+    if ids.dim() not in (1, 2):
+        raise ValueError(f"prompt must be a sequence of ids or a (batch, time) tensor, got shape {tuple(ids.shape)}")
+    single = ids.dim() == 1
+    ids = ids.unsqueeze(0) if single else ids
+    if ids.shape[-1] == 0:
+        raise ValueError("prompt is empty: give at least one token to continue (e.g. the id of '\\n')")
+    return ids, single
+
+
+@torch.no_grad()
+def generate(
+    model: GPT,
+    prompt,
+    max_new_tokens: int,
+    *,
+    greedy: bool = False,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    generator: torch.Generator | None = None,
+    use_cache: bool = True,
+) -> torch.Tensor:
+    """Continue ``prompt`` (token ids: a list, a 1-D tensor, or a (B, T) tensor) by ``max_new_tokens`` tokens.
+
+    Returns the prompt followed by the new tokens, with the prompt's shape (1-D in, 1-D out).
+    ``greedy=True`` always takes the most likely token; otherwise each token is drawn from
+    softmax(logits / temperature), optionally restricted by ``top_k`` and/or ``top_p``.
+    Pass ``seed`` or a ``torch.Generator`` to make the draws repeatable.
+
+    The model sees at most ``block_size`` tokens: a longer prompt (or a generation that grows past it)
+    is cropped to its last ``block_size`` tokens for prediction; the returned sequence keeps everything.
+    With ``use_cache`` each step feeds only the newest token and reuses the cached keys and values;
+    when the cache is full it is rebuilt from the cropped context, so the output is the same as
+    ``use_cache=False``, which reprocesses the whole context each step.
+    """
+    if not isinstance(model, GPT):
+        raise TypeError(f"model must be a course_lib.model.GPT, got {type(model).__name__}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    if not greedy:  # check the settings once up front, not on the first sampled token
+        _check_temperature(temperature)
+        if top_k is not None:
+            top_k_filter(np.zeros(1), top_k)
+        if top_p is not None:
+            top_p_filter(np.zeros(1), top_p)
+    if seed is not None and generator is not None:
+        raise ValueError("pass either seed or generator, not both")
+    ids, single = _prompt_tensor(prompt, model)
+    if seed is not None:
+        generator = torch.Generator(device=ids.device).manual_seed(seed)
+    was_training = model.training
+    model.eval()  # no dropout while generating
+    try:
+        step = _CachedStepper(model) if use_cache else _uncached_step(model)
+        for _ in range(max_new_tokens):
+            logits = step(ids)
+            next_id = sample_next(
+                logits, greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+            )
+            ids = torch.cat([ids, next_id], dim=1)
+    finally:
+        model.train(was_training)
+    return ids[0] if single else ids
+
+
+def _uncached_step(model: GPT):
+    def step(ids: torch.Tensor) -> torch.Tensor:
+        logits, _ = model(ids[:, -model.config.block_size :])
+        return logits[:, -1]
+
+    return step
+
+
+class _CachedStepper:
+    """Next-token logits for a growing sequence, feeding the model only the tokens it has not seen."""
+
+    def __init__(self, model: GPT):
+        self.model = model
+        self.cache: KVCache | None = None
+        self.start = 0  # position in the full sequence where the cached context begins
+
+    def __call__(self, ids: torch.Tensor) -> torch.Tensor:
+        block_size = self.model.config.block_size
+        if self.cache is None or ids.shape[1] - self.start > block_size:
+            # First call, or the context outgrew the position embeddings: start again on the last block_size tokens.
+            self.start = max(0, ids.shape[1] - block_size)
+            self.cache = KVCache(self.model.config)
+        seen = self.start + self.cache.length
+        logits, _ = self.model(ids[:, seen:], kv_cache=self.cache)
+        return logits[:, -1]
+
+
+def generate_text(model: GPT, tokenizer, prompt: str, max_new_tokens: int, **kwargs) -> str:
+    """Encode ``prompt``, :func:`generate`, and decode the whole result (prompt included)."""
+    ids = tokenizer.encode(prompt)
+    if not ids:
+        raise ValueError("prompt is empty: give at least one character to continue (e.g. '\\n')")
+    return tokenizer.decode(generate(model, ids, max_new_tokens, **kwargs).tolist())

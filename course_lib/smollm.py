@@ -1,0 +1,629 @@
+"""A real LLM opened up: SmolLM2-135M-Instruct, run by the course's own forward pass.
+
+SmolLM2 (Hugging Face, 2024) is a *Llama-style* decoder. The pipeline is the one of lesson 07 (tokens ->
+vectors -> n_layer x [attention + MLP] -> unembedding -> next-token scores), with four changes that
+nearly every model after GPT-2 made::
+
+    token ids -> token embedding                       (no position embedding: see rotary, below)
+              -> n_layer x [ RMSNorm -> grouped-query attention with rotary positions -> add to the residual
+                             RMSNorm -> SwiGLU MLP                                  -> add to the residual ]
+              -> final RMSNorm -> unembedding (the token embedding, transposed) -> logits
+
+* **RMSNorm** instead of LayerNorm: scale each vector to unit root-mean-square, then by a learned
+  gain. No mean subtraction and no bias: cheaper, and it trains just as well.
+* **Rotary position embeddings (RoPE)**: instead of adding a position vector to the input, rotate
+  each query and key, pair of numbers by pair of numbers, by an angle proportional to its position.
+  A rotated query and a rotated key then have a dot product that depends on how far apart they are,
+  not on where they are, and nothing is learned, so any length up to the context works.
+* **Grouped-query attention (GQA)**: 9 query heads but only 3 key/value heads; each key/value head
+  is shared by a group of 3 query heads. The KV cache, the memory that grows with the context, is
+  three times smaller, at a small cost in quality.
+* **SwiGLU MLP**: two up-projections, one passed through SiLU, multiplied element by element (a
+  learned "gate" on each neuron), then projected back down.
+
+The weights come from a GGUF file (llama.cpp's format) in which they are quantised: stored as 4-bit
+integers plus a scale and an offset per block of 32 numbers (Q4_1), the token embedding as 8-bit
+(Q8_0). :func:`load` expands them to float32 with the ``gguf`` package, so everything after loading
+is ordinary float arithmetic in PyTorch, no network and no transformers involved.
+
+Like ``course_lib.model.GPT``, ``model(idx, capture={})`` fills the dict with every intermediate
+(see :data:`CAPTURE_KEYS`) without changing the computation, and ``kv_cache=`` processes only new
+tokens. :func:`generate` reuses ``course_lib.sampling.sample_next`` for greedy and temperature sampling.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from course_lib.model import KVCache, _record
+from course_lib.sampling import sample_next, softmax
+from course_lib.smollm_tokenizer import ChatTemplate, SmolLMTokenizer
+
+__all__ = [
+    "CAPTURE_KEYS",
+    "ChatTemplate",
+    "GGUFError",
+    "SmolLM",
+    "SmolLMConfig",
+    "SmolLMTokenizer",
+    "apply_rope",
+    "chat",
+    "count_parameters",
+    "generate",
+    "load",
+    "read_metadata",
+    "rms_norm",
+    "rope_angles",
+    "rotate_pair",
+    "top_next_tokens",
+]
+
+
+class GGUFError(ValueError):
+    """A GGUF file is missing, unreadable, or not a model this module can run; says which and why."""
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class SmolLMConfig:
+    """The shape of a Llama-style model. The defaults are SmolLM2-135M's (the GGUF file says the same)."""
+
+    vocab_size: int = 49152
+    block_size: int = 8192  # the context length it was trained for
+    n_layer: int = 30
+    n_head: int = 9  # query heads
+    n_kv_head: int = 3  # key/value heads, each shared by n_head // n_kv_head query heads
+    n_embd: int = 576
+    n_hidden: int = 1536  # MLP width
+    rope_base: float = 100_000.0
+    norm_eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_kv_head", "n_embd", "n_hidden"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"SmolLMConfig.{name} must be a positive int, got {value!r}")
+        if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
+            raise ValueError(
+                f"SmolLMConfig.n_embd ({self.n_embd}) must split into n_head ({self.n_head}) heads of even size"
+            )
+        if self.n_head % self.n_kv_head:
+            raise ValueError(f"n_head ({self.n_head}) must be a multiple of n_kv_head ({self.n_kv_head})")
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+    @property
+    def group_size(self) -> int:
+        """How many query heads share one key/value head."""
+        return self.n_head // self.n_kv_head
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_metadata(cls, meta: dict) -> SmolLMConfig:
+        arch = meta.get("general.architecture")
+        if arch != "llama":
+            raise GGUFError(f"the GGUF file holds a {arch!r} model; SmolLM runs 'llama'-architecture models")
+        try:
+            head_size = meta["llama.embedding_length"] // meta["llama.attention.head_count"]
+            if meta.get("llama.rope.dimension_count", head_size) != head_size:
+                raise GGUFError("rotary embeddings on only part of each head are not supported")
+            return cls(
+                vocab_size=len(meta["tokenizer.ggml.tokens"]),
+                block_size=int(meta["llama.context_length"]),
+                n_layer=int(meta["llama.block_count"]),
+                n_head=int(meta["llama.attention.head_count"]),
+                n_kv_head=int(meta["llama.attention.head_count_kv"]),
+                n_embd=int(meta["llama.embedding_length"]),
+                n_hidden=int(meta["llama.feed_forward_length"]),
+                rope_base=float(meta["llama.rope.freq_base"]),
+                norm_eps=float(meta["llama.attention.layer_norm_rms_epsilon"]),
+            )
+        except KeyError as err:
+            raise GGUFError(f"the GGUF metadata lacks {err.args[0]!r}, which a llama model needs") from None
+
+
+def count_parameters(config: SmolLMConfig) -> dict[str, int]:
+    """Parameters by component, from the formula (``SmolLM.parameter_counts`` counts the real tensors).
+
+    The unembedding is tied to the token embedding, so it adds nothing. Grouped-query attention shows up
+    in the K and V projections: they produce n_kv_head heads, not n_head.
+    """
+    c, hs, n = config.n_embd, config.head_size, config.n_layer
+    q_and_out = 2 * c * config.n_head * hs
+    k_and_v = 2 * c * config.n_kv_head * hs
+    counts = {
+        "token_embedding": config.vocab_size * c,
+        "attention": n * (q_and_out + k_and_v),
+        "mlp": n * 3 * c * config.n_hidden,  # gate, up and down
+        "norm": (2 * n + 1) * c,  # two RMSNorm gains per block and the final one
+    }
+    counts["total"] = sum(counts.values())
+    return counts
+
+
+# --------------------------------------------------------------------------- the new pieces, as functions
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Divide each vector (last axis) by its root-mean-square, then multiply by a learned gain per dimension.
+
+    LayerNorm would also subtract the mean and add a bias; RMSNorm keeps only the rescaling, which is
+    what stabilises training. ``eps`` keeps an all-zero vector from dividing by zero.
+    """
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
+
+
+def rotate_pair(x: float, y: float, angle: float) -> tuple[float, float]:
+    """The 2-D point (x, y) rotated anticlockwise by ``angle`` radians: what RoPE does to each pair."""
+    return x * math.cos(angle) - y * math.sin(angle), x * math.sin(angle) + y * math.cos(angle)
+
+
+def rope_angles(positions: torch.Tensor, head_size: int, base: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin of every (position, pair) rotation angle, each of shape (len(positions), head_size // 2).
+
+    Pair i turns by ``position * base ** (-2i / head_size)`` radians: the first pairs spin fast (they
+    tell neighbouring positions apart), the last ones barely move (they change over thousands of tokens).
+    """
+    inv_freq = 1.0 / (base ** (torch.arange(0, head_size, 2, dtype=torch.float32) / head_size))
+    angles = positions.to(torch.float32)[:, None] * inv_freq[None, :]
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate each adjacent pair (x[2i], x[2i+1]) of every head vector by its position's angle.
+
+    ``x`` is (B, heads, T, head_size); ``cos`` and ``sin`` are (T, head_size // 2) from :func:`rope_angles`.
+
+    Why adjacent pairs: the Hugging Face checkpoint pairs dimension i with i + head_size/2 (its
+    ``rotate_half``), but llama.cpp's converter reorders the rows of W_q and W_k inside every head so
+    that those partners sit side by side, the layout of the original LLaMA code and of ggml's rope. In
+    the GGUF's weights the partners *are* adjacent, so we rotate adjacent pairs. The reordering is the
+    same for queries and keys and stays inside a head, so every dot product q . k, hence every
+    attention pattern and every logit, is the same as the Hugging Face model's; only the order of the
+    64 numbers inside a captured query or key differs (tests/test_smollm.py checks the equivalence).
+    """
+    pairs = x.unflatten(-1, (-1, 2))  # (..., head_size // 2, 2)
+    first, second = pairs[..., 0], pairs[..., 1]
+    rotated = torch.stack((first * cos - second * sin, first * sin + second * cos), dim=-1)
+    return rotated.flatten(-2)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, config: SmolLMConfig):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(config.n_embd, device="meta"))
+        self.eps = config.norm_eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return rms_norm(x, self.weight, self.eps)
+
+
+class GroupedQueryAttention(nn.Module):
+    def __init__(self, config: SmolLMConfig):
+        super().__init__()
+        self.config = config
+        hs = config.head_size
+        # Built on the "meta" device (shapes only, no memory): the real weights are assigned by load().
+        self.q = nn.Linear(config.n_embd, config.n_head * hs, bias=False, device="meta")
+        self.k = nn.Linear(config.n_embd, config.n_kv_head * hs, bias=False, device="meta")
+        self.v = nn.Linear(config.n_embd, config.n_kv_head * hs, bias=False, device="meta")
+        self.o = nn.Linear(config.n_head * hs, config.n_embd, bias=False, device="meta")
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        rope: tuple[torch.Tensor, torch.Tensor],
+        capture: dict | None,
+        prefix: str,
+        kv_cache: KVCache | None,
+        layer: int,
+    ) -> torch.Tensor:
+        config = self.config
+        batch, new, _ = x.shape
+        # (B, T, heads * hs) -> (B, heads, T, hs)
+        q = self.q(x).view(batch, new, config.n_head, config.head_size).transpose(1, 2)
+        k = self.k(x).view(batch, new, config.n_kv_head, config.head_size).transpose(1, 2)
+        v = self.v(x).view(batch, new, config.n_kv_head, config.head_size).transpose(1, 2)
+        # Positions enter here, and only here: queries and keys are rotated, values are not.
+        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
+        past = 0
+        if kv_cache is not None:  # the cache stores rotated keys: a key's rotation never changes
+            past = kv_cache.length
+            k, v = kv_cache.append(layer, k, v)
+        _record(capture, f"{prefix}.q", q)
+        _record(capture, f"{prefix}.k", k)
+        _record(capture, f"{prefix}.v", v)
+        # Grouped-query attention: key/value head j serves query heads j*g .. j*g + g - 1 (g = group size).
+        k = k.repeat_interleave(config.group_size, dim=1)
+        v = v.repeat_interleave(config.group_size, dim=1)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(config.head_size)
+        # Query i (absolute position past + i) may look at keys 0 .. past + i.
+        allowed = torch.ones(new, past + new, dtype=torch.bool, device=x.device).tril(diagonal=past)
+        pattern = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
+        y = pattern @ v
+        _record(capture, f"{prefix}.pattern", pattern)
+        _record(capture, f"{prefix}.head_out", y)
+        y = y.transpose(1, 2).reshape(batch, new, config.n_head * config.head_size)  # heads side by side
+        return self.o(y)
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, config: SmolLMConfig):
+        super().__init__()
+        self.gate = nn.Linear(config.n_embd, config.n_hidden, bias=False, device="meta")
+        self.up = nn.Linear(config.n_embd, config.n_hidden, bias=False, device="meta")
+        self.down = nn.Linear(config.n_hidden, config.n_embd, bias=False, device="meta")
+
+    def forward(self, x: torch.Tensor, capture: dict | None, prefix: str) -> torch.Tensor:
+        gate = self.gate(x)
+        # SiLU(g) = g * sigmoid(g) decides how much of each neuron's "up" value passes: a learned, smooth gate.
+        act = F.silu(gate) * self.up(x)
+        _record(capture, f"{prefix}.gate", gate)
+        _record(capture, f"{prefix}.act", act)
+        return self.down(act)
+
+
+class Block(nn.Module):
+    def __init__(self, config: SmolLMConfig):
+        super().__init__()
+        self.attn_norm = RMSNorm(config)
+        self.attn = GroupedQueryAttention(config)
+        self.mlp_norm = RMSNorm(config)
+        self.mlp = SwiGLU(config)
+
+    def forward(self, x, rope, capture: dict | None, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
+        prefix = f"blocks.{layer}"
+        attn_out = self.attn(self.attn_norm(x), rope, capture, f"{prefix}.attn", kv_cache, layer)
+        _record(capture, f"{prefix}.attn.out", attn_out)
+        x = x + attn_out
+        _record(capture, f"{prefix}.resid_mid", x)
+        mlp_out = self.mlp(self.mlp_norm(x), capture, f"{prefix}.mlp")
+        _record(capture, f"{prefix}.mlp.out", mlp_out)
+        x = x + mlp_out
+        _record(capture, f"{prefix}.resid_post", x)
+        return x
+
+
+#: What ``forward(..., capture=d)`` puts in ``d`` (B = batch, T = new tokens, S = keys attended to, which
+#: is T without a cache, H = query heads, Hkv = key/value heads, hs = head size, C = n_embd, F = n_hidden).
+CAPTURE_KEYS = {
+    "tok_emb": "(B, T, C) token embedding rows: the residual stream entering block 0",
+    "blocks.{i}.attn.q": "(B, H, T, hs) queries, per head, after the rotary rotation",
+    "blocks.{i}.attn.k": "(B, Hkv, S, hs) keys, per key/value head, after the rotary rotation",
+    "blocks.{i}.attn.v": "(B, Hkv, S, hs) values, per key/value head",
+    "blocks.{i}.attn.pattern": "(B, H, T, S) attention pattern: softmax of masked, scaled Q K^T",
+    "blocks.{i}.attn.head_out": "(B, H, T, hs) each head's weighted sum of values",
+    "blocks.{i}.attn.out": "(B, T, C) attention output after the output projection",
+    "blocks.{i}.resid_mid": "(B, T, C) residual stream after adding attention",
+    "blocks.{i}.mlp.gate": "(B, T, F) gate neurons before SiLU",
+    "blocks.{i}.mlp.act": "(B, T, F) SiLU(gate) * up: the neurons fed to the down projection",
+    "blocks.{i}.mlp.out": "(B, T, C) MLP output after projecting back down",
+    "blocks.{i}.resid_post": "(B, T, C) residual stream after adding the MLP",
+    "norm_f": "(B, T, C) the final RMSNorm's output",
+    "logits": "(B, T, vocab_size) scores for the next token at every position",
+}
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class SmolLM(nn.Module):
+    """A Llama-style decoder with SmolLM2's shape. Build it with :func:`load` (weights from the GGUF file)."""
+
+    def __init__(self, config: SmolLMConfig):
+        super().__init__()
+        if not isinstance(config, SmolLMConfig):
+            raise TypeError(f"config must be a SmolLMConfig, got {type(config).__name__}")
+        self.config = config
+        self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd, device="meta")
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.norm_f = RMSNorm(config)
+
+    def forward(
+        self,
+        idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
+        *,
+        capture: dict | None = None,
+        kv_cache: KVCache | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (B, T, vocab_size) for token ids ``idx`` (B, T), and the mean cross-entropy if ``targets``.
+
+        ``capture``: a dict to fill with intermediates (see :data:`CAPTURE_KEYS`); nothing else changes.
+        ``kv_cache``: process ``idx`` as the continuation of the tokens already in the cache.
+        """
+        past = kv_cache.length if kv_cache is not None else 0
+        self._check_input(idx, targets, past)
+        new = idx.shape[1]
+        rope = rope_angles(torch.arange(past, past + new), self.config.head_size, self.config.rope_base)
+        x = self.tok_emb(idx)
+        _record(capture, "tok_emb", x)
+        for layer, block in enumerate(self.blocks):
+            x = block(x, rope, capture, layer, kv_cache)
+        x = self.norm_f(x)
+        _record(capture, "norm_f", x)
+        logits = F.linear(x, self.tok_emb.weight)  # unembedding tied to the token embedding
+        _record(capture, "logits", logits)
+        if kv_cache is not None:
+            kv_cache.length += new
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1)
+        return logits, loss
+
+    def new_cache(self, max_tokens: int) -> KVCache:
+        """An empty KV cache with room for ``max_tokens`` positions (not the full 8,192: it would take 377 MB)."""
+        return KVCache(replace(self.config, block_size=min(max_tokens, self.config.block_size)))
+
+    def _check_input(self, idx: torch.Tensor, targets: torch.Tensor | None, past: int) -> None:
+        config = self.config
+        if not isinstance(idx, torch.Tensor):
+            raise TypeError(f"idx must be a torch.Tensor of token ids, got {type(idx).__name__}")
+        if idx.dtype not in (torch.long, torch.int32):
+            raise TypeError(f"idx must hold integer token ids (torch.long), got dtype {idx.dtype}")
+        if idx.dim() != 2:
+            raise ValueError(
+                f"idx must have shape (batch, time), got shape {tuple(idx.shape)}; "
+                "for a single sequence use idx.unsqueeze(0)"
+            )
+        if idx.shape[1] == 0:
+            raise ValueError(f"idx must hold at least one token per sequence, got shape {tuple(idx.shape)}")
+        if past + idx.shape[1] > config.block_size:
+            where = f" after {past} cached tokens" if past else ""
+            raise ValueError(
+                f"sequence of {idx.shape[1]} tokens{where} is longer than the context of {config.block_size} tokens"
+            )
+        low, high = int(idx.min()), int(idx.max())
+        if low < 0 or high >= config.vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(f"token id {bad} is out of range: this model's ids are 0..{config.vocab_size - 1}")
+        if targets is not None and (not isinstance(targets, torch.Tensor) or targets.shape != idx.shape):
+            raise ValueError(f"targets must be a tensor of idx's shape {tuple(idx.shape)}")
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Parameters by component, counted from the real tensors (same keys as :func:`count_parameters`)."""
+        counts = dict.fromkeys(("token_embedding", "attention", "mlp", "norm"), 0)
+        for name, param in self.named_parameters():
+            if name.startswith("tok_emb"):
+                counts["token_embedding"] += param.numel()
+            elif ".attn." in name:
+                counts["attention"] += param.numel()
+            elif ".mlp." in name:
+                counts["mlp"] += param.numel()
+            else:
+                counts["norm"] += param.numel()
+        counts["total"] = sum(counts.values())
+        return counts
+
+
+# --------------------------------------------------------------------------- reading the GGUF file
+
+
+def open_gguf(path: str | Path):
+    """A ``gguf.GGUFReader`` on ``path`` (memory-mapped: nothing is read until used), or a :class:`GGUFError`."""
+    from gguf import GGUFReader  # imported here so `import course_lib.smollm` stays fast
+
+    path = Path(path)
+    if not path.is_file():
+        raise GGUFError(
+            f"no GGUF file at {path}. The course's copy is fetched by `make setup` (asset 'smollm2_gguf')."
+        )
+    try:
+        return GGUFReader(path)
+    except Exception as err:  # gguf raises ValueError, struct.error, IndexError... on a damaged file
+        raise GGUFError(f"{path.name} is not a readable GGUF file ({type(err).__name__}: {err})") from None
+
+
+def read_metadata(reader, arrays: tuple[str, ...] = ()) -> dict:
+    """Every metadata entry as a Python value. Long arrays (the vocabulary...) only when named in ``arrays``."""
+    meta = {}
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF."):
+            continue
+        if len(field.data) > 1 and key not in arrays:
+            meta[key] = f"<array of {len(field.data)}>"
+            continue
+        meta[key] = field.contents()
+    return meta
+
+
+# GGUF tensor names -> this module's parameter names.
+_GGUF_NAMES = {
+    "token_embd": "tok_emb",
+    "output_norm": "norm_f",
+    "attn_norm": "attn_norm",
+    "attn_q": "attn.q",
+    "attn_k": "attn.k",
+    "attn_v": "attn.v",
+    "attn_output": "attn.o",
+    "ffn_norm": "mlp_norm",
+    "ffn_gate": "mlp.gate",
+    "ffn_up": "mlp.up",
+    "ffn_down": "mlp.down",
+}
+
+
+def _parameter_name(gguf_name: str) -> str:
+    parts = gguf_name.split(".")  # "blk.3.attn_q.weight" or "token_embd.weight"
+    if parts[0] == "blk" and len(parts) == 4 and parts[2] in _GGUF_NAMES:
+        return f"blocks.{parts[1]}.{_GGUF_NAMES[parts[2]]}.{parts[3]}"
+    if len(parts) == 2 and parts[0] in _GGUF_NAMES:
+        return f"{_GGUF_NAMES[parts[0]]}.{parts[1]}"
+    raise GGUFError(f"the GGUF file has a tensor {gguf_name!r} that a Llama-style model does not use")
+
+
+def _dequantized(tensor) -> torch.Tensor:
+    """One GGUF tensor as float32, in PyTorch's (out_features, in_features) order.
+
+    GGUF lists dimensions innermost first ([576, 1536] for a 576 -> 1536 layer); the rows ``gguf`` hands
+    back are already (1536, 576), which is exactly nn.Linear's layout.
+    """
+    from gguf.quants import dequantize
+
+    array = dequantize(tensor.data, tensor.tensor_type)
+    return torch.from_numpy(np.array(array, dtype=np.float32, copy=True))  # copy: the mapped file is read-only
+
+
+def load_from_gguf(path: str | Path) -> tuple[SmolLM, SmolLMTokenizer]:
+    """Build the model and its tokenizer from any SmolLM2-style GGUF file (no caching; see :func:`load`)."""
+    reader = open_gguf(path)
+    meta = read_metadata(reader, arrays=("tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"))
+    config = SmolLMConfig.from_metadata(meta)
+    tokenizer = SmolLMTokenizer.from_metadata(meta)
+    model = SmolLM(config)
+    expected = {name: tuple(p.shape) for name, p in model.named_parameters()}
+    state = {}
+    for tensor in reader.tensors:
+        name = _parameter_name(tensor.name)
+        try:
+            weight = _dequantized(tensor)
+        except Exception as err:
+            raise GGUFError(f"tensor {tensor.name} in {Path(path).name} cannot be read ({err}); is the file cut short?")
+        if name not in expected or tuple(weight.shape) != expected[name]:
+            raise GGUFError(
+                f"tensor {tensor.name} has shape {tuple(weight.shape)}, expected {expected.get(name)} "
+                f"for the configuration the file's metadata describes"
+            )
+        state[name] = weight
+    missing = sorted(set(expected) - set(state))
+    if missing:
+        raise GGUFError(f"{Path(path).name} lacks {len(missing)} weight tensors, e.g. {missing[0]}")
+    model.load_state_dict(state, assign=True)  # the meta placeholders become the real tensors, no copy
+    model.requires_grad_(False)
+    return model.eval(), tokenizer
+
+
+@functools.cache
+def load() -> tuple[SmolLM, SmolLMTokenizer]:
+    """SmolLM2-135M-Instruct and its tokenizer, from the course's verified GGUF file (loaded once per process)."""
+    from course_lib.data import asset_path
+
+    return load_from_gguf(asset_path("smollm2_gguf"))
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _prompt_ids(prompt, vocab_size: int) -> list[int]:
+    if isinstance(prompt, str):
+        raise TypeError("prompt must be token ids, not a str: encode it with the tokenizer first")
+    if isinstance(prompt, torch.Tensor):
+        if prompt.dim() != 1:
+            raise ValueError(f"prompt must be a 1-D sequence of token ids, got shape {tuple(prompt.shape)}")
+        prompt = prompt.tolist()
+    ids = list(prompt)
+    if not ids:
+        raise ValueError("prompt is empty: give at least one token to continue")
+    for position, token_id in enumerate(ids):
+        if isinstance(token_id, bool) or not isinstance(token_id, numbers.Integral):
+            raise TypeError(f"prompt must hold integer ids; position {position} holds {token_id!r:.40}")
+        if not 0 <= token_id < vocab_size:
+            raise ValueError(
+                f"token id {token_id} at position {position} is unknown: this model's ids are 0..{vocab_size - 1}"
+            )
+    return [int(i) for i in ids]
+
+
+@torch.no_grad()
+def generate(
+    model: SmolLM,
+    prompt,
+    max_new_tokens: int,
+    *,
+    greedy: bool = False,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    stop_ids: tuple[int, ...] = (),
+    use_cache: bool = True,
+) -> list[int]:
+    """Continue ``prompt`` (a list or 1-D tensor of ids) by up to ``max_new_tokens`` tokens; returns prompt + new ids.
+
+    ``greedy=True`` always takes the most likely token; otherwise tokens are drawn from
+    softmax(logits / temperature), optionally restricted by ``top_k`` / ``top_p`` (``seed`` makes the draws
+    repeatable). Generation stops early after producing any id in ``stop_ids`` (it is kept in the output).
+    With ``use_cache`` each step feeds only the newest token and reuses the cached keys and values; without,
+    each step reprocesses the whole sequence. Both give the same tokens; the cache is just faster.
+    """
+    if not isinstance(model, SmolLM):
+        raise TypeError(f"model must be a course_lib.smollm.SmolLM, got {type(model).__name__}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    if not greedy:
+        softmax(np.zeros(1), temperature)  # checks the temperature up front (> 0), with sampling's message
+    ids = _prompt_ids(prompt, model.config.vocab_size)
+    total = len(ids) + max_new_tokens
+    if total > model.config.block_size:
+        raise ValueError(
+            f"prompt of {len(ids)} tokens plus max_new_tokens={max_new_tokens} is longer than the context of "
+            f"{model.config.block_size} tokens; shorten the prompt or ask for fewer tokens"
+        )
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    cache = model.new_cache(total) if use_cache else None
+    fed = 0  # how many ids the cache has seen
+    for _ in range(max_new_tokens):
+        if use_cache:
+            logits, _ = model(torch.tensor([ids[fed:]]), kv_cache=cache)
+            fed = len(ids)
+        else:
+            logits, _ = model(torch.tensor([ids]))
+        next_id = sample_next(
+            logits[:, -1], greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+        )
+        ids.append(int(next_id))
+        if ids[-1] in stop_ids:
+            break
+    return ids
+
+
+def chat(
+    model: SmolLM,
+    tokenizer: SmolLMTokenizer,
+    messages: list[dict],
+    max_new_tokens: int = 64,
+    **sampling,
+) -> str:
+    """The assistant's reply to ``messages``: render the chat template, generate until ``<|im_end|>``, decode."""
+    prompt = tokenizer.encode(tokenizer.apply_chat_template(messages, add_generation_prompt=True))
+    ids = generate(model, prompt, max_new_tokens, stop_ids=(tokenizer.eos_id,), **sampling)
+    reply = ids[len(prompt) :]
+    if reply and reply[-1] == tokenizer.eos_id:
+        reply = reply[:-1]
+    return tokenizer.decode(reply)
+
+
+def top_next_tokens(
+    logits: torch.Tensor, tokenizer: SmolLMTokenizer, temperature: float = 1.0, k: int = 10
+) -> list[tuple[str, float]]:
+    """The ``k`` most likely next tokens and their probabilities under softmax(logits / temperature).
+
+    ``logits`` is one row of scores (vocab_size,). Tokens are shown with visible whitespace ('·' for a space).
+    """
+    from course_lib.tokenizers import show_piece
+
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    probs = softmax(logits.double(), temperature)
+    top = torch.topk(probs, k)
+    return [
+        (show_piece(tokenizer.token_bytes(int(i))), float(p)) for p, i in zip(top.values.tolist(), top.indices.tolist())
+    ]

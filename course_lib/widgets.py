@@ -1,0 +1,356 @@
+"""Interactive pieces shared by the lessons, and the pure functions behind them.
+
+Every widget here is a thin shell around a function that returns HTML (or text) and is
+tested on its own in ``tests/test_plots_widgets.py``. Builders render once when called (so a
+saved notebook shows something even without a kernel) and then on every change.
+
+Add new helpers at the end, each with a docstring saying what it shows and what it expects.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .tokenizers import show_piece
+
+# Paul Tol's "light" qualitative scheme: distinguishable with the common colour-vision
+# deficiencies, and light enough for black text on top.
+TOKEN_COLORS = ["#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#DDDDDD"]
+
+_TOKEN_STYLE = (
+    "display:inline-block; background:{color}; color:#000; padding:1px 2px; margin:1px 1px; "
+    "border-radius:3px; font-family:monospace; font-size:14px; white-space:pre"
+)
+_VIEW_STYLE = "line-height:1.9; max-height:320px; overflow-y:auto"
+
+
+# --------------------------------------------------------------------------- tokens as HTML
+
+
+def pieces_of(encoder: Any, text: str) -> list[tuple[int, bytes]]:
+    """(id, bytes) for each token of ``text``, whatever kind of tokenizer ``encoder`` is.
+
+    Accepts a course tokenizer (it has ``.pieces``), a ``tiktoken.Encoding`` (special-token
+    strings are treated as plain text, as a user's text should be), or a function that takes
+    the text and returns (id, bytes-or-str) pairs.
+    """
+    if hasattr(encoder, "pieces"):
+        return encoder.pieces(text)
+    if hasattr(encoder, "encode_ordinary") and hasattr(encoder, "decode_single_token_bytes"):
+        return [(i, encoder.decode_single_token_bytes(i)) for i in encoder.encode_ordinary(text)]
+    if callable(encoder):
+        return list(encoder(text))
+    raise TypeError(
+        "encoder must be a course tokenizer, a tiktoken.Encoding, or a function text -> [(id, piece)], "
+        f"got {type(encoder).__name__}"
+    )
+
+
+def token_html(pieces: Sequence[tuple[int, bytes | str]], colors: Sequence[str] = TOKEN_COLORS) -> str:
+    """HTML showing each token as a coloured box; hover shows its id.
+
+    Each token is a ``<span class="course-token" title="id N">``; neighbours get different
+    colours; spaces show as '·', tabs as '→' and newlines as '↵' followed by a line break.
+    Bytes that are only part of a character (one token can hold half an emoji) show as ``<0xNN>``.
+    """
+    if not colors:
+        raise ValueError("colors must list at least one colour")
+    spans = []
+    for position, (token_id, piece) in enumerate(pieces):
+        color = colors[position % len(colors)]
+        text = html.escape(show_piece(piece))
+        spans.append(
+            f'<span class="course-token" title="id {int(token_id)}" style="{_TOKEN_STYLE.format(color=color)}">'
+            f"{text}</span>"
+        )
+        if "↵" in text:  # keep the shape of the text: start a new line after a newline token
+            spans.append("<br>")
+    return f'<div class="course-tokens" style="{_VIEW_STYLE}">{"".join(spans)}</div>'
+
+
+def ids_html(pieces: Sequence[tuple[int, bytes | str]], limit: int = 200) -> str:
+    """The ids of ``pieces`` as a small monospace list (the first ``limit`` of them)."""
+    ids = [str(int(token_id)) for token_id, _ in pieces]
+    shown = ", ".join(ids[:limit]) + (f", ... ({len(ids) - limit} more)" if len(ids) > limit else "")
+    return f'<div class="course-token-ids" style="font-family:monospace; font-size:12px; color:#333">[{shown}]</div>'
+
+
+def tokenizer_view_html(name: str, pieces: Sequence[tuple[int, bytes | str]], show_ids: bool = True) -> str:
+    """One tokenizer's result: a header with its name and token count, the coloured tokens, the ids."""
+    count = len(pieces)
+    header = (
+        f'<div class="course-token-header" style="font-weight:bold; margin-top:6px">{html.escape(name)}: '
+        f'<span class="course-token-count">{count}</span> token{"s" if count != 1 else ""}</div>'
+    )
+    return header + token_html(pieces) + (ids_html(pieces) if show_ids else "")
+
+
+def comparison_html(tokenizers: Mapping[str, Any], text: str, show_ids: bool = True) -> dict[str, str]:
+    """For each named tokenizer, the HTML view of ``text`` (name -> HTML), in the given order.
+
+    A tokenizer that cannot encode the text (a character tokenizer meeting a character it has
+    never seen) shows its error message instead, so one failure does not hide the others.
+    """
+    views = {}
+    for name, encoder in tokenizers.items():
+        try:
+            views[name] = tokenizer_view_html(name, pieces_of(encoder, text), show_ids)
+        except ValueError as err:
+            views[name] = (
+                f'<div class="course-token-header" style="font-weight:bold; margin-top:6px">{html.escape(name)}: '
+                f'<span class="course-token-error" style="color:#B00">cannot encode this text: '
+                f"{html.escape(str(err))}</span></div>"
+            )
+    return views
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def live_tokenizer(tokenizers: Mapping[str, Any], initial_text: str = "Hello world!", rows: int = 4):
+    """A text box and, below it, the text tokenized by each tokenizer, updating as you type.
+
+    ``tokenizers`` maps a display name to anything :func:`pieces_of` accepts. Each tokenizer
+    gets its own HTML view (tokens, their ids and the count), so views can be read separately.
+    """
+    import ipywidgets as widgets
+
+    if not tokenizers:
+        raise ValueError("tokenizers must name at least one tokenizer, got an empty mapping")
+    box = widgets.Textarea(
+        value=initial_text,
+        description="Text",
+        placeholder="Type anything",
+        continuous_update=True,  # tokenizing is fast enough to follow every key press
+        rows=rows,
+        layout=widgets.Layout(width="95%"),
+    )
+    views = {name: widgets.HTML() for name in tokenizers}
+
+    def render(text: str) -> None:
+        for name, view_html in comparison_html(tokenizers, text).items():
+            views[name].value = view_html
+
+    render(initial_text)
+    box.observe(lambda change: render(change["new"]), names="value")
+    return widgets.VBox([box, *views.values()])
+
+
+def html_slider(
+    render: Callable[[int], str],
+    description: str,
+    min: int,
+    max: int,
+    value: int | None = None,
+    step: int = 1,
+    continuous_update: bool = False,
+):
+    """An integer slider above an HTML view of ``render(value)``, redrawn when the slider is released.
+
+    Use it for anything where one integer (a number of merges, a layer, a position...) changes
+    what is shown. ``render`` must return an HTML string.
+    """
+    import ipywidgets as widgets
+
+    if min > max:
+        raise ValueError(f"min must not exceed max, got min={min}, max={max}")
+    value = min if value is None else value
+    if not min <= value <= max:
+        raise ValueError(f"value must lie between min={min} and max={max}, got {value}")
+    slider = widgets.IntSlider(
+        value=value,
+        min=min,
+        max=max,
+        step=step,
+        description=description,
+        continuous_update=continuous_update,
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="95%"),
+    )
+    view = widgets.HTML(render(value))
+    slider.observe(lambda change: setattr(view, "value", render(change["new"])), names="value")
+    return widgets.VBox([slider, view])
+
+
+# --------------------------------------------------------------------------- views driven by several controls
+
+
+def figure_png(fig) -> bytes:
+    """A Matplotlib figure as PNG bytes (for a ``widgets.Image``); the figure is closed afterwards."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def text_html(text: str) -> str:
+    """Plain text (a report with aligned columns) as escaped, monospace HTML."""
+    return f'<pre class="course-text" style="font-size:13px; margin:4px 0">{html.escape(text)}</pre>'
+
+
+def _view_parts(result: Any) -> list[str | bytes]:
+    """What a render function returned, as a list of HTML strings and PNG images."""
+    from matplotlib.figure import Figure
+
+    parts = list(result) if isinstance(result, tuple | list) else [result]
+    out: list[str | bytes] = []
+    for part in parts:
+        if isinstance(part, Figure):
+            out.append(figure_png(part))
+        elif isinstance(part, str | bytes):
+            out.append(part)
+        else:
+            kind = type(part).__name__
+            raise TypeError(f"a render function must return HTML (str) or a Matplotlib Figure, got {kind}")
+    return out
+
+
+def live_view(render: Callable[..., Any], controls: Mapping[str, Any], horizontal: bool = False):
+    """Controls (ipywidgets keyed by ``render``'s argument names) above ``render(**values)``.
+
+    ``render`` returns an HTML string, a Matplotlib ``Figure`` (shown as an image), or a tuple
+    of them, the same kinds every time. It runs once now (a static first render) and again on
+    every change of any control; give heavy views controls with ``continuous_update=False``.
+    """
+    import ipywidgets as widgets
+
+    if not controls:
+        raise ValueError("controls must name at least one widget, got an empty mapping")
+
+    def current() -> list[str | bytes]:
+        return _view_parts(render(**{name: control.value for name, control in controls.items()}))
+
+    first = current()
+    views = [widgets.Image(value=p, format="png") if isinstance(p, bytes) else widgets.HTML(p) for p in first]
+
+    def update(change=None) -> None:
+        parts = current()
+        if len(parts) != len(views):
+            raise ValueError(f"render returned {len(parts)} parts, but {len(views)} the first time")
+        for view, part in zip(views, parts, strict=True):
+            view.value = part
+
+    for control in controls.values():
+        control.observe(update, names="value")
+    box = widgets.HBox if horizontal else widgets.VBox
+    return widgets.VBox([box(list(controls.values())), *views])
+
+
+# ------------------------------------------------------------------ lessons 02 and 03: embeddings, dot products
+
+
+def _text_box(value: str, description: str):
+    import ipywidgets as widgets
+
+    return widgets.Text(
+        value=value,
+        description=description,
+        continuous_update=False,  # look up when the learner presses Enter or leaves the box
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="220px"),
+    )
+
+
+def _slider(value: float, low: float, high: float, step: float, description: str, integer: bool = True):
+    import ipywidgets as widgets
+
+    kind = widgets.IntSlider if integer else widgets.FloatSlider
+    return kind(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        continuous_update=False,
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="420px"),
+    )
+
+
+def neighbour_explorer(table: Any, word: str = "tower", k: int = 10, max_k: int = 30):
+    """A word box and a slider "Neighbours (k)"; below, the k entries of ``table`` closest to the word.
+
+    The text comes from :func:`course_lib.embeddings.neighbours_report` (bad words are explained, not raised).
+    """
+    from .embeddings import neighbours_report
+
+    controls = {"word": _text_box(word, "Word"), "k": _slider(k, 1, max_k, 1, "Neighbours (k)")}
+    return live_view(lambda word, k: text_html(neighbours_report(table, word, k)), controls, horizontal=True)
+
+
+def analogy_box(table: Any, a: str = "king", b: str = "man", c: str = "woman", expected: str = "queen"):
+    """Four boxes for ``a - b + c`` (and an optional expected answer); below, the best matches and its rank."""
+    from .embeddings import analogy_report
+
+    controls = {
+        "a": _text_box(a, "Start from"),
+        "b": _text_box(b, "minus"),
+        "c": _text_box(c, "plus"),
+        "expected": _text_box(expected, "expected (optional)"),
+    }
+    return live_view(lambda a, b, c, expected: text_html(analogy_report(table, a, b, c, expected)), controls)
+
+
+def position_explorer(encodings: Any, position: int = 0, title: str = "Sinusoidal position vector"):
+    """A slider "Position" over the rows of ``encodings``; below, that row and its similarity to the others."""
+    from .plots import position_profile
+
+    n_positions = len(encodings)
+    controls = {"position": _slider(position, 0, n_positions - 1, 1, "Position")}
+    return live_view(lambda position: position_profile(encodings, position, title), controls)
+
+
+def dot_product_html(a: Sequence[float], b: Sequence[float]) -> str:
+    """The dot product of two 2-D vectors written out term by term, with the lengths and the cosine."""
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    dot = float(a @ b)
+    length_a, length_b = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    sign = "positive: they point the same way" if dot > 1e-9 else "negative: they point apart"
+    if abs(dot) <= 1e-9:
+        sign = "zero: they are perpendicular"
+    lines = [
+        f"a = ({a[0]:+.2f}, {a[1]:+.2f})    b = ({b[0]:+.2f}, {b[1]:+.2f})",
+        f"a · b = ({a[0]:+.2f})({b[0]:+.2f}) + ({a[1]:+.2f})({b[1]:+.2f}) = {dot:+.2f}   ({sign})",
+        f"|a| = {length_a:.2f}    |b| = {length_b:.2f}",
+    ]
+    if length_a > 0 and length_b > 0:
+        lines.append(f"cosine = a · b / (|a| |b|) = {dot / (length_a * length_b):+.2f}   (lengths divided out)")
+    return text_html("\n".join(lines))
+
+
+def dot_product_explorer(angle_a: int = 30, length_a: float = 2.0, angle_b: int = 100, length_b: float = 1.5):
+    """Sliders for the angle and length of two 2-D vectors; below, the numbers and a drawing.
+
+    The slider "Angle of b" turns b around the origin: watch the dot product change sign at 90°.
+    """
+    import numpy as np
+
+    from .plots import dot_product_picture
+
+    controls = {
+        "angle_a": _slider(angle_a, 0, 360, 5, "Angle of a (°)"),
+        "length_a": _slider(length_a, 0.0, 3.0, 0.1, "Length of a", integer=False),
+        "angle_b": _slider(angle_b, 0, 360, 5, "Angle of b (°)"),
+        "length_b": _slider(length_b, 0.0, 3.0, 0.1, "Length of b", integer=False),
+    }
+
+    def polar(angle: float, length: float) -> np.ndarray:
+        return length * np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
+
+    def render(angle_a, length_a, angle_b, length_b):
+        import matplotlib.pyplot as plt
+
+        a, b = polar(angle_a, length_a), polar(angle_b, length_b)
+        fig, ax = plt.subplots(figsize=(5, 5))
+        dot_product_picture(a, b, ax=ax)
+        return dot_product_html(a, b), fig
+
+    return live_view(render, controls)

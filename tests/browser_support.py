@@ -1,0 +1,688 @@
+"""Drive the course's notebooks in a real JupyterLab, in a real (headless) Chromium.
+
+Everything a browser test needs, so each test only says what a learner does::
+
+    with jupyterlab_session([NOTEBOOKS / "01_tokens.ipynb"]) as lab:
+        page = lab.open("01_tokens.ipynb")
+        lab.run_all(page)
+        box = find_text_box(page, "Text", near=".course-token")
+        ...
+        print(lab.screenshot(page, "lesson01"))
+
+``jupyterlab_session`` starts JupyterLab from this Python environment on 127.0.0.1 (a free port, a
+random token), with a temporary root folder holding *copies* of the notebooks (the repository's
+files are never touched), its own temporary config/data/runtime/settings folders (a learner's own
+JupyterLab settings cannot change what the test sees), news, update checks and the extension
+manager turned off, and ``window.jupyterapp`` exposed so the test can run JupyterLab's own commands.
+It launches Debian's Chromium through Playwright (never a downloaded browser) and always stops both.
+
+Widgets are found the way a learner finds them: by their visible description (the label left of an
+ipywidgets control) and, to tell apart two similar controls, by what their cell shows
+(``near=".course-token"``: the cell whose output contains that element).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS_DIR = Path(os.environ.get("COURSE_ARTIFACTS_DIR", REPO_ROOT / "tests" / "artifacts"))
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+NOT_INSTALLED = "Chromium not installed: `apt-get install chromium` to run the browser test"
+
+# Characters a token view may draw in place of whitespace (GPT-2's byte markers, SentencePiece's
+# lower one-eighth block, a middle dot, the open-box and return symbols).
+WHITESPACE_MARKERS = "\u0120\u010a\u2581\u00b7\u2423\u23ce\u21b5\u21e5\u2192"
+
+SERVER_START_TIMEOUT = 90.0  # seconds for JupyterLab to answer its REST API
+OPEN_TIMEOUT = 90.0  # seconds for the page, the notebook and its kernel to be ready
+RUN_ALL_TIMEOUT = 240.0  # seconds for "Run All Cells" (a lesson that trains a model is slow on 2 busy cores)
+ACTION_TIMEOUT_MS = 30_000  # Playwright's wait for an element or an output
+
+
+class BrowserTestError(AssertionError):
+    """The notebook did not behave in the browser as the test expected (the message says how)."""
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+def chromium_executable() -> str | None:
+    """The Chromium to drive: ``$COURSE_CHROMIUM`` if set, else Debian's ``/usr/bin/chromium``; None if absent."""
+    path = os.environ.get("COURSE_CHROMIUM") or DEFAULT_CHROMIUM
+    resolved = shutil.which(path)
+    return resolved if resolved and os.access(resolved, os.X_OK) else None
+
+
+def browser_required() -> bool:
+    """CI sets ``COURSE_REQUIRE_BROWSER=1``: a missing browser is then a failure, not a skip."""
+    return os.environ.get("COURSE_REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes"}
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def _isolated_env(base: Path) -> dict[str, str]:
+    """Environment for JupyterLab and its kernels: every Jupyter/IPython folder under ``base``."""
+    env = {k: v for k, v in os.environ.items() if k not in {"JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_TOKEN"}}
+    config = base / "config"
+    env.update(
+        JUPYTER_CONFIG_DIR=str(config),
+        JUPYTER_DATA_DIR=str(base / "data"),
+        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(config / "lab" / "user-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(config / "lab" / "workspaces"),
+        IPYTHONDIR=str(base / "ipython"),
+        PYTHONUNBUFFERED="1",
+        # The kernel imports this checkout's course_lib even though it runs in the temporary root.
+        PYTHONPATH=os.pathsep.join(p for p in [str(REPO_ROOT), os.environ.get("PYTHONPATH", "")] if p),
+    )
+    # Plugins a test never wants: the news/update toasts and the extension manager (which asks PyPI).
+    _write_json(
+        config / "labconfig" / "page_config.json",
+        {
+            "disabledExtensions": {
+                "@jupyterlab/apputils-extension:announcements": True,
+                "@jupyterlab/extensionmanager-extension": True,
+            }
+        },
+    )
+    settings = config / "lab" / "user-settings" / "@jupyterlab"
+    # Attach every cell to the page, so a widget far down a long lesson is in the DOM to be found.
+    _write_json(settings / "notebook-extension" / "tracker.jupyterlab-settings", {"windowingMode": "none"})
+    _write_json(
+        settings / "apputils-extension" / "notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
+    return env
+
+
+@dataclass
+class _Server:
+    process: subprocess.Popen
+    url: str
+    token: str
+    log_path: Path
+
+    def log_tail(self, chars: int = 3000) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-chars:]
+        except OSError:
+            return "(no server log)"
+
+    def request(self, method: str, path: str, timeout: float = 5.0) -> int:
+        req = urllib.request.Request(self.url + path, method=method, headers={"Authorization": f"token {self.token}"})
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback only
+            return resp.status
+
+
+def _start_server(root: Path, base: Path, env: dict[str, str]) -> _Server:
+    """Start JupyterLab on a free loopback port; retry on another port if one was taken meanwhile."""
+    last_error = ""
+    for attempt in range(3):
+        port, token = _free_port(), secrets.token_hex(24)
+        log_path = base / f"jupyterlab-{attempt}.log"
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.terminals_enabled=False",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-root")  # containers and CI often run as root
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                cmd,
+                cwd=root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        server = _Server(process, f"http://127.0.0.1:{port}", token, log_path)
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if server.request("GET", "/api/status", timeout=2.0) == 200:
+                    return server
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        exited = process.poll()
+        last_error = server.log_tail()
+        _stop_server(server)
+        if "address already in use" not in last_error.lower():
+            break
+    how = f"exited with code {exited}" if exited is not None else f"did not answer within {SERVER_START_TIMEOUT:.0f} s"
+    raise RuntimeError(f"JupyterLab {how}. Its log ends with:\n{last_error}")
+
+
+def _stop_server(server: _Server) -> None:
+    """Ask the server to shut down (it stops its kernels), then make sure the process is gone."""
+    process = server.process
+    if process.poll() is None:
+        with contextlib.suppress(Exception):
+            server.request("POST", "/api/shutdown", timeout=5.0)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+# --------------------------------------------------------------------------- the session
+
+# JavaScript run in the page. `window.jupyterapp` is there because of --LabApp.expose_app_in_browser.
+_JS_PANEL = """
+(path) => {
+  const app = window.jupyterapp;
+  if (!app || !app.shell) return null;
+  for (const w of app.shell.widgets('main')) {
+    if (w.context && w.context.path === path && w.content && w.sessionContext) return w;
+  }
+  return null;
+}
+"""
+
+_JS_STATUS = (
+    """
+(path) => {
+  const panel = ("""
+    + _JS_PANEL
+    + """)(path);
+  const dialog = document.querySelector('.jp-Dialog');
+  const kernel = panel && panel.sessionContext.session ? panel.sessionContext.session.kernel : null;
+  return {
+    app: !!window.jupyterapp,
+    panel: !!panel,
+    ready: !!(panel && panel.context.isReady),
+    kernel: kernel ? kernel.status : null,
+    dialog: dialog ? dialog.innerText.slice(0, 300) : null,
+  };
+}
+"""
+)
+
+_JS_START_RUN_ALL = (
+    """
+async (path) => {
+  const app = window.jupyterapp;
+  const panel = ("""
+    + _JS_PANEL
+    + """)(path);
+  app.shell.activateById(panel.id);
+  panel.content.activate();
+  window.__courseRunAll = window.__courseRunAll || {};
+  const state = (window.__courseRunAll[path] = { done: false, result: null, error: null });
+  app.commands
+    .execute('notebook:run-all-cells')
+    .then((r) => { state.result = r; })
+    .catch((e) => { state.error = String(e); })
+    .finally(() => { state.done = true; });
+}
+"""
+)
+
+_JS_CELLS = (
+    """
+(path) => {
+  const panel = ("""
+    + _JS_PANEL
+    + """)(path);
+  const kernel = panel.sessionContext.session ? panel.sessionContext.session.kernel : null;
+  const cells = [];
+  panel.content.widgets.forEach((cell, index) => {
+    if (cell.model.type !== 'code') return;
+    const outputs = cell.model.outputs.toJSON();
+    const errors = outputs.filter((o) => o.output_type === 'error');
+    cells.push({
+      index,
+      empty: cell.model.sharedModel.getSource().trim() === '',
+      count: cell.model.executionCount,
+      errors: errors.map((o) => ({ ename: o.ename, evalue: o.evalue, traceback: (o.traceback || []).join('\\n') })),
+    });
+  });
+  return { kernel: kernel ? kernel.status : null, cells };
+}
+"""
+)
+
+
+@dataclass
+class LabSession:
+    """A running JupyterLab plus a browser; ``open`` a notebook, ``run_all``, then drive its widgets."""
+
+    root: Path
+    url: str
+    token: str
+    browser: object  # playwright.sync_api.Browser
+    _server: _Server
+    _pages: dict = field(default_factory=dict)  # Page -> notebook name
+    _logs: dict = field(default_factory=dict)  # Page -> browser console errors
+    _opened: int = 0
+
+    # ----------------------------------------------------------------- pages
+
+    def open(self, name: str, *, timeout: float = OPEN_TIMEOUT):
+        """Open notebook ``name`` (a file copied into the root) in a fresh browser context; wait for its kernel.
+
+        Each page gets its own new context (no cookies, storage or cache shared with other pages) and its
+        own JupyterLab workspace (nothing restored from a previous page).
+        """
+        if not (self.root / name).exists():
+            raise FileNotFoundError(f"{name} is not in the session's root {self.root}: pass it to jupyterlab_session()")
+        context = self.browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        page = context.new_page()
+        errors: list[str] = []
+
+        def on_console(msg) -> None:
+            if msg.type == "error":
+                errors.append(f"console.error: {msg.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+        self._pages[page], self._logs[page] = name, errors
+        self._opened += 1
+        workspace = f"course-test-{self._opened}"
+        page.goto(f"{self.url}/lab/workspaces/{workspace}/tree/{quote(name)}?token={self.token}", wait_until="load")
+        self._wait_for_kernel(page, name, timeout)
+        return page
+
+    def _wait_for_kernel(self, page, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        status: dict = {}
+        while time.monotonic() < deadline:
+            status = page.evaluate(_JS_STATUS, name)
+            if status["dialog"]:
+                # A "Select Kernel" (or similar) dialog would block every command: accept its default.
+                print(f"[browser] accepting a JupyterLab dialog: {status['dialog']!r}")
+                page.locator(".jp-Dialog .jp-mod-accept").first.click()
+            elif status["ready"] and status["kernel"] == "idle":
+                return
+            time.sleep(0.2)
+        raise BrowserTestError(
+            f"{name} was not open with an idle kernel after {timeout:.0f} s (last state {status}).\n"
+            + self.diagnostics(page)
+        )
+
+    def run_all(self, page, *, timeout: float = RUN_ALL_TIMEOUT) -> float:
+        """Run every cell with JupyterLab's own ``notebook:run-all-cells`` (Run > Run All Cells).
+
+        Waits until the command has finished, the kernel is idle and every non-empty code cell has an
+        execution count. Raises with the cell's traceback if a cell failed. Returns the seconds taken.
+        """
+        name = self._pages[page]
+        start = time.monotonic()
+        page.evaluate(_JS_START_RUN_ALL, name)
+        try:
+            page.wait_for_function(
+                "(path) => window.__courseRunAll && window.__courseRunAll[path].done", arg=name, timeout=timeout * 1000
+            )
+        except Exception as exc:  # playwright's TimeoutError
+            raise BrowserTestError(
+                f"Run All Cells in {name} had not finished after {timeout:.0f} s.\n" + self.diagnostics(page)
+            ) from exc
+        state = page.evaluate("(path) => window.__courseRunAll[path]", name)
+        if state["error"]:
+            raise BrowserTestError(f"notebook:run-all-cells failed in {name}: {state['error']}")
+        # The command resolves when the last reply is in; wait for the kernel to settle too.
+        deadline = time.monotonic() + 30
+        while True:
+            cells = page.evaluate(_JS_CELLS, name)
+            failed = [c for c in cells["cells"] if c["errors"]]
+            if failed:
+                err = failed[0]["errors"][0]
+                raise BrowserTestError(
+                    f"Cell {failed[0]['index']} of {name} raised {err['ename']}: {err['evalue']}\n"
+                    + _strip_ansi(err["traceback"])[-3000:]
+                )
+            not_run = [c["index"] for c in cells["cells"] if not c["empty"] and c["count"] is None]
+            if cells["kernel"] == "idle" and not not_run:
+                return time.monotonic() - start
+            if time.monotonic() > deadline:
+                raise BrowserTestError(
+                    f"After Run All Cells, {name} has kernel {cells['kernel']!r} and cells {not_run} not run.\n"
+                    + self.diagnostics(page)
+                )
+            time.sleep(0.2)
+
+    def screenshot(self, page, name: str, target=None) -> Path:
+        """Save a PNG of the page (scrolled to ``target`` if given) as ``tests/artifacts/<name>.png``."""
+        if target is not None:
+            with contextlib.suppress(Exception):
+                target.scroll_into_view_if_needed(timeout=5000)
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS_DIR / f"{name}.png"
+        page.screenshot(path=str(path))
+        return path
+
+    def diagnostics(self, page) -> str:
+        """Browser console errors of ``page`` and the end of the server log, for a failure message."""
+        errors = self._logs.get(page, [])
+        return (
+            "Browser errors:\n  "
+            + ("\n  ".join(errors[-15:]) or "(none)")
+            + "\nServer log:\n"
+            + self._server.log_tail()
+        )
+
+    def close_pages(self, screenshot_prefix: str | None = None) -> list[Path]:
+        """Close every open page (and its context); first screenshot each one if a prefix is given."""
+        shots = []
+        for page, name in list(self._pages.items()):
+            if screenshot_prefix:
+                with contextlib.suppress(Exception):
+                    shots.append(self.screenshot(page, f"{screenshot_prefix}-{Path(name).stem}"))
+            with contextlib.suppress(Exception):
+                page.context.close()
+            self._pages.pop(page, None)
+            self._logs.pop(page, None)
+        return shots
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+
+
+@contextlib.contextmanager
+def jupyterlab_session(
+    notebook_paths: Iterable[str | os.PathLike], *, chromium: str | None = None
+) -> Iterator[LabSession]:
+    """Copy the notebooks into a temporary root, start JupyterLab and Chromium, and always stop both."""
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium or chromium_executable()
+    if executable is None:
+        raise RuntimeError(NOT_INSTALLED)
+    base = Path(tempfile.mkdtemp(prefix="course-lab-"))
+    root = base / "root"
+    root.mkdir()
+    for source in map(Path, notebook_paths):
+        if (root / source.name).exists():
+            raise ValueError(f"two notebooks are named {source.name}; the session's root is flat")
+        shutil.copy2(source, root / source.name)
+    server = None
+    try:
+        server = _start_server(root, base, _isolated_env(base))
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+            lab = LabSession(root=root, url=server.url, token=server.token, browser=browser, _server=server)
+            try:
+                yield lab
+            finally:
+                lab.close_pages()
+                browser.close()
+    finally:
+        if server is not None:
+            _stop_server(server)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- finding widgets
+
+
+def _label_pattern(description: str):
+    """Match an ipywidgets description, with or without a trailing colon, ignoring case and spaces."""
+    import re
+
+    return re.compile(rf"^\s*{re.escape(description.strip().rstrip(':').strip())}\s*:?\s*$", re.IGNORECASE)
+
+
+def find_cell(page, *has: str, timeout_ms: float = ACTION_TIMEOUT_MS):
+    """The first code cell whose output contains an element matching each CSS selector in ``has``.
+
+    The returned locator is pinned to that cell by its position, so it keeps pointing at the same
+    cell while the output changes (a token view that is empty for a moment must not lose its cell).
+    """
+    cells = page.locator(".jp-NotebookPanel .jp-CodeCell")
+    matching = cells
+    for selector in has:
+        matching = matching.filter(has=page.locator(f".jp-Cell-outputArea {selector}"))
+    try:
+        matching.first.wait_for(state="attached", timeout=timeout_ms)
+    except Exception as exc:
+        raise BrowserTestError(f"No code cell has an output containing all of {list(has)}") from exc
+    index = matching.first.evaluate(
+        "(el) => Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')).indexOf(el)"
+    )
+    return cells.nth(index)
+
+
+def _control(page, kind: str, description: str | None, near: str | None):
+    """The first ipywidgets control box of ``kind`` (CSS class), labelled ``description``, in a cell ``near``."""
+    scope = find_cell(page, near) if near else page.locator(".jp-Cell-outputArea")
+    boxes = scope.locator(kind)
+    if description is not None:
+        boxes = boxes.filter(has=page.locator(".widget-label", has_text=_label_pattern(description)))
+    box = boxes.first
+    try:
+        box.wait_for(state="visible")
+    except Exception as exc:
+        found = [t for t in page.locator(".jp-Cell-outputArea .widget-label").all_inner_texts() if t.strip()]
+        raise BrowserTestError(
+            f"No {kind} widget described {description!r}"
+            + (f" in a cell whose output has {near!r}" if near else "")
+            + f". Widget labels on the page: {found}"
+        ) from exc
+    return box
+
+
+def find_text_box(page, description: str | None = None, *, near: str | None = None):
+    """The ``<textarea>``/``<input>`` of the first ipywidgets Textarea or Text labelled ``description``.
+
+    ``near`` narrows the search to the cell whose output contains that CSS selector, for instance
+    ``near=".course-token"`` for the box that drives a token view.
+    """
+    box = _control(page, ":is(.widget-textarea, .widget-text)", description, near)
+    return box.locator("textarea, input").first
+
+
+def find_slider(page, description: str | None = None, *, near: str | None = None):
+    """The handle (``role=slider``) of the first ipywidgets slider labelled ``description``.
+
+    Move it by keyboard with :func:`move_slider`; read it with :func:`slider_value`.
+    """
+    box = _control(page, ".widget-slider", description, near)
+    return box.locator("[role=slider]").first
+
+
+def slider_value(handle) -> str:
+    """What the slider's readout shows (falls back to the handle's aria value when there is no readout)."""
+    box = handle.locator("xpath=ancestor::*[contains(@class, 'widget-slider')][1]")
+    readout = box.locator(".widget-readout")
+    if readout.count() and readout.first.is_visible():
+        return readout.first.inner_text().strip()
+    return (handle.get_attribute("aria-valuetext") or handle.get_attribute("aria-valuenow") or "").strip()
+
+
+def move_slider(handle, key: str = "ArrowRight", presses: int = 1) -> str:
+    """Focus the slider handle and press ``key`` (ArrowRight/ArrowLeft/Home/End/PageUp...) ``presses`` times.
+
+    Returns the new readout. Keyboard moves go through noUiSlider's own handlers, so the widget sees
+    exactly what a learner's key press sends (including ``continuous_update=False`` "change" events).
+    """
+    handle.focus()
+    for _ in range(presses):
+        handle.press(key)
+    return slider_value(handle)
+
+
+def type_text(box, text: str, *, commit: bool = True) -> None:
+    """Replace the box's text by typing ``text`` key by key, like a learner.
+
+    With ``commit`` the box then loses focus, which is when a ``continuous_update=False`` text widget
+    sends its value to the kernel (with ``continuous_update=True`` every key already did).
+    """
+    box.click()
+    box.press("ControlOrMeta+a")
+    box.press("Delete")
+    box.press_sequentially(text)
+    if commit:
+        box.evaluate("(el) => el.blur()")
+
+
+# --------------------------------------------------------------------------- reading outputs
+
+_JS_TOKENS = """
+(cell) => {
+  const first = cell.querySelector('.jp-Cell-outputArea .course-token');
+  if (!first) return [];
+  const view = first.closest('.widget-html-content, .widget-output, .jp-OutputArea-output') || cell;
+  return Array.from(view.querySelectorAll('.course-token'), (s) => s.textContent);
+}
+"""
+
+
+def read_tokens(cell) -> list[str]:
+    """The texts of the ``.course-token`` spans of the first token view in ``cell``, in order."""
+    return cell.evaluate(_JS_TOKENS)
+
+
+def strip_whitespace(text: str) -> str:
+    """``text`` without whitespace or the markers token views draw for it (Ġ, ▁, ·, ␣, ⏎...)."""
+    return "".join(ch for ch in text if not ch.isspace() and ch not in WHITESPACE_MARKERS)
+
+
+_JS_SNAPSHOT = """
+(scope) => {
+  // What an output shows, without the controls themselves (a moved slider's readout is not "output").
+  const clone = scope.cloneNode(true);
+  clone.querySelectorAll('input, textarea, select, button, .widget-readout, .slider-container, .widget-label')
+    .forEach((n) => n.remove());
+  const images = Array.from(clone.querySelectorAll('img'), (i) => i.getAttribute('src') || '');
+  const svgs = Array.from(clone.querySelectorAll('svg'), (s) => s.outerHTML.length + ':' + s.textContent);
+  return [clone.textContent, ...images, ...svgs].join('\\n');
+}
+"""
+
+
+def output_snapshot(scope) -> str:
+    """A string that changes when what ``scope`` (a cell, an output area) shows changes, controls excluded."""
+    return scope.evaluate(_JS_SNAPSHOT)
+
+
+def wait_for_change(scope, before: str, *, timeout_ms: float = ACTION_TIMEOUT_MS) -> str:
+    """Wait until :func:`output_snapshot` of ``scope`` differs from ``before``; return the new snapshot."""
+    handle = scope.element_handle()
+    try:
+        scope.page.wait_for_function(
+            f"([el, before]) => ({_JS_SNAPSHOT})(el) !== before", arg=[handle, before], timeout=timeout_ms
+        )
+    except Exception as exc:
+        raise BrowserTestError(f"The output did not change within {timeout_ms / 1000:.0f} s") from exc
+    return output_snapshot(scope)
+
+
+@dataclass
+class TimedUpdate:
+    """How long the page took from the learner's last key press to showing the expected output."""
+
+    seconds: float
+    tokens: list[str]
+
+
+def type_and_wait_for_tokens(box, cell, text: str, *, timeout_ms: float = ACTION_TIMEOUT_MS) -> TimedUpdate:
+    """Type ``text`` into ``box`` and wait until ``cell``'s token view spells it; time the last key press.
+
+    All but the last character are typed first (their updates may still be on their way); then the
+    clock starts at the ``keydown`` of the last character, in the page's own time, and stops at the
+    first DOM change after which the joined tokens equal ``text`` (whitespace and its markers ignored).
+    """
+    if len(text) < 2 or not strip_whitespace(text[-1]):
+        raise ValueError(f"text must have 2+ characters and end in a visible one (the timed key), got {text!r}")
+    page = box.page
+    type_text(box, text[:-1], commit=False)
+    # Arm the clock: the last keydown in the box, and the first DOM change after which the tokens spell `text`.
+    box.evaluate(
+        """(el) => {
+          window.__courseLastKey = null;
+          el.addEventListener('keydown', () => { window.__courseLastKey = performance.now(); }, { capture: true });
+        }"""
+    )
+    cell.evaluate(
+        """(cell, [expected, markers]) => {
+          if (window.__courseObserver) window.__courseObserver.disconnect();
+          window.__courseDone = null;
+          const visible = (c) => !/\\s/u.test(c) && !markers.includes(c);
+          const check = () => {
+            const joined = [...(READ_TOKENS)(cell).join('')].filter(visible).join('');
+            if (joined === expected && window.__courseLastKey !== null) {
+              window.__courseDone = performance.now();
+              window.__courseObserver.disconnect();
+            }
+          };
+          window.__courseObserver = new MutationObserver(check);
+          window.__courseObserver.observe(cell, { subtree: true, childList: true, characterData: true });
+        }""".replace("READ_TOKENS", _JS_TOKENS.strip()),
+        [strip_whitespace(text), WHITESPACE_MARKERS],
+    )
+    box.press_sequentially(text[-1])
+    box.evaluate("(el) => el.blur()")  # commits a continuous_update=False box; harmless otherwise
+    try:
+        page.wait_for_function("() => window.__courseDone !== null", timeout=timeout_ms)
+    except Exception as exc:
+        raise BrowserTestError(
+            f"The token view never spelled {text!r} within {timeout_ms / 1000:.0f} s; it shows {read_tokens(cell)!r}"
+        ) from exc
+    finally:
+        page.evaluate("() => window.__courseObserver && window.__courseObserver.disconnect()")
+    done, pressed = page.evaluate("() => [window.__courseDone, window.__courseLastKey]")
+    return TimedUpdate(seconds=(done - pressed) / 1000, tokens=read_tokens(cell))

@@ -1,0 +1,239 @@
+"""course_lib.attention: the step-by-step version equals torch's fused implementations."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib import attention as A
+
+
+def _qkv(shape_q, shape_k, d_v, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(*shape_q, generator=g, dtype=torch.float64)
+    k = torch.randn(*shape_k, generator=g, dtype=torch.float64)
+    v = torch.randn(*shape_k[:-1], d_v, generator=g, dtype=torch.float64)
+    return q, k, v
+
+
+SHAPES = [
+    ((5, 4), (5, 4), 4),  # one sequence
+    ((2, 7, 3), (2, 7, 3), 5),  # batch, odd head size, d_v != d_k
+    ((2, 3, 6, 8), (2, 3, 6, 8), 8),  # batch and heads
+    ((1, 1, 1), (1, 1, 1), 1),  # a single token
+]
+
+
+@pytest.mark.parametrize(("shape_q", "shape_k", "d_v"), SHAPES)
+@pytest.mark.parametrize("causal", [True, False])
+def test_attend_matches_scaled_dot_product_attention(shape_q, shape_k, d_v, causal):
+    q, k, v = _qkv(shape_q, shape_k, d_v)
+    expected = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    torch.testing.assert_close(A.attend(q, k, v, causal=causal), expected)
+    # the same numbers from NumPy arrays, returned as NumPy
+    got_np = A.attend(q.numpy(), k.numpy(), v.numpy(), causal=causal)
+    assert isinstance(got_np, np.ndarray)
+    np.testing.assert_allclose(got_np, expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_cross_shapes_without_mask_match_sdpa():
+    q, k, v = _qkv((2, 3, 4), (2, 9, 4), 6)
+    expected = F.scaled_dot_product_attention(q, k, v)
+    torch.testing.assert_close(A.attend(q, k, v, causal=False), expected)
+
+
+def test_unscaled_equals_sdpa_with_scale_one():
+    q, k, v = _qkv((4, 6), (4, 6), 3)
+    expected = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=1.0)
+    torch.testing.assert_close(A.attend(q, k, v, scale=False), expected)
+
+
+def test_steps_hand_computed():
+    q = np.array([[1.0, 0.0], [0.0, 2.0]])
+    k = np.array([[2.0, 0.0], [0.0, 1.0]])
+    v = np.array([[10.0], [20.0]])
+    out, s = A.attend(q, k, v, causal=True, return_steps=True)
+    np.testing.assert_allclose(s.scores, [[2.0, 0.0], [0.0, 2.0]])
+    np.testing.assert_allclose(s.scaled, np.array([[2.0, 0.0], [0.0, 2.0]]) / math.sqrt(2))
+    assert s.masked[0, 1] == -np.inf and np.isfinite(s.masked[1]).all()
+    np.testing.assert_allclose(s.pattern[0], [1.0, 0.0])  # the first token only sees itself
+    w = 1 / (1 + math.exp(2 / math.sqrt(2)))  # softmax([0, sqrt 2])[0]
+    np.testing.assert_allclose(s.pattern[1], [w, 1 - w])
+    np.testing.assert_allclose(out[:, 0], [10.0, 10 * w + 20 * (1 - w)])
+    np.testing.assert_allclose(s.pattern.sum(axis=-1), 1.0)
+    assert s.shapes() == {
+        "q": (2, 2),
+        "k": (2, 2),
+        "v": (2, 1),
+        "scores": (2, 2),
+        "scaled": (2, 2),
+        "masked": (2, 2),
+        "pattern": (2, 2),
+        "output": (2, 1),
+    }
+
+
+def test_causal_mask():
+    assert A.causal_mask(3).tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    assert A.causal_mask(2, 3, like=torch.zeros(1)).dtype == torch.bool
+
+
+def test_single_head_matches_projections_then_sdpa():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 5, 6, generator=g, dtype=torch.float64)
+    w_q, w_k, w_v = (torch.randn(3, 6, generator=g, dtype=torch.float64) for _ in range(3))
+    b_q, b_k, b_v = (torch.randn(3, generator=g, dtype=torch.float64) for _ in range(3))
+    out, steps = A.single_head_attention(x, w_q, w_k, w_v, b_q=b_q, b_k=b_k, b_v=b_v, return_steps=True)
+    expected = F.scaled_dot_product_attention(x @ w_q.T + b_q, x @ w_k.T + b_k, x @ w_v.T + b_v, is_causal=True)
+    torch.testing.assert_close(out, expected)
+    assert steps.x is x and steps.context is x
+
+
+def test_cross_attention_uses_the_other_sequence_and_no_mask():
+    rng = np.random.default_rng(0)
+    x, ctx = rng.normal(size=(3, 4)), rng.normal(size=(7, 5))  # different lengths and widths
+    w_q, w_k, w_v = rng.normal(size=(2, 4)), rng.normal(size=(2, 5)), rng.normal(size=(6, 5))
+    out, steps = A.cross_attention(x, ctx, w_q, w_k, w_v, return_steps=True)
+    assert out.shape == (3, 6) and steps.pattern.shape == (3, 7)
+    assert (steps.pattern > 0).all()  # nothing masked
+    expected = F.scaled_dot_product_attention(*(torch.from_numpy(a) for a in (x @ w_q.T, ctx @ w_k.T, ctx @ w_v.T)))
+    np.testing.assert_allclose(out, expected.numpy())
+
+
+@pytest.mark.parametrize(("d_model", "n_heads", "batch", "t"), [(8, 2, 3, 5), (12, 4, 1, 7), (10, 5, 2, 1), (6, 1, 2, 4)])
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
+def test_multi_head_matches_torch_multiheadattention(d_model, n_heads, batch, t, causal, bias):
+    torch.manual_seed(0)
+    mha = torch.nn.MultiheadAttention(d_model, n_heads, bias=bias, batch_first=True).double().eval()
+    if bias:  # torch initialises the biases to zero; make them matter
+        with torch.no_grad():
+            mha.in_proj_bias.normal_()
+            mha.out_proj.bias.normal_()
+    x = torch.randn(batch, t, d_model, dtype=torch.float64)
+    mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1) if causal else None
+    expected, expected_pattern = mha(x, x, x, attn_mask=mask, need_weights=True, average_attn_weights=False)
+    weights = A.weights_from_torch(mha)
+    assert ("b_q" in weights) == bias
+    got, steps = A.multi_head_attention(x, n_heads=n_heads, causal=causal, return_steps=True, **weights)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(steps.pattern, expected_pattern)
+    dh = d_model // n_heads
+    assert steps.shapes()["q"] == (batch, n_heads, t, dh) and steps.shapes()["concat"] == (batch, t, d_model)
+    # and the same in NumPy
+    got_np = A.multi_head_attention(
+        x.numpy(), n_heads=n_heads, causal=causal, **{n: w.numpy() for n, w in weights.items()}
+    )
+    np.testing.assert_allclose(got_np, expected.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_multi_head_is_a_sum_of_single_heads():
+    rng = np.random.default_rng(3)
+    d, h, t = 6, 3, 4
+    x = rng.normal(size=(t, d))
+    w_q, w_k, w_v, w_o = (rng.normal(size=(d, d)) for _ in range(4))
+    total = np.zeros((t, d))
+    dh = d // h
+    for i in range(h):
+        rows = slice(i * dh, (i + 1) * dh)
+        head = A.single_head_attention(x, w_q[rows], w_k[rows], w_v[rows])
+        total += head @ w_o[:, rows].T
+    np.testing.assert_allclose(A.multi_head_attention(x, w_q, w_k, w_v, w_o, h), total)
+
+
+def test_split_and_merge_heads_round_trip():
+    x = torch.arange(2 * 3 * 6.0).reshape(2, 3, 6)
+    s = A.split_heads(x, 3)
+    assert s.shape == (2, 3, 3, 2)
+    assert s[0, 1, 0].tolist() == [2.0, 3.0]  # head 1 gets columns 2..3
+    torch.testing.assert_close(A.merge_heads(s), x)
+    np.testing.assert_array_equal(A.merge_heads(A.split_heads(x.numpy(), 2)), x.numpy())
+
+
+def test_low_rank_value_equals_the_full_product_and_saves_parameters():
+    rng = np.random.default_rng(0)
+    w_down, w_up = rng.normal(size=(2, 8)), rng.normal(size=(8, 2))
+    x = rng.normal(size=(3, 8))
+    values, small = A.low_rank_value(x, w_down, w_up, return_steps=True)
+    np.testing.assert_allclose(values, x @ (w_up @ w_down).T)
+    assert small.shape == (3, 2)
+    p = A.value_map_parameters(8, 2)
+    assert p["full"] == 64 and p["low_rank"] == 32 and p["saving"] == 0.5
+    assert A.value_map_parameters(12288, 128) == {
+        "full": 150_994_944,
+        "low_rank": 3_145_728,
+        "ratio": 3_145_728 / 150_994_944,
+        "saving": 1 - 3_145_728 / 150_994_944,
+    }
+
+
+def test_best_low_rank_is_exact_at_full_rank_and_approximates_below():
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(6, 6))
+    up, down = A.best_low_rank(w, 6)
+    np.testing.assert_allclose(up @ down, w, atol=1e-10)
+    rank1 = np.outer([1.0, 2.0, 3.0], [1.0, 0.0, -1.0])
+    up, down = A.best_low_rank(rank1, 1)
+    np.testing.assert_allclose(up @ down, rank1, atol=1e-12)
+    errors = [np.linalg.norm(w - np.matmul(*A.best_low_rank(w, r))) for r in range(1, 7)]
+    assert all(a >= b for a, b in zip(errors, errors[1:], strict=False))
+
+
+def test_pattern_memory_formula():
+    assert A.attention_pattern_bytes(1024) == 1024 * 1024 * 4
+    assert A.attention_pattern_bytes(2048, n_heads=96, n_layers=96, bytes_per_value=2) == 2048**2 * 96 * 96 * 2
+    costs = A.measure_attention_cost([8, 16, 32], d_head=4, repeats=1)
+    assert [c.context_length for c in costs] == [8, 16, 32]
+    assert [c.pattern_entries for c in costs] == [64, 256, 1024]
+    assert [c.pattern_bytes for c in costs] == [A.attention_pattern_bytes(t) for t in (8, 16, 32)]
+    assert costs[0].seconds >= 0  # timing is never compared: it depends on the machine
+    doubled = A.measure_attention_cost([16], d_head=4, repeats=1, dtype=torch.float64)[0]
+    assert doubled.pattern_bytes == A.attention_pattern_bytes(16, bytes_per_value=8)
+
+
+def test_gpt3_numbers_from_its_configuration():
+    n = A.gpt3_attention_numbers()
+    assert n["total_heads"] == 9216 and n["head_size"] == 128
+    assert n["per_layer_weights"] == 4 * 12288**2
+    assert n["attention_weights"] == 57_982_058_496  # ~58 billion
+    assert n["attention_weights"] == n["total_heads"] * n["per_head_weights"]
+    assert n["attention"] == 96 * (4 * 12288**2 + 4 * 12288)
+    assert 174e9 < n["total"] < 176e9
+    assert round(n["attention_share"], 2) == 0.33
+
+
+def test_attention_count_agrees_with_the_model():
+    from course_lib.model import GPT2_SMALL, count_parameters
+
+    assert GPT2_SMALL.n_layer * A.attention_parameter_count(768) == count_parameters(GPT2_SMALL)["attention"]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: A.attend(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 2))), ValueError, "same size d_k"),
+        (lambda: A.attend(np.ones((3, 4)), np.ones((3, 4)), np.ones((2, 2))), ValueError, "every key needs its value"),
+        (lambda: A.attend(np.ones(4), np.ones((3, 4)), np.ones((3, 2))), ValueError, "at least 2 dimensions"),
+        (lambda: A.attend(np.ones((3, 4)), torch.ones(3, 4), np.ones((3, 2))), TypeError, "mix of NumPy"),
+        (lambda: A.attend("abc", np.ones((3, 4)), np.ones((3, 2))), TypeError, "NumPy array or a torch tensor"),
+        (lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 5)), np.ones((2, 4)), np.ones((2, 4))), ValueError, "w_q has shape (2, 5)"),
+        (lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 4)), np.ones((3, 4)), np.ones((2, 4))), ValueError, "w_k must have 2 rows"),
+        (lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4)), b_q=np.ones(3)), ValueError, "b_q must have shape (2,)"),
+        (lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 4), ValueError, "divisible by n_heads"),
+        (lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 0), ValueError, "n_heads must be a positive int"),
+        (lambda: A.split_heads(np.ones((3, 7)), 2), ValueError, "d_model (7) must be divisible by n_heads (2)"),
+        (lambda: A.cross_attention(np.ones((3, 4)), None, np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4))), ValueError, "needs a context"),
+        (lambda: A.value_map_parameters(8, 9), ValueError, "rank (9) cannot exceed"),
+        (lambda: A.best_low_rank(np.ones((3, 3)), 4), ValueError, "rank must be an int between 1 and 3"),
+        (lambda: A.causal_mask(0), ValueError, "n_queries must be a positive int"),
+        (lambda: A.measure_attention_cost([]), ValueError, "at least one length"),
+        (lambda: A.attention_pattern_bytes(-1), ValueError, "context_length must be a positive int"),
+        (lambda: A.weights_from_torch(torch.nn.Linear(2, 2)), TypeError, "MultiheadAttention"),
+    ],
+)  # fmt: skip
+def test_clear_errors(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)

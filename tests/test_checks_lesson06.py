@@ -1,0 +1,111 @@
+"""Lesson 06's checkers accept the reference, call a stub "not solved", and explain plausible mistakes."""
+
+import math
+
+import numpy as np
+import pytest
+
+from course_lib.checks import lesson06 as check
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+def linear_ok(x, w, b):
+    return np.array([row @ x for row in w]) + b
+
+
+def gelu_tanh_ok(x):
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def mlp_residual_ok(x, w_up, b_up, w_down, b_down):
+    neurons = np.maximum(0, x @ w_up.T + b_up)
+    return x + neurons @ w_down.T + b_down
+
+
+def mean_difference_ok(acts, mask):
+    return acts[mask].mean(axis=0) - acts[~mask].mean(axis=0)
+
+
+@pytest.mark.parametrize(
+    ("checker", "right"),
+    [
+        (check.linear, linear_ok),
+        (check.gelu_tanh, gelu_tanh_ok),
+        (check.mlp_residual, mlp_residual_ok),
+        (check.mean_difference, mean_difference_ok),
+    ],
+)
+def test_accepts_a_right_answer_and_reports_a_stub(checker, right, capsys):
+    result = checker(right)
+    assert result.passed, result.message
+    assert "[PASSED]" in capsys.readouterr().out
+    stubbed = checker(stub)
+    assert not stubbed.passed and "not solved yet" in stubbed.message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda x, w, b: w @ x, "did you add the bias b?"),
+        (lambda x, w, b: x @ w + b, "not a column"),
+        (lambda x, w, b: w @ x - b, "do not subtract it"),
+    ],
+)
+def test_linear_mistakes(wrong, hint):
+    result = check.linear(wrong)
+    assert not result.passed and hint in result.message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda x: np.maximum(x, 0), "that is ReLU"),
+        (lambda x: 0.5 * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))), "multiply by x"),
+        (lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * x)), "0.044715 * x**3"),
+        (lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 * math.pi) * (x + 0.044715 * x**3))), "sqrt(2 / pi)"),
+        (lambda x: 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2))), "exact (erf) GELU"),
+    ],
+)
+def test_gelu_tanh_mistakes(wrong, hint):
+    result = check.gelu_tanh(wrong)
+    assert not result.passed and hint in result.message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda x, wu, bu, wd, bd: np.maximum(0, x @ wu.T + bu) @ wd.T + bd, "residual stream"),
+        (lambda x, wu, bu, wd, bd: x + (x @ wu.T + bu) @ wd.T + bd, "need the ReLU"),
+        (lambda x, wu, bu, wd, bd: x + np.maximum(0, np.maximum(0, x @ wu.T + bu) @ wd.T + bd), "only to the hidden"),
+        (lambda x, wu, bu, wd, bd: x + np.maximum(0, x @ wu.T) @ wd.T + bd, "b_up"),
+        (lambda x, wu, bu, wd, bd: x + np.maximum(0, x @ wu.T + bu) @ wd.T, "b_down"),
+    ],
+)
+def test_mlp_residual_mistakes(wrong, hint):
+    result = check.mlp_residual(wrong)
+    assert not result.passed and hint in result.message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda a, m: a[~m].mean(axis=0) - a[m].mean(axis=0), "the sign is flipped"),
+        (lambda a, m: a[m].mean(axis=0) - a.mean(axis=0), "not with all positions"),
+        (lambda a, m: a[m].sum(axis=0) - a[~m].sum(axis=0), "use means, not sums"),
+    ],
+)
+def test_mean_difference_mistakes(wrong, hint):
+    result = check.mean_difference(wrong)
+    assert not result.passed and hint in result.message
+
+
+def test_mlp_share():
+    assert check.mlp_share(8 / 12).passed
+    assert check.mlp_share(2 / 3).passed
+    assert "not solved yet" in check.mlp_share(...).message
+    assert "attention's share" in check.mlp_share(1 / 3).message
+    assert "not equal" in check.mlp_share(0.5).message
+    assert "MLP / (MLP + attention)" in check.mlp_share(2).message

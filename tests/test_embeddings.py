@@ -1,0 +1,366 @@
+"""course_lib.embeddings: hand-computed small cases, clear errors, and the real pretrained table."""
+
+import math
+import time
+
+import numpy as np
+import pytest
+
+from course_lib import embeddings as emb
+from course_lib.embeddings import (
+    EmbeddingError,
+    EmbeddingTable,
+    LearnedPositions,
+    MultiPieceWordError,
+    UnknownWordError,
+    add_positions,
+    cosine_matrix,
+    cosine_similarity,
+    one_hot,
+    pca_2d,
+    sinusoidal_positions,
+)
+
+# A toy table whose answers can be worked out by hand.
+TOY_VOCAB = ["a", "b", "c", "d"]
+TOY_MATRIX = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [1.0, 1.0]])
+
+
+@pytest.fixture
+def toy():
+    return EmbeddingTable(TOY_VOCAB, TOY_MATRIX, name="toy")
+
+
+@pytest.fixture
+def royal():
+    # man and woman on two axes, a "royal" third axis. Unit vectors:
+    # king - man + woman = (0.707, 0, 0.707) - (1, 0, 0) + (0, 1, 0) = (-0.293, 1, 0.707)
+    vocab = ["man", "woman", "king", "queen", "apple", "[PAD]"]
+    matrix = np.array(
+        [[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [0, 0, 1], [-0.3, 1, 0.7]],
+        dtype=float,
+    )
+    return EmbeddingTable(vocab, matrix, name="royal")
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def test_one_hot_by_hand():
+    np.testing.assert_array_equal(one_hot([0, 2], 3), [[1, 0, 0], [0, 0, 1]])
+    np.testing.assert_array_equal(one_hot(1, 2), [[0, 1]])
+    assert one_hot(np.array([3, 3]), 5).shape == (2, 5)
+
+
+def test_one_hot_errors_name_the_argument():
+    with pytest.raises(EmbeddingError, match=r"ids\[1\] = 5 is outside the vocabulary: ids go from 0 to 3"):
+        one_hot([0, 5], 4)
+    with pytest.raises(TypeError, match="ids must be integer token ids, got str"):
+        one_hot("hi", 4)
+    with pytest.raises(TypeError, match="ids must hold integers; position 0 holds 1.5"):
+        one_hot([1.5], 4)
+    with pytest.raises(ValueError, match="vocab_size must be at least 1, got 0"):
+        one_hot([0], 0)
+
+
+def test_cosine_by_hand():
+    assert cosine_similarity([1, 0], [1, 1]) == pytest.approx(1 / math.sqrt(2))
+    assert cosine_similarity([3, 4], [4, -3]) == pytest.approx(0.0)
+    assert cosine_similarity([1, 2], [-2, -4]) == pytest.approx(-1.0)
+    assert cosine_similarity([2, 0], [5, 0]) == pytest.approx(1.0)  # lengths do not matter
+
+
+def test_cosine_errors():
+    with pytest.raises(ValueError, match="same length, got 2 and 3"):
+        cosine_similarity([1, 0], [1, 0, 0])
+    with pytest.raises(ValueError, match="undefined for a zero vector"):
+        cosine_similarity([0, 0], [1, 0])
+    with pytest.raises(ValueError, match="a must be a 1-D vector, got an array of shape"):
+        cosine_similarity([[1, 0]], [1, 0])
+
+
+def test_cosine_matrix_by_hand():
+    sims = cosine_matrix(TOY_MATRIX)
+    assert sims.shape == (4, 4)
+    np.testing.assert_allclose(np.diag(sims), 1.0)
+    assert sims[0, 3] == pytest.approx(1 / math.sqrt(2))
+    assert sims[0, 2] == pytest.approx(-1.0)
+    np.testing.assert_allclose(sims, sims.T)
+    with pytest.raises(ValueError, match="same number of columns"):
+        cosine_matrix(np.ones((2, 3)), np.ones((2, 4)))
+
+
+def test_pca_of_points_on_a_line_keeps_everything_on_the_first_axis():
+    points = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [3.0, 6.0, 0.0]])
+    coords, explained = pca_2d(points)
+    np.testing.assert_allclose(explained, [1.0, 0.0], atol=1e-12)
+    np.testing.assert_allclose(coords[:, 1], 0.0, atol=1e-12)
+    # distances along the line are kept, centred on the middle; the sign is fixed (increasing)
+    np.testing.assert_allclose(coords[:, 0], np.array([-1.5, -0.5, 0.5, 1.5]) * math.sqrt(5))
+
+
+def test_pca_needs_two_points():
+    with pytest.raises(ValueError, match="at least 2 points, got 1"):
+        pca_2d(np.ones((1, 3)))
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def test_sinusoidal_positions_by_hand():
+    pe = sinusoidal_positions(3, 4)
+    # position 0: sin(0) = 0 and cos(0) = 1 in every pair
+    np.testing.assert_allclose(pe[0], [0, 1, 0, 1])
+    # position 1: the second pair's frequency is 1 / 10000 ** (2 / 4) = 1 / 100
+    np.testing.assert_allclose(pe[1], [math.sin(1), math.cos(1), math.sin(0.01), math.cos(0.01)], rtol=1e-6)
+    np.testing.assert_allclose(pe[2, :2], [math.sin(2), math.cos(2)], rtol=1e-6)
+    assert pe.dtype == np.float32
+
+
+def test_sinusoidal_positions_odd_width_and_uniqueness():
+    pe = sinusoidal_positions(50, 5)
+    assert pe.shape == (50, 5)
+    np.testing.assert_allclose(pe[:, 4], np.sin(np.arange(50) / 10000 ** (4 / 5)), rtol=1e-5, atol=1e-7)
+    assert len({tuple(np.round(row, 5)) for row in pe}) == 50  # every position has its own pattern
+    with pytest.raises(ValueError, match="dim must be at least 1"):
+        sinusoidal_positions(4, 0)
+    with pytest.raises(TypeError, match="n_positions must be an integer"):
+        sinusoidal_positions(2.5, 4)
+
+
+def test_learned_positions_are_seeded_small_and_bounded():
+    table = LearnedPositions(8, 4, seed=0)
+    again = LearnedPositions(8, 4, seed=0)
+    np.testing.assert_array_equal(table.weight, again.weight)
+    assert table.weight.shape == (8, 4) and abs(float(table.weight.std()) - 0.02) < 0.01
+    np.testing.assert_array_equal(table([2, 0]), table.weight[[2, 0]])
+    np.testing.assert_array_equal(table(np.arange(3)), table.weight[:3])
+    with pytest.raises(EmbeddingError, match="position 8 is past the end of this table: it has 8 rows"):
+        table([7, 8])
+    assert "8 positions x 4 dimensions" in repr(table)
+
+
+def test_order_is_lost_without_positions_and_found_with_them():
+    hi, world = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    forwards, backwards = np.stack([hi, world]), np.stack([world, hi])
+    # without positions: the same set of vectors (a permutation), so any order-blind summary is identical
+    np.testing.assert_array_equal(np.sort(forwards, axis=0), np.sort(backwards, axis=0))
+    pe = sinusoidal_positions(2, 2)
+    with_pos_f, with_pos_b = add_positions(forwards, pe), add_positions(backwards, pe)
+    np.testing.assert_allclose(with_pos_f[0], hi + pe[0])
+    assert not np.allclose(np.sort(with_pos_f, axis=0), np.sort(with_pos_b, axis=0))
+
+
+def test_add_positions_checks_shapes():
+    with pytest.raises(ValueError, match="same width, got 3 and 2"):
+        add_positions(np.ones((2, 3)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="each of the 5 tokens, got only 4"):
+        add_positions(np.ones((5, 2)), np.ones((4, 2)))
+
+
+# --------------------------------------------------------------------------- the table on toy data
+
+
+def test_lookup_equals_one_hot_times_matrix(toy):
+    np.testing.assert_array_equal(toy.lookup([3, 0]), [[1, 1], [1, 0]])
+    np.testing.assert_array_equal(toy.one_hot_lookup([3, 0]), toy.lookup([3, 0]))
+    np.testing.assert_array_equal(toy.vector("b"), [0, 1])
+    assert toy.id_of("c") == 2 and "d" in toy and "z" not in toy
+    assert (toy.vocab_size, toy.dim, len(toy)) == (4, 2, 4)
+    assert repr(toy) == "EmbeddingTable('toy': 4 entries x 2 dimensions)"
+
+
+def test_hi_world_rows_as_in_the_seed():
+    vocab = [f"token{i}" for i in range(10_000)]
+    vocab[15], vocab[3256] = "Hi", "world"
+    matrix = np.random.default_rng(0).normal(size=(10_000, 8))
+    table = EmbeddingTable(vocab, matrix)
+    ids = [table.id_of("Hi"), table.id_of("world")]
+    assert ids == [15, 3256]
+    hot = table.one_hot(ids)
+    assert hot.shape == (2, 10_000) and hot.sum() == 2
+    np.testing.assert_allclose(table.one_hot_lookup(ids), matrix[[15, 3256]], rtol=1e-6)
+
+
+def test_neighbours_by_hand(toy):
+    assert [t for t, _ in toy.neighbours("a", k=3)] == ["d", "b", "c"]
+    sims = dict(toy.neighbours("a", k=3))
+    assert sims["d"] == pytest.approx(1 / math.sqrt(2)) and sims["b"] == pytest.approx(0.0)
+    assert toy.neighbours("a", k=1, exclude_query=False) == [("a", pytest.approx(1.0))]
+    assert [t for t, _ in toy.neighbours([0.0, 2.0], k=2)] == ["b", "d"]  # a vector query
+    assert [t for t, _ in toy.neighbours("a", k=2, exclude=["d"])] == ["b", "c"]
+
+
+def test_analogy_by_hand(royal):
+    result = royal.analogy("king", "man", "woman", k=2, expected="queen")
+    # (-0.293, 1, 0.707) against queen (0, 0.707, 0.707): (0.707 + 0.5) / 1.2592 = 0.9586
+    assert result.ranked[0][0] == "queen" and result.ranked[0][1] == pytest.approx(0.9586, abs=1e-4)
+    assert result.rank == 1
+    assert "[PAD]" not in [t for t, _ in royal.neighbours("queen", k=4)]  # special entries never show
+    assert "king - man + woman ~ queen (0.959)" in str(result) and "match number 1" in str(result)
+    # the inputs are excluded, so 'apple' is the runner-up, not 'woman'
+    assert result.ranked[1][0] == "apple"
+    assert royal.analogy("king", "man", "woman", k=2, expected="apple").rank == 2
+
+
+def test_analogy_rejects_an_input_as_the_expected_answer(royal):
+    with pytest.raises(EmbeddingError, match="'woman' is one of the inputs"):
+        royal.analogy("king", "man", "woman", k=1, expected="woman")
+
+
+def test_direction_and_coordinates_by_hand(royal):
+    d = royal.direction([("man", "woman")])
+    np.testing.assert_allclose(d, [-1 / math.sqrt(2), 1 / math.sqrt(2), 0])
+    coords = royal.coordinates(["man", "woman"], [d, [0, 0, 1]])
+    np.testing.assert_allclose(coords, [[-1 / math.sqrt(2), 0], [1 / math.sqrt(2), 0]])
+    with pytest.raises(EmbeddingError, match="adds no new direction"):
+        royal.coordinates(["man"], [d, 2 * d])
+    with pytest.raises(EmbeddingError, match="cancel out"):
+        royal.direction([("man", "woman"), ("woman", "man")])
+
+
+def test_project_2d_uses_the_words_vectors(royal):
+    coords, explained = royal.project_2d(["man", "woman", "king", "queen"])
+    assert coords.shape == (4, 2) and 0 < explained.sum() <= 1
+    with pytest.raises(ValueError, match="at least 2 words"):
+        royal.project_2d(["man"])
+
+
+def test_random_like_keeps_shape_and_vocabulary(toy):
+    rnd = toy.random_like(seed=1)
+    assert rnd.vocab == toy.vocab and rnd.matrix.shape == toy.matrix.shape
+    assert not np.allclose(rnd.matrix, toy.matrix)
+    np.testing.assert_array_equal(rnd.matrix, toy.random_like(seed=1).matrix)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_bad_tables_are_refused():
+    with pytest.raises(ValueError, match="one row per vocabulary entry: the vocabulary has 2 entries but the matrix"):
+        EmbeddingTable(["a", "b"], np.ones((3, 2)))
+    with pytest.raises(ValueError, match="must be 2-D"):
+        EmbeddingTable(["a"], np.ones(3))
+    with pytest.raises(ValueError, match="lists 'a' twice"):
+        EmbeddingTable(["a", "a"], np.ones((2, 2)))
+    with pytest.raises(TypeError, match="entry 1 is int"):
+        EmbeddingTable(["a", 7], np.ones((2, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        EmbeddingTable(["a"], np.array([[np.nan, 1.0]]))
+
+
+def test_unknown_word_suggests_close_entries():
+    table = EmbeddingTable(["tower", "towel", "power", "cat"], np.eye(4))
+    with pytest.raises(UnknownWordError, match="'towr' is not in the vocabulary") as info:
+        table.vector("towr")
+    assert "tower" in info.value.suggestions and "Close entries: tower" in str(info.value)
+
+
+def test_word_pieces_are_explained_and_optionally_averaged():
+    vocab = ["tower", "##s", "sky", "##scraper", "hi"]
+    table = EmbeddingTable(vocab, np.eye(5), lowercase=True, piece_prefix="##")
+    assert table.pieces("Towers") == ["tower", "##s"]
+    assert table.pieces("SKYSCRAPER") == ["sky", "##scraper"]
+    with pytest.raises(
+        MultiPieceWordError, match=r"splits it into 2 pieces \['tower', '##s'\].*multi_piece='mean'"
+    ) as e:
+        table.vector("towers")
+    assert e.value.pieces == ["tower", "##s"]
+    np.testing.assert_allclose(table.vector("towers", multi_piece="mean"), [0.5, 0.5, 0, 0, 0])
+    with pytest.raises(UnknownWordError, match="nor spelled with its word-pieces"):
+        table.vector("xyz")
+    assert table.pieces("Hi") == ["hi"] and table.pieces("hí") == ["hi"]  # lower-cased, accents dropped
+    with pytest.raises(ValueError, match="multi_piece must be 'error' or 'mean'"):
+        table.vector("hi", multi_piece="sum")
+
+
+def test_empty_and_non_text_queries(toy):
+    with pytest.raises(EmbeddingError, match="word is empty"):
+        toy.vector("   ")
+    with pytest.raises(EmbeddingError, match="word is empty"):
+        toy.neighbours("")
+    with pytest.raises(TypeError, match="word must be a str, got int"):
+        toy.id_of(3)
+    with pytest.raises(EmbeddingError, match="all zeros"):
+        toy.neighbours([0.0, 0.0])
+
+
+def test_k_is_checked(toy):
+    with pytest.raises(EmbeddingError, match="k=4 is larger than the vocabulary: toy has 4 entries, 3 of which"):
+        toy.neighbours("a", k=4)
+    with pytest.raises(ValueError, match="k must be at least 1, got 0"):
+        toy.neighbours("a", k=0)
+    with pytest.raises(TypeError, match="k must be an integer"):
+        toy.neighbours("a", k=2.0)
+
+
+def test_wrong_shapes_are_named(toy):
+    with pytest.raises(ValueError, match="query must have 2 numbers .* got 3"):
+        toy.neighbours([1.0, 0.0, 0.0])
+    with pytest.raises(EmbeddingError, match=r"ids\[0\] = 9 is outside the vocabulary"):
+        toy.lookup([9])
+
+
+def test_reports_explain_instead_of_raising(toy):
+    text = emb.neighbours_report(toy, "a", 2)
+    assert text.splitlines()[0] == "The 2 entries closest to 'a' in toy:"
+    assert "d" in text.splitlines()[1] and "+0.707" in text.splitlines()[1]
+    assert emb.neighbours_report(toy, "zzz", 2).startswith("No neighbours: 'zzz' is not in the vocabulary")
+    assert emb.neighbours_report(toy, "a", 99).startswith("No neighbours: k=99 is larger than the vocabulary")
+    assert emb.analogy_report(toy, "a", "b", "", "").startswith("No answer: c is empty")
+
+
+# --------------------------------------------------------------------------- the real pretrained table
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    return emb.load_pretrained()
+
+
+def test_pretrained_loads_quickly_and_has_the_documented_shape():
+    emb._load_pretrained.cache_clear()
+    start = time.perf_counter()
+    table = emb.load_pretrained()
+    elapsed = time.perf_counter() - start
+    assert table.matrix.shape == (30_522, 384) and table.matrix.dtype == np.float32
+    assert elapsed < 2.0, f"loading took {elapsed:.2f} s"  # about 0.2 s on a laptop; slack for busy CI
+    assert emb.load_pretrained() is table  # cached
+
+
+def test_pretrained_one_hot_lookup_and_special_entries(minilm):
+    ids = [minilm.id_of("hi"), minilm.id_of("world")]
+    np.testing.assert_array_equal(minilm.one_hot_lookup(ids), minilm.lookup(ids))
+    assert minilm.vocab[0] == "[PAD]" and not minilm.searchable[0]
+    assert minilm.id_of("Tower") == minilm.id_of("tower")
+
+
+def test_pretrained_neighbours_of_tower(minilm):
+    top = [t for t, _ in minilm.neighbours("tower", 10)]
+    assert top[0] == "towers" and {"skyscraper", "building"} <= set(top)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "expected", "worst_rank"),
+    [
+        ("king", "man", "woman", "queen", 1),
+        ("nephew", "man", "woman", "niece", 1),
+        ("paris", "france", "germany", "berlin", 1),
+        ("tokyo", "japan", "france", "paris", 1),
+        ("paris", "france", "italy", "rome", 3),
+    ],
+)
+def test_pretrained_analogies(minilm, a, b, c, expected, worst_rank):
+    assert minilm.analogy(a, b, c, expected=expected).rank <= worst_rank
+
+
+def test_pretrained_gender_offsets_are_aligned(minilm):
+    offset = minilm.vector("woman") - minilm.vector("man")
+    assert cosine_similarity(offset, minilm.vector("niece") - minilm.vector("nephew")) > 0.2
+    random_table = minilm.random_like(seed=0)
+    assert "towers" not in [t for t, _ in random_table.neighbours("tower", 10)]
+
+
+def test_pretrained_positions_shape():
+    positions = emb.load_pretrained_positions()
+    assert positions.shape == (512, 384) and positions.dtype == np.float32

@@ -1,0 +1,157 @@
+"""course_lib.mlp: the block's pieces, parameter counts, and the neuron-finding tools."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib import mlp as M
+
+
+def test_linear_is_rows_asking_questions_plus_bias():
+    w = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, -1.0, 2.0]])
+    b = np.array([0.5, 0.0, -1.0])
+    x = np.array([2.0, 3.0, 4.0])
+    # row 0 asks "how much of feature 0?", row 1 "what is the sum?", row 2 "2*f2 - f1?"
+    np.testing.assert_allclose(M.linear(x, w, b), [2.5, 9.0, 4.0])
+    np.testing.assert_allclose(M.linear(x, w), [w[i] @ x for i in range(3)])
+    lin = torch.nn.Linear(3, 3).double()
+    xt = torch.randn(4, 3, dtype=torch.float64)
+    torch.testing.assert_close(M.linear(xt, lin.weight, lin.bias), lin(xt))
+
+
+def test_relu_hand_computed():
+    np.testing.assert_array_equal(M.relu(np.array([-2.0, 0.0, 3.0])), [0.0, 0.0, 3.0])
+    assert M.relu(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_matches_torch(approximate):
+    x = np.linspace(-5, 5, 41)
+    expected = F.gelu(torch.from_numpy(x), approximate=approximate).numpy()
+    np.testing.assert_allclose(M.gelu(x, approximate), expected, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(M.gelu(torch.from_numpy(x), approximate), torch.from_numpy(expected))
+
+
+def test_gelu_hand_computed():
+    assert M.gelu(np.array(0.0)) == 0.0
+    assert math.isclose(float(M.gelu(np.array(1.0))), 0.5 * (1 + math.erf(1 / math.sqrt(2))))
+    assert float(M.gelu(np.array(-1.0))) < 0  # slightly negative below zero, unlike ReLU
+    assert abs(float(M.gelu(np.array(1.0))) - float(M.gelu(np.array(1.0), "tanh"))) < 1e-3
+
+
+def test_mlp_block_matches_a_torch_mlp_and_adds_to_the_residual():
+    torch.manual_seed(0)
+    up, down = torch.nn.Linear(4, 16).double(), torch.nn.Linear(16, 4).double()
+    x = torch.randn(2, 3, 4, dtype=torch.float64)
+    out, steps = M.mlp_block(
+        x, up.weight, up.bias, down.weight, down.bias, activation="gelu_tanh", return_steps=True
+    )
+    torch.testing.assert_close(out, down(F.gelu(up(x), approximate="tanh")))
+    torch.testing.assert_close(steps.residual, x + out)
+    assert steps.shapes() == {"x": (2, 3, 4), "hidden": (2, 3, 16), "neurons": (2, 3, 16), "out": (2, 3, 4), "residual": (2, 3, 4)}
+
+
+def test_mlp_block_hand_computed_with_relu():
+    x = np.array([1.0, -1.0])
+    w_up = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])  # neurons: x0, x1, x0 + x1
+    b_up = np.array([0.0, 0.0, 0.5])
+    w_down = np.array([[1.0, 1.0, 1.0], [0.0, 2.0, -1.0]])
+    out, s = M.mlp_block(x, w_up, b_up, w_down, None, activation="relu", return_steps=True)
+    np.testing.assert_allclose(s.hidden, [1.0, -1.0, 0.5])
+    np.testing.assert_allclose(s.neurons, [1.0, 0.0, 0.5])  # neuron 1 does not fire
+    np.testing.assert_allclose(out, [1.5, -0.5])
+    np.testing.assert_allclose(s.residual, [2.5, -1.5])
+
+
+def test_position_by_position_equals_batched():
+    rng = np.random.default_rng(0)
+    w_up, b_up, w_down, b_down = rng.normal(size=(8, 2)), rng.normal(size=8), rng.normal(size=(2, 8)), rng.normal(size=2)
+    x = rng.normal(size=(5, 2))
+    looped, batched, diff = M.position_by_position(x, lambda v: M.mlp_block(v, w_up, b_up, w_down, b_down))
+    assert looped.shape == batched.shape == (5, 2) and diff < 1e-12
+    xt = torch.from_numpy(x)
+    _, _, diff_t = M.position_by_position(xt, lambda v: v.cumsum(0))  # not per-position: mixes positions
+    assert diff_t > 0.1
+
+
+def test_parameter_counts_agree_with_the_model():
+    from course_lib.model import GPT2_SMALL, GPT3_175B, GPTConfig, count_parameters
+
+    assert M.mlp_parameter_count(768) == 8 * 768**2 + 5 * 768
+    assert M.mlp_parameter_count(2, bias=False, mlp_ratio=1) == 8
+    for cfg in (GPT2_SMALL, GPT3_175B, GPTConfig()):
+        counts = count_parameters(cfg)
+        block = M.block_parameter_counts(cfg.n_embd)
+        assert counts["mlp"] == cfg.n_layer * block["mlp"]
+        assert counts["attention"] == cfg.n_layer * block["attention"]
+        assert counts["layer_norm"] == cfg.n_layer * block["layer_norm"] + 2 * cfg.n_embd
+    assert count_parameters(GPT2_SMALL)["total"] == 124_439_808
+    share = M.mlp_share(GPT3_175B)
+    assert round(share["mlp_share_of_blocks"], 3) == 0.667 and 0.66 < share["mlp_share_of_total"] < 0.67
+    assert M.block_parameter_counts(8, bias=False) == {"attention": 256, "mlp": 512, "layer_norm": 16, "total": 784}
+
+
+def test_char_features():
+    f = M.char_features("Ab\nc e.\nHI.\n")
+    assert f["capital letter"].tolist() == [c.isupper() for c in "Ab\nc e.\nHI.\n"]
+    assert np.flatnonzero(f["after newline"]).tolist() == [3, 8]
+    assert np.flatnonzero(f["vowel"]).tolist() == [0, 5, 9]  # A, e, I
+    assert np.flatnonzero(f["after space"]).tolist() == [5]
+    assert np.flatnonzero(f["punctuation"]).tolist() == [6, 10]
+    assert np.flatnonzero(f["upper-case line"]).tolist() == [8, 9, 10, 11]
+    assert np.flatnonzero(f["inside a word"]).tolist() == [1, 9]
+
+
+def test_auc_hand_computed():
+    assert M.auc([3.0, 2.0, 1.0, 0.0], [1, 1, 0, 0]) == 1.0
+    assert M.auc([0.0, 1.0, 2.0, 3.0], [1, 1, 0, 0]) == 0.0
+    assert M.auc([1.0, 1.0, 1.0, 1.0], [1, 0, 1, 0]) == 0.5  # ties count half
+    # positives {3, 1}, negatives {2, 0}: pairs won 3>2, 3>0, 1>0, lost 1<2 -> 3/4
+    assert M.auc(np.array([3.0, 2.0, 1.0, 0.0]), np.array([True, False, True, False])) == 0.75
+    assert M.auc(torch.tensor([2.0, 1.0, 1.0]), torch.tensor([True, True, False])) == 0.75
+
+
+def test_neuron_scores_and_finding_a_planted_neuron():
+    text = "The cat.\nA dog sat.\nBy the sea\nOn the hill.\nIt ran.\n" * 3
+    rng = np.random.default_rng(0)
+    acts = rng.normal(size=(len(text), 6)) * 0.1
+    after_nl = M.char_features(text, ["after newline"])["after newline"]
+    acts[after_nl, 4] += 2.0  # neuron 4 fires at the first character of a line
+    caps = M.char_features(text, ["capital letter"])["capital letter"]
+    acts[caps, 1] += 1.0  # neuron 1 fires on capitals (which includes most line starts)
+    s = M.neuron_scores(acts, after_nl)
+    assert s["auc"][4] == 1.0 and round(float(s["difference"][4]), 1) == 2.0
+    found = M.find_feature_neurons(acts, text, ["after newline", "capital letter", "vowel"])
+    by_feature = {f.feature: f for f in found}
+    assert by_feature["after newline"].neuron == 4 and by_feature["capital letter"].neuron == 1
+    assert by_feature["capital letter"].auc == 1.0 and by_feature["vowel"].auc < 0.9
+    assert found[0].auc >= found[-1].auc
+    assert "neuron    4 ~ 'after newline': AUC 1.000" in str(by_feature["after newline"])
+    top3 = M.find_feature_neurons(torch.from_numpy(acts), text, ["after newline"], top_k=3)
+    assert [f.neuron for f in top3][0] == 4 and len(top3) == 3
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: M.linear(np.ones(3), np.ones((2, 4))), ValueError, "each row of w must be as long as the input"),
+        (lambda: M.linear(np.ones(3), np.ones((2, 3)), np.ones(3)), ValueError, "b must have one entry per row of w"),
+        (lambda: M.linear(np.ones(3), torch.ones(2, 3)), TypeError, "mix of NumPy"),
+        (lambda: M.linear("x", np.ones((2, 3))), TypeError, "NumPy array or a torch tensor"),
+        (lambda: M.gelu(np.ones(2), "fast"), ValueError, "approximate must be 'none' or 'tanh'"),
+        (lambda: M.mlp_block(np.ones(2), np.ones((8, 2)), None, np.ones((8, 2)), None), ValueError, "w_down must have shape (n_embd, n_hidden) = (2, 8)"),
+        (lambda: M.mlp_block(np.ones(2), np.ones((8, 2)), None, np.ones((2, 8)), None, activation="tanh"), ValueError, "activation must be one of"),
+        (lambda: M.mlp_parameter_count(0), ValueError, "n_embd must be a positive int"),
+        (lambda: M.char_features("abc", ["vowels"]), ValueError, "unknown feature(s) ['vowels']"),
+        (lambda: M.auc([1.0, 2.0], [1, 1]), ValueError, "both positive and negative"),
+        (lambda: M.neuron_scores(np.ones((4, 2)), np.ones(3, bool)), ValueError, "one entry per position (4)"),
+        (lambda: M.find_feature_neurons(np.ones((4, 2)), "abc"), ValueError, "one character per row of activations (4)"),
+    ],
+)  # fmt: skip
+def test_clear_errors(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
