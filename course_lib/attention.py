@@ -95,7 +95,9 @@ def _require_array(name: str, x: Array, min_ndim: int = 1) -> Array:
 def _same_kind(names: tuple[str, ...], arrays: tuple[Array, ...]) -> None:
     kinds = {_is_torch(a) for a in arrays if a is not None}
     if len(kinds) > 1:
-        described = ", ".join(f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in zip(names, arrays, strict=True))
+        described = ", ".join(
+            f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in zip(names, arrays, strict=True)
+        )
         raise TypeError(f"mix of NumPy arrays and torch tensors ({described}); convert them all to one kind")
 
 
@@ -253,7 +255,15 @@ def single_head_attention(
 
 
 def cross_attention(
-    x: Array, context: Array, w_q: Array, w_k: Array, w_v: Array, *, scale: bool = True, return_steps: bool = False, **biases
+    x: Array,
+    context: Array,
+    w_q: Array,
+    w_k: Array,
+    w_v: Array,
+    *,
+    scale: bool = True,
+    return_steps: bool = False,
+    **biases,
 ) -> Array | tuple[Array, AttentionSteps]:
     """Queries from ``x``, keys and values from another sequence ``context``; no mask.
 
@@ -352,7 +362,9 @@ def multi_head_attention(
     w_q, w_k, w_v, w_o = (
         _require_weight(n, w, d_model, d_model) for n, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o))
     )
-    b_q, b_k, b_v, b_o = (_require_bias(n, b, d_model) for n, b in (("b_q", b_q), ("b_k", b_k), ("b_v", b_v), ("b_o", b_o)))
+    b_q, b_k, b_v, b_o = (
+        _require_bias(n, b, d_model) for n, b in (("b_q", b_q), ("b_k", b_k), ("b_v", b_v), ("b_o", b_o))
+    )
     q = split_heads(_linear(x, w_q, b_q), n_heads)
     k = split_heads(_linear(context, w_k, b_k), n_heads)
     v = split_heads(_linear(context, w_v, b_v), n_heads)
@@ -626,9 +638,7 @@ def draw_attention_pattern(
     return ax
 
 
-def toy_attention_figure(
-    words: list[str], query: int, *, causal: bool = True, scale: bool = True, asker: str = "noun"
-):
+def toy_attention_figure(words: list[str], query: int, *, causal: bool = True, scale: bool = True, asker: str = "noun"):
     """The toy head on ``words``: its pattern (``query``'s row outlined) and that row's weights as bars."""
     import matplotlib.pyplot as plt
 
@@ -659,10 +669,14 @@ def toy_attention_figure(
 # --------------------------------------------------------------------------- a trained model's heads
 
 
-def model_attention(model, tokenizer, text: str) -> tuple[list[str], torch.Tensor]:
-    """Run ``model`` on ``text`` and return its tokens and every head's pattern, ``(n_layer, n_head, T, T)``.
+def model_attention(
+    model, tokenizer, text: str, *, causal: bool = True, scale: bool = True
+) -> tuple[list[str], torch.Tensor]:
+    """Run ``model`` on ``text``; return its tokens and every head's pattern, ``(n_layer, n_head, T, T)``.
 
-    ``text`` is cut to the model's context length (its last ``block_size`` tokens are kept).
+    The patterns are recomputed from the heads' recorded queries and keys, so ``causal=False`` or
+    ``scale=False`` show what a head *would* do without the mask or the scaling (the model itself
+    always uses both). ``text`` is cut to the model's context: its last ``block_size`` tokens.
     """
     if not isinstance(text, str) or not text:
         raise ValueError(f"text must be a non-empty string, got {text!r}")
@@ -670,8 +684,12 @@ def model_attention(model, tokenizer, text: str) -> tuple[list[str], torch.Tenso
     capture: dict = {}
     with torch.no_grad():
         model(torch.tensor([ids]), capture=capture)
-    patterns = torch.stack([capture[f"blocks.{i}.attn.pattern"][0] for i in range(model.config.n_layer)])
-    return [tokenizer.decode([i]) for i in ids], patterns
+    patterns = []
+    for i in range(model.config.n_layer):
+        q, k = capture[f"blocks.{i}.attn.q"][0], capture[f"blocks.{i}.attn.k"][0]
+        scores = attention_scores(q, k, scale=scale)
+        patterns.append(softmax(apply_causal_mask(scores) if causal else scores))
+    return [tokenizer.decode([i]) for i in ids], torch.stack(patterns)
 
 
 def head_scores(patterns: Array) -> dict[str, np.ndarray]:
@@ -696,19 +714,54 @@ def head_scores(patterns: Array) -> dict[str, np.ndarray]:
     }
 
 
-def model_head_figure(model, tokenizer, text: str, layer: int, head: int, query: int | None = None):
-    """One head's pattern on ``text`` (the widget in lesson 04). ``query`` outlines one row."""
+def model_head_figure(
+    model,
+    tokenizer,
+    text: str,
+    layer: int,
+    head: int,
+    query: int | None = None,
+    *,
+    causal: bool = True,
+    scale: bool = True,
+):
+    """One head's pattern on ``text`` (lesson 04's widget); with ``query``, that row is outlined and
+    drawn as bars too. ``causal`` and ``scale`` as in :func:`model_attention`."""
     import matplotlib.pyplot as plt
+
+    from course_lib import plots
 
     n_layer, n_head = model.config.n_layer, model.config.n_head
     if not 0 <= layer < n_layer or not 0 <= head < n_head:
         raise ValueError(f"layer must be in 0..{n_layer - 1} and head in 0..{n_head - 1}, got {layer}, {head}")
-    tokens, patterns = model_attention(model, tokenizer, text)
-    size = min(11.0, 3.5 + 0.22 * len(tokens))
-    fig, ax = plt.subplots(figsize=(size + 1.5, size))
-    draw_attention_pattern(
-        patterns[layer, head], tokens, query=query, title=f"Layer {layer}, head {head}: attention on your text", ax=ax
-    )
+    tokens, patterns = model_attention(model, tokenizer, text, causal=causal, scale=scale)
+    if query is not None:
+        query = min(max(int(query), 0), len(tokens) - 1)
+    side = min(9.0, 3.0 + 0.16 * len(tokens))
+    settings = f"mask {'on' if causal else 'off'}, scaling {'on' if scale else 'off'}"
+    if query is None:
+        fig, ax = plt.subplots(figsize=(side + 1.5, side))
+        draw_attention_pattern(patterns[layer, head], tokens, title=f"Layer {layer}, head {head} ({settings})", ax=ax)
+    else:
+        fig, (ax, bars) = plt.subplots(
+            2, 1, figsize=(side + 1.5, side + 3.2), gridspec_kw={"height_ratios": [side, 2.6]}
+        )
+        draw_attention_pattern(
+            patterns[layer, head], tokens, query=query, title=f"Layer {layer}, head {head} ({settings})", ax=ax
+        )
+        row = patterns[layer, head, query].numpy()
+        plots.bar_chart(
+            row,
+            [show_piece(t) for t in tokens],
+            title=f"Where character {query} ({show_piece(tokens[query])!r}) looks",
+            xlabel="key: the character looked at",
+            ylabel="weight",
+            annotate=False,
+            color="#0072B2",
+            ax=bars,
+        )
+        bars.set_ylim(0, 1)
+        bars.tick_params(axis="x", labelrotation=0, labelsize=8)
     fig.tight_layout()
     return fig
 

@@ -390,6 +390,14 @@ class EmbeddingTable:
         rows = [self.index[p] for p in self.pieces(word)]
         return self.matrix[rows].mean(axis=0)
 
+    def unit_vector(self, word: str, multi_piece: str = "error") -> np.ndarray:
+        """The word's vector scaled to length 1 (its direction only)."""
+        vector = self.vector(word, multi_piece)
+        norm = np.linalg.norm(vector)
+        if norm == 0:
+            raise EmbeddingError(f"the vector of {word!r} is all zeros, so it has no direction")
+        return vector / norm
+
     def lookup(self, ids: Iterable[int] | int) -> np.ndarray:
         """Rows by id: shape ``(len(ids), dim)``. This is all an embedding layer does."""
         return self.matrix[_as_ids(ids, self.vocab_size)]

@@ -72,7 +72,9 @@ def _require_array(name: str, x: Array, min_ndim: int = 0) -> Array:
 def _same_kind(**arrays: Array) -> None:
     kinds = {_is_torch(a) for a in arrays.values() if a is not None}
     if len(kinds) > 1:
-        described = ", ".join(f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in arrays.items() if a is not None)
+        described = ", ".join(
+            f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in arrays.items() if a is not None
+        )
         raise TypeError(f"mix of NumPy arrays and torch tensors ({described}); convert them all to one kind")
 
 
@@ -414,7 +416,9 @@ def find_feature_neurons(
         s = neuron_scores(acts, mask, _ranks_cache=ranks)
         for j in np.argsort(-s["auc"], kind="stable")[:top_k]:
             findings.append(
-                NeuronFinding(name, int(j), float(s["auc"][j]), float(s["mean_with"][j]), float(s["mean_without"][j]), n)
+                NeuronFinding(
+                    name, int(j), float(s["auc"][j]), float(s["mean_with"][j]), float(s["mean_without"][j]), n
+                )
             )
     return sorted(findings, key=lambda f: -f.auc)
 
@@ -483,8 +487,18 @@ def neuron_responses_figure(
         raise ValueError(f"neuron_names must name each of the {before.size} outputs, got {len(neuron_names)} names")
     after = np.asarray(_to_numpy(_ACTIVATIONS[activation](before)), dtype=float)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
-    plots.bar_chart(before, neuron_names, "Before the nonlinearity: w . x + b", "neuron", "value", value_format="{:.2f}", ax=left)
-    plots.bar_chart(after, neuron_names, f"After {activation}: the neuron's activation", "neuron", "value", value_format="{:.2f}", ax=right)
+    plots.bar_chart(
+        before, neuron_names, "Before the nonlinearity: w . x + b", "neuron", "value", value_format="{:.2f}", ax=left
+    )
+    plots.bar_chart(
+        after,
+        neuron_names,
+        f"After {activation}: the neuron's activation",
+        "neuron",
+        "value",
+        value_format="{:.2f}",
+        ax=right,
+    )
     for ax in (left, right):
         ax.axhline(0, color="black", lw=0.8)
     if title:

@@ -78,7 +78,8 @@ def bar_chart(
     if horizontal:
         bars = ax.barh(positions, values, color=colors)
         ax.set_yticks(positions, labels)
-        ax.invert_yaxis()  # first label on top, as it reads
+        if not ax.yaxis_inverted():  # first label on top, as it reads (once, even on shared axes)
+            ax.invert_yaxis()
     else:
         bars = ax.bar(positions, values, color=colors)
         ax.set_xticks(positions, labels, rotation=30 if max(map(len, labels), default=0) > 8 else 0, ha="right")

@@ -429,7 +429,10 @@ def open_gguf(path: str | Path):
     try:
         return GGUFReader(path)
     except Exception as err:  # gguf raises ValueError, struct.error, IndexError... on a damaged file
-        raise GGUFError(f"{path.name} is not a readable GGUF file ({type(err).__name__}: {err})") from None
+        raise GGUFError(
+            f"{path.name} is not a readable GGUF file ({type(err).__name__}: {err}); it may be cut short or damaged: "
+            "delete it and fetch it again (`make setup` for the course's copy)"
+        ) from None
 
 
 def read_metadata(reader, arrays: tuple[str, ...] = ()) -> dict:
@@ -479,7 +482,9 @@ def _dequantized(tensor) -> torch.Tensor:
     from gguf.quants import dequantize
 
     array = dequantize(tensor.data, tensor.tensor_type)
-    return torch.from_numpy(np.array(array, dtype=np.float32, copy=True))  # copy: the mapped file is read-only
+    if not array.flags.writeable:  # float32 tensors come back as views of the read-only mapped file
+        array = array.copy()
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 
 def load_from_gguf(path: str | Path) -> tuple[SmolLM, SmolLMTokenizer]:

@@ -354,3 +354,137 @@ def dot_product_explorer(angle_a: int = 30, length_a: float = 2.0, angle_b: int 
         return dot_product_html(a, b), fig
 
     return live_view(render, controls)
+
+
+# ------------------------------------------------------------------ lessons 04 and 06: attention heads, MLP neurons
+
+
+def _checkbox(value: bool, description: str):
+    import ipywidgets as widgets
+
+    return widgets.Checkbox(value=value, description=description, indent=False, layout=widgets.Layout(width="200px"))
+
+
+def _dropdown(options: Sequence[Any], value: Any, description: str):
+    import ipywidgets as widgets
+
+    return widgets.Dropdown(
+        options=options, value=value, description=description, style={"description_width": "initial"}
+    )
+
+
+def _text_area(value: str, description: str):
+    import ipywidgets as widgets
+
+    return widgets.Textarea(
+        value=value,
+        description=description,
+        continuous_update=False,  # the model runs when the learner leaves the box, not on every key
+        rows=3,
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="95%"),
+    )
+
+
+def _follow_length(slider, text_box, length: Callable[[str], int]) -> None:
+    """Keep an integer slider's maximum at ``length(text) - 1`` as the text changes."""
+
+    def update(change) -> None:
+        slider.max = max(0, length(change["new"]) - 1)
+
+    text_box.observe(update, names="value")
+    update({"new": text_box.value})
+
+
+def toy_attention_explorer(sentence: str = "the dog chased the black cat through the garden", query: int = 5):
+    """Lesson 04's hand-built head: type a sentence (toy words), pick the query position, toggle the
+    causal mask and the division by sqrt(d_k); shows the pattern and where the query looks."""
+    from .attention import toy_attention_figure
+
+    box = _text_box(sentence, "Sentence")
+    box.layout.width = "480px"
+    slider = _slider(query, 0, len(sentence.split()) - 1, 1, "Query position")
+    _follow_length(slider, box, lambda s: len(s.split()) or 1)
+    controls = {
+        "sentence": box,
+        "query": slider,
+        "causal": _checkbox(True, "Causal mask"),
+        "scale": _checkbox(True, "Divide by √d_k"),
+    }
+
+    def render(sentence: str, query: int, causal: bool, scale: bool):
+        words = sentence.split() or ["(empty)"]
+        return toy_attention_figure(words, min(query, len(words) - 1), causal=causal, scale=scale)
+
+    return live_view(render, controls)
+
+
+def model_attention_explorer(model: Any, tokenizer: Any, text: str, layer: int = 0, head: int = 0, query: int = 0):
+    """Lesson 04: a trained model's attention on the learner's text. Pick layer, head and query
+    character; toggle the mask and the scaling (recomputed from the head's own queries and keys)."""
+    from .attention import model_head_figure
+
+    box = _text_area(text, "Your text")
+    limit = model.config.block_size
+    slider = _slider(query, 0, max(0, min(len(text), limit) - 1), 1, "Query position")
+    _follow_length(slider, box, lambda s: min(len(s), limit) or 1)
+    controls = {
+        "text": box,
+        "layer": _dropdown(list(range(model.config.n_layer)), layer, "Layer"),
+        "head": _dropdown(list(range(model.config.n_head)), head, "Head"),
+        "query": slider,
+        "causal": _checkbox(True, "Causal mask"),
+        "scale": _checkbox(True, "Divide by √d_k"),
+    }
+
+    def render(text: str, layer: int, head: int, query: int, causal: bool, scale: bool):
+        return model_head_figure(model, tokenizer, text or " ", layer, head, query, causal=causal, scale=scale)
+
+    return live_view(render, controls)
+
+
+def neuron_playground(
+    w: Any,
+    b: Any,
+    feature_names: Sequence[str],
+    neuron_names: Sequence[str],
+    x: Sequence[float],
+    activation: str = "relu",
+):
+    """Lesson 06: one slider per input feature; bars show each neuron's answer before and after the nonlinearity."""
+    import numpy as np
+
+    from .mlp import neuron_responses_figure
+
+    if len(feature_names) != len(x):
+        raise ValueError(f"feature_names and x must have the same length, got {len(feature_names)} and {len(x)}")
+    controls = {
+        f"f{i}": _slider(float(v), -1.0, 2.0, 0.1, name, integer=False)
+        for i, (name, v) in enumerate(zip(feature_names, x, strict=True))
+    }
+
+    def render(**values):
+        vector = np.array([values[f"f{i}"] for i in range(len(feature_names))])
+        return neuron_responses_figure(vector, w, b, list(neuron_names), activation=activation)
+
+    return live_view(render, controls)
+
+
+def neuron_explorer(model: Any, tokenizer: Any, text: str, neurons: Mapping[str, tuple[int, int, str | None]]):
+    """Lesson 06: pick one of the trained model's neurons (``neurons`` maps a label to
+    ``(layer, neuron, feature)``) and see its activation along the learner's text, the positions
+    with ``feature`` shaded."""
+    from .mlp import neuron_figure, record_neurons
+
+    if not neurons:
+        raise ValueError("neurons must name at least one (layer, neuron, feature), got an empty mapping")
+    labels = list(neurons)
+    controls = {"choice": _dropdown(labels, labels[0], "Neuron"), "text": _text_area(text, "Your text")}
+
+    def render(choice: str, text: str):
+        layer, neuron, feature = neurons[choice]
+        text = text or " "
+        acts = record_neurons(model, tokenizer, text, layer)
+        return neuron_figure(acts[:, neuron], text, neuron, feature=feature, title=f"Layer {layer}, neuron {neuron}")
+
+    return live_view(render, controls)

@@ -585,7 +585,7 @@ _JS_TOKENS = """
 (cell) => {
   const first = cell.querySelector('.jp-Cell-outputArea .course-token');
   if (!first) return [];
-  const view = first.closest('.widget-html-content, .widget-output, .jp-OutputArea-output') || cell;
+  const view = first.closest('.course-tokens, .widget-html-content, .widget-output, .jp-OutputArea-output') || cell;
   return Array.from(view.querySelectorAll('.course-token'), (s) => s.textContent);
 }
 """
@@ -604,7 +604,9 @@ def strip_whitespace(text: str) -> str:
 _JS_SNAPSHOT = """
 (scope) => {
   // What an output shows, without the controls themselves (a moved slider's readout is not "output").
-  const clone = scope.cloneNode(true);
+  // For a whole cell, only its output area: the code editor re-renders lines as the page scrolls.
+  const root = scope.classList.contains('jp-Cell') ? scope.querySelector('.jp-Cell-outputArea') || scope : scope;
+  const clone = root.cloneNode(true);
   clone.querySelectorAll('input, textarea, select, button, .widget-readout, .slider-container, .widget-label')
     .forEach((n) => n.remove());
   const images = Array.from(clone.querySelectorAll('img'), (i) => i.getAttribute('src') || '');
@@ -619,16 +621,30 @@ def output_snapshot(scope) -> str:
     return scope.evaluate(_JS_SNAPSHOT)
 
 
-def wait_for_change(scope, before: str, *, timeout_ms: float = ACTION_TIMEOUT_MS) -> str:
-    """Wait until :func:`output_snapshot` of ``scope`` differs from ``before``; return the new snapshot."""
-    handle = scope.element_handle()
+def wait_for_change(scope, before: str, *, timeout_ms: float = ACTION_TIMEOUT_MS, settle_ms: float = 300) -> str:
+    """Wait until :func:`output_snapshot` of ``scope`` differs from ``before`` and then holds still.
+
+    "Holds still" means unchanged for ``settle_ms``, so an output that is cleared and redrawn (an
+    ``Output`` widget, a figure) is returned redrawn, not half-way. Returns the new snapshot.
+    """
+    page = scope.page
+    deadline = time.monotonic() + timeout_ms / 1000
     try:
-        scope.page.wait_for_function(
-            f"([el, before]) => ({_JS_SNAPSHOT})(el) !== before", arg=[handle, before], timeout=timeout_ms
+        page.wait_for_function(
+            f"([el, before]) => ({_JS_SNAPSHOT})(el) !== before",
+            arg=[scope.element_handle(), before],
+            timeout=timeout_ms,
         )
     except Exception as exc:
         raise BrowserTestError(f"The output did not change within {timeout_ms / 1000:.0f} s") from exc
-    return output_snapshot(scope)
+    current = output_snapshot(scope)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(settle_ms)
+        latest = output_snapshot(scope)
+        if latest == current:
+            return latest
+        current = latest
+    return current
 
 
 @dataclass

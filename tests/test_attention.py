@@ -102,7 +102,9 @@ def test_cross_attention_uses_the_other_sequence_and_no_mask():
     np.testing.assert_allclose(out, expected.numpy())
 
 
-@pytest.mark.parametrize(("d_model", "n_heads", "batch", "t"), [(8, 2, 3, 5), (12, 4, 1, 7), (10, 5, 2, 1), (6, 1, 2, 4)])
+@pytest.mark.parametrize(
+    ("d_model", "n_heads", "batch", "t"), [(8, 2, 3, 5), (12, 4, 1, 7), (10, 5, 2, 1), (6, 1, 2, 4)]
+)
 @pytest.mark.parametrize("causal", [True, False])
 @pytest.mark.parametrize("bias", [True, False])
 def test_multi_head_matches_torch_multiheadattention(d_model, n_heads, batch, t, causal, bias):
@@ -218,13 +220,39 @@ def test_attention_count_agrees_with_the_model():
         (lambda: A.attend(np.ones(4), np.ones((3, 4)), np.ones((3, 2))), ValueError, "at least 2 dimensions"),
         (lambda: A.attend(np.ones((3, 4)), torch.ones(3, 4), np.ones((3, 2))), TypeError, "mix of NumPy"),
         (lambda: A.attend("abc", np.ones((3, 4)), np.ones((3, 2))), TypeError, "NumPy array or a torch tensor"),
-        (lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 5)), np.ones((2, 4)), np.ones((2, 4))), ValueError, "w_q has shape (2, 5)"),
-        (lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 4)), np.ones((3, 4)), np.ones((2, 4))), ValueError, "w_k must have 2 rows"),
-        (lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4)), b_q=np.ones(3)), ValueError, "b_q must have shape (2,)"),
-        (lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 4), ValueError, "divisible by n_heads"),
-        (lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 0), ValueError, "n_heads must be a positive int"),
+        (
+            lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 5)), np.ones((2, 4)), np.ones((2, 4))),
+            ValueError,
+            "w_q has shape (2, 5)",
+        ),
+        (
+            lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 4)), np.ones((3, 4)), np.ones((2, 4))),
+            ValueError,
+            "w_k must have 2 rows",
+        ),
+        (
+            lambda: A.single_head_attention(
+                np.ones((3, 4)), np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4)), b_q=np.ones(3)
+            ),
+            ValueError,
+            "b_q must have shape (2,)",
+        ),
+        (
+            lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 4),
+            ValueError,
+            "divisible by n_heads",
+        ),
+        (
+            lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 0),
+            ValueError,
+            "n_heads must be a positive int",
+        ),
         (lambda: A.split_heads(np.ones((3, 7)), 2), ValueError, "d_model (7) must be divisible by n_heads (2)"),
-        (lambda: A.cross_attention(np.ones((3, 4)), None, np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4))), ValueError, "needs a context"),
+        (
+            lambda: A.cross_attention(np.ones((3, 4)), None, np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4))),
+            ValueError,
+            "needs a context",
+        ),
         (lambda: A.value_map_parameters(8, 9), ValueError, "rank (9) cannot exceed"),
         (lambda: A.best_low_rank(np.ones((3, 3)), 4), ValueError, "rank must be an int between 1 and 3"),
         (lambda: A.causal_mask(0), ValueError, "n_queries must be a positive int"),
@@ -232,8 +260,150 @@ def test_attention_count_agrees_with_the_model():
         (lambda: A.attention_pattern_bytes(-1), ValueError, "context_length must be a positive int"),
         (lambda: A.weights_from_torch(torch.nn.Linear(2, 2)), TypeError, "MultiheadAttention"),
     ],
-)  # fmt: skip
+)
 def test_clear_errors(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+# --------------------------------------------------------------------------- the toy head and the model views
+
+
+@pytest.fixture
+def tiny_model():
+    from course_lib.model import GPT, GPTConfig
+    from course_lib.tokenizers import CharTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer.from_text("abcdefghij klmnopqrstuvwxyz.\nABC")
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=8)).eval()
+    return model, tokenizer
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+def test_toy_embeddings_features_and_positions():
+    x = A.toy_embeddings(["the", "black", "cat"])
+    assert x.shape == (3, len(A.TOY_FEATURES) + 2)
+    names = dict(zip(A.TOY_FEATURES, x[1], strict=False))
+    assert names["describer"] == 1 and names["dark"] == 1 and names["noun"] == 0
+    np.testing.assert_allclose(x[:, -2:] @ x[2, -2:], np.cos(0.5 * np.array([2, 1, 0])))  # closeness
+    assert not x[0, : len(A.TOY_FEATURES)].any()  # "the" has no features
+    with pytest.raises(TypeError, match="list of strings"):
+        A.toy_embeddings("the cat")
+
+
+def test_toy_head_nouns_find_their_describers():
+    for words, describer, feature in (
+        ("a small orange fruit".split(), 2, "orange"),
+        ("the vampire bat".split(), 1, "animal"),
+        ("the baseball bat".split(), 1, "sport"),
+    ):
+        x = A.toy_embeddings(words)
+        out, steps = A.single_head_attention(x, **A.toy_head(), return_steps=True)
+        assert steps.pattern[-1].argmax() == describer
+        assert (x + out)[-1, A.TOY_FEATURES.index(feature)] > 0.5  # the noun now carries the property
+    words = "the dog chased the black cat through the garden".split()
+    _, steps = A.single_head_attention(
+        A.toy_embeddings(words), **A.toy_head("describer"), causal=False, return_steps=True
+    )
+    assert steps.pattern[4].argmax() == 5  # unmasked, 'black' looks ahead to 'cat'
+    with pytest.raises(ValueError, match="asker must be"):
+        A.toy_head("verb")
+
+
+def test_toy_attention_figure_labels():
+    fig = A.toy_attention_figure("the black cat".split(), 2, causal=False, scale=False)
+    left, right = fig.axes[0], fig.axes[1]  # then the colour bar
+    assert "mask off, scaling off" in left.get_title() and "'cat'" in right.get_title()
+    assert [t.get_text() for t in left.get_xticklabels()] == ["the", "black", "cat"]
+    with pytest.raises(ValueError, match="query must be a position between 0 and 2"):
+        A.toy_attention_figure("the black cat".split(), 3)
+
+
+def test_model_attention_equals_the_models_own_patterns(tiny_model):
+    model, tokenizer = tiny_model
+    text = "abc def.\nABC ghij klm"  # 21 characters: longer than the context of 16
+    tokens, patterns = A.model_attention(model, tokenizer, text)
+    assert tokens == list(text[-16:]) and patterns.shape == (2, 2, 16, 16)
+    capture = {}
+    model(torch.tensor([tokenizer.encode(text[-16:])]), capture=capture)
+    torch.testing.assert_close(patterns[1], capture["blocks.1.attn.pattern"][0])
+    _, unmasked = A.model_attention(model, tokenizer, text, causal=False, scale=False)
+    assert (unmasked[:, :, 0, 1:] > 0).all()  # without the mask, the first character sees the future
+    torch.testing.assert_close(patterns.sum(-1), torch.ones(2, 2, 16))
+    with pytest.raises(ValueError, match="non-empty string"):
+        A.model_attention(model, tokenizer, "")
+
+
+def test_head_scores_hand_built():
+    t = 4
+    previous = np.zeros((t, t))
+    previous[0, 0] = 1
+    previous[np.arange(1, t), np.arange(t - 1)] = 1
+    first = np.zeros((t, t))
+    first[:, 0] = 1
+    s = A.head_scores(np.stack([np.stack([previous, first, np.eye(t)])]))
+    assert s["previous"].tolist() == [[1.0, 1 / 3, 0.0]]
+    assert s["first"].tolist() == [[1 / 3, 1.0, 0.0]]  # the previous-token head's query 1 looks at token 0
+    assert s["self"].tolist() == [[0.25, 0.25, 1.0]]
+    np.testing.assert_allclose(s["distance"], [[0.75, 1.5, 0.0]])
+    with pytest.raises(ValueError, match="n_layer, n_head, T, T"):
+        A.head_scores(np.ones((2, 3, 3)))
+
+
+def test_model_figures(tiny_model):
+    model, tokenizer = tiny_model
+    fig = A.model_head_figure(model, tokenizer, "abc def", 1, 0)
+    assert fig.axes[0].get_title() == "Layer 1, head 0 (mask on, scaling on)"
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][3] == "·"  # spaces made visible
+    fig = A.model_head_figure(model, tokenizer, "abc def", 0, 1, query=99, causal=False)
+    assert "Where character 6 ('f') looks" in fig.axes[1].get_title()  # the query is clamped to the text
+    with pytest.raises(ValueError, match="layer must be in 0..1"):
+        A.model_head_figure(model, tokenizer, "abc", 2, 0)
+    tokens, patterns = A.model_attention(model, tokenizer, "abcdefghij klmnopq")
+    fig = A.all_heads_figure(tokens, patterns)
+    assert len([ax for ax in fig.axes if ax.get_title().startswith("layer")]) == 4
+    ax = A.draw_attention_pattern(torch.eye(40), list("x" * 40))
+    assert len(ax.get_xticklabels()) <= 40
+
+
+def test_attention_widgets_render_first_and_follow_changes(tiny_model):
+    from course_lib import widgets
+
+    box = widgets.toy_attention_explorer("the black cat", query=2)
+    controls = box.children[0].children
+    assert [c.description for c in controls] == ["Sentence", "Query position", "Causal mask", "Divide by √d_k"]
+    first = box.children[1].value
+    assert first[:4] == b"\x89PNG"
+    controls[2].value = False  # mask off: a new picture
+    assert box.children[1].value != first
+    controls[0].value = "a small orange fruit today"
+    assert controls[1].max == 4
+    model, tokenizer = tiny_model
+    box = widgets.model_attention_explorer(model, tokenizer, "abc def", layer=1, head=1, query=3)
+    controls = box.children[0].children
+    assert [c.description for c in controls] == [
+        "Your text",
+        "Layer",
+        "Head",
+        "Query position",
+        "Causal mask",
+        "Divide by √d_k",
+    ]
+    assert controls[0].continuous_update is False and controls[3].max == 6
+    first = box.children[1].value
+    controls[2].value = 0
+    assert box.children[1].value != first
+    controls[0].value = "a" * 40  # longer than the context: the slider stops at its end
+    assert controls[3].max == 15

@@ -9,6 +9,7 @@ lesson is being rewritten; the second drives lesson 01's token explorer.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import nbformat
@@ -97,7 +98,9 @@ def lab_session(chromium, tmp_path_factory):
     notebooks = [write_demo_notebook(tmp_path_factory.mktemp("browser") / DEMO)]
     if LESSON01.exists():
         notebooks.append(LESSON01)
+    start = time.monotonic()
     with jupyterlab_session(notebooks, chromium=chromium) as lab:
+        print(f"\n[browser] JupyterLab and Chromium started in {time.monotonic() - start:.1f} s")
         yield lab
 
 
@@ -130,26 +133,34 @@ def check_token_box(lab, page, typed: str, screenshot: str) -> None:
     print(f"[browser] screenshot: {lab.screenshot(page, screenshot, target=cell)}")
 
 
+def open_and_run(lab, name: str):
+    start = time.monotonic()
+    page = lab.open(name)
+    opened = time.monotonic() - start
+    ran = lab.run_all(page)
+    print(f"\n[browser] {name}: opened with an idle kernel in {opened:.1f} s, ran all cells in {ran:.1f} s")
+    return page
+
+
 def test_harness_on_demo_notebook(lab):
-    page = lab.open(DEMO)
-    seconds = lab.run_all(page)
-    print(f"\n[browser] run all cells: {seconds:.1f} s")
+    page = open_and_run(lab, DEMO)
 
     check_token_box(lab, page, "Tokens, 42 of them!", "browser_harness_demo")
 
     handle = find_slider(page, "Steps")
     cell = find_cell(page, ".demo-steps")
     before = output_snapshot(cell)
-    assert "3 steps" in before
-    assert move_slider(handle, "ArrowRight") == "4"
-    assert "4 steps" in wait_for_change(cell, before)
-    assert move_slider(handle, "End") == "10"
-    page.locator(".demo-steps", has_text="10 steps").wait_for()
+    assert "3 steps" in before, f"the slider's output before moving it: {before!r}"
+    moved = move_slider(handle, "ArrowRight")
+    assert moved == "4", f"ArrowRight moved the slider from 3 to {moved!r}"
+    after = wait_for_change(cell, before)
+    assert "4 steps" in after, f"the slider's output after moving it to 4: {after!r}"
+    moved = move_slider(handle, "End")
+    assert moved == "10", f"End moved the slider to {moved!r}"
+    assert "10 steps" in wait_for_change(cell, after)
 
 
 @pytest.mark.skipif(not LESSON01.exists(), reason="notebooks/01_tokens.ipynb is not written yet")
 def test_lesson01_token_box_follows_typing(lab):
-    page = lab.open(LESSON01.name)
-    seconds = lab.run_all(page)
-    print(f"\n[browser] run all cells of {LESSON01.name}: {seconds:.1f} s")
+    page = open_and_run(lab, LESSON01.name)
     check_token_box(lab, page, "Tokenizers split text into pieces, 123 at a time!", "lesson01_tokens")

@@ -165,6 +165,7 @@ def test_lookup_equals_one_hot_times_matrix(toy):
     np.testing.assert_array_equal(toy.lookup([3, 0]), [[1, 1], [1, 0]])
     np.testing.assert_array_equal(toy.one_hot_lookup([3, 0]), toy.lookup([3, 0]))
     np.testing.assert_array_equal(toy.vector("b"), [0, 1])
+    np.testing.assert_allclose(toy.unit_vector("d"), [1 / math.sqrt(2), 1 / math.sqrt(2)], rtol=1e-6)
     assert toy.id_of("c") == 2 and "d" in toy and "z" not in toy
     assert (toy.vocab_size, toy.dim, len(toy)) == (4, 2, 4)
     assert repr(toy) == "EmbeddingTable('toy': 4 entries x 2 dimensions)"

@@ -46,12 +46,16 @@ def test_mlp_block_matches_a_torch_mlp_and_adds_to_the_residual():
     torch.manual_seed(0)
     up, down = torch.nn.Linear(4, 16).double(), torch.nn.Linear(16, 4).double()
     x = torch.randn(2, 3, 4, dtype=torch.float64)
-    out, steps = M.mlp_block(
-        x, up.weight, up.bias, down.weight, down.bias, activation="gelu_tanh", return_steps=True
-    )
+    out, steps = M.mlp_block(x, up.weight, up.bias, down.weight, down.bias, activation="gelu_tanh", return_steps=True)
     torch.testing.assert_close(out, down(F.gelu(up(x), approximate="tanh")))
     torch.testing.assert_close(steps.residual, x + out)
-    assert steps.shapes() == {"x": (2, 3, 4), "hidden": (2, 3, 16), "neurons": (2, 3, 16), "out": (2, 3, 4), "residual": (2, 3, 4)}
+    assert steps.shapes() == {
+        "x": (2, 3, 4),
+        "hidden": (2, 3, 16),
+        "neurons": (2, 3, 16),
+        "out": (2, 3, 4),
+        "residual": (2, 3, 4),
+    }
 
 
 def test_mlp_block_hand_computed_with_relu():
@@ -68,7 +72,12 @@ def test_mlp_block_hand_computed_with_relu():
 
 def test_position_by_position_equals_batched():
     rng = np.random.default_rng(0)
-    w_up, b_up, w_down, b_down = rng.normal(size=(8, 2)), rng.normal(size=8), rng.normal(size=(2, 8)), rng.normal(size=2)
+    w_up, b_up, w_down, b_down = (
+        rng.normal(size=(8, 2)),
+        rng.normal(size=8),
+        rng.normal(size=(2, 8)),
+        rng.normal(size=2),
+    )
     x = rng.normal(size=(5, 2))
     looped, batched, diff = M.position_by_position(x, lambda v: M.mlp_block(v, w_up, b_up, w_down, b_down))
     assert looped.shape == batched.shape == (5, 2) and diff < 1e-12
@@ -142,16 +151,111 @@ def test_neuron_scores_and_finding_a_planted_neuron():
         (lambda: M.linear(np.ones(3), torch.ones(2, 3)), TypeError, "mix of NumPy"),
         (lambda: M.linear("x", np.ones((2, 3))), TypeError, "NumPy array or a torch tensor"),
         (lambda: M.gelu(np.ones(2), "fast"), ValueError, "approximate must be 'none' or 'tanh'"),
-        (lambda: M.mlp_block(np.ones(2), np.ones((8, 2)), None, np.ones((8, 2)), None), ValueError, "w_down must have shape (n_embd, n_hidden) = (2, 8)"),
-        (lambda: M.mlp_block(np.ones(2), np.ones((8, 2)), None, np.ones((2, 8)), None, activation="tanh"), ValueError, "activation must be one of"),
+        (
+            lambda: M.mlp_block(np.ones(2), np.ones((8, 2)), None, np.ones((8, 2)), None),
+            ValueError,
+            "w_down must have shape (n_embd, n_hidden) = (2, 8)",
+        ),
+        (
+            lambda: M.mlp_block(np.ones(2), np.ones((8, 2)), None, np.ones((2, 8)), None, activation="tanh"),
+            ValueError,
+            "activation must be one of",
+        ),
         (lambda: M.mlp_parameter_count(0), ValueError, "n_embd must be a positive int"),
         (lambda: M.char_features("abc", ["vowels"]), ValueError, "unknown feature(s) ['vowels']"),
         (lambda: M.auc([1.0, 2.0], [1, 1]), ValueError, "both positive and negative"),
         (lambda: M.neuron_scores(np.ones((4, 2)), np.ones(3, bool)), ValueError, "one entry per position (4)"),
-        (lambda: M.find_feature_neurons(np.ones((4, 2)), "abc"), ValueError, "one character per row of activations (4)"),
+        (
+            lambda: M.find_feature_neurons(np.ones((4, 2)), "abc"),
+            ValueError,
+            "one character per row of activations (4)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_clear_errors(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+# --------------------------------------------------------------------------- trained-model tools, figures, widgets
+
+
+@pytest.fixture
+def tiny_model():
+    from course_lib.model import GPT, GPTConfig
+    from course_lib.tokenizers import CharTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer.from_text("abcdefghij klmnopqrstuvwxyz.\nABC")
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=8)).eval()
+    return model, tokenizer
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+def test_record_neurons_reads_long_texts_in_windows(tiny_model):
+    model, tokenizer = tiny_model
+    text = "abc def.\nABC ghij klm nop qrs tuv"  # 33 characters: three windows of up to 16
+    acts = M.record_neurons(model, tokenizer, text, 1)
+    assert acts.shape == (33, 32)
+    capture = {}
+    with torch.no_grad():
+        model(torch.tensor([tokenizer.encode(text[16:32])]), capture=capture)
+    np.testing.assert_allclose(acts[16:32], capture["blocks.1.mlp.post"][0].numpy())
+    pre = M.record_neurons(model, tokenizer, text[:5], 0, after_gelu=False)
+    np.testing.assert_allclose(
+        M.gelu(pre, "tanh"), M.record_neurons(model, tokenizer, text[:5], 0), rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(ValueError, match="layer must be an int in 0..1"):
+        M.record_neurons(model, tokenizer, text, 2)
+
+
+def test_neuron_figures():
+    text = "Ab\ncd\nEf"
+    acts = np.arange(len(text) * 3, dtype=float).reshape(len(text), 3)
+    fig = M.neuron_figure(acts, text, 2, feature="after newline")
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("Neuron 2 along the text (AUC for 'after newline': ")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["A", "b", "↵", "c", "d", "↵", "E", "f"]
+    assert ax.get_legend().get_texts()[0].get_text() == "after newline"
+    with pytest.raises(ValueError, match="one activation per character"):
+        M.neuron_figure(np.ones(3), text, 0)
+    fig = M.neuron_responses_figure(np.array([1.0, -1.0]), np.eye(2), np.zeros(2), ["first", "second"])
+    assert [p.get_height() for p in fig.axes[1].patches] == [1.0, 0.0]  # ReLU silenced the second
+
+
+def test_values_along_text_checks_lengths():
+    from course_lib import plots
+
+    with pytest.raises(ValueError, match="one entry per character of text"):
+        plots.values_along_text([1.0, 2.0], "abc", "t", "y")
+
+
+def test_mlp_widgets_render_first_and_follow_changes(tiny_model):
+    from course_lib import widgets
+
+    box = widgets.neuron_playground(np.eye(2), np.array([0.0, -0.5]), ["animal", "dark"], ["n0", "n1"], [1.0, 0.0])
+    sliders = box.children[0].children
+    assert [s.description for s in sliders] == ["animal", "dark"]
+    first = box.children[1].value
+    sliders[1].value = 1.5
+    assert box.children[1].value != first
+    model, tokenizer = tiny_model
+    box = widgets.neuron_explorer(model, tokenizer, "abc\ndef", {"L1 n3 (after newline)": (1, 3, "after newline")})
+    choice, text_box = box.children[0].children
+    assert (choice.description, text_box.description) == ("Neuron", "Your text")
+    first = box.children[1].value
+    text_box.value = "ABC\nab c"
+    assert box.children[1].value != first
+    with pytest.raises(ValueError, match="at least one"):
+        widgets.neuron_explorer(model, tokenizer, "abc", {})

@@ -155,3 +155,10 @@ def test_course_style_sets_readable_fonts():
         plots.use_course_style()
         assert plt.rcParams["axes.labelsize"] == plots.FONT_SIZES["label"]
         assert plt.rcParams["axes.prop_cycle"].by_key()["color"] == plots.COLORS
+
+
+def test_horizontal_bars_on_shared_axes_keep_the_first_label_on_top():
+    _, (left, right) = plt.subplots(1, 2, sharey=True)
+    for ax in (left, right):
+        plots.bar_chart([1, 2], ["first", "second"], "T", "value", "name", horizontal=True, ax=ax)
+    assert left.yaxis_inverted() and right.yaxis_inverted()

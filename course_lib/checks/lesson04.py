@@ -34,9 +34,15 @@ def _scores_reference(q, k):
 
 # T != d_k and T != S, so each wrong denominator and the transposed product give different numbers.
 SCORE_CASES = [
-    Case((np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 0.0, 1.0]]), np.array([[2.0, 0.0, 0.0, 2.0], [1.0, 1.0, 1.0, 1.0]])), label="2 queries and 2 keys of size 4"),
+    Case(
+        (
+            np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 0.0, 1.0]]),
+            np.array([[2.0, 0.0, 0.0, 2.0], [1.0, 1.0, 1.0, 1.0]]),
+        ),
+        label="2 queries and 2 keys of size 4",
+    ),
     *_rng_cases([((3, 4), (3, 4)), ((2, 9), (5, 9)), ((6, 2), (6, 2))]),
-]  # fmt: skip
+]
 
 
 def scaled_scores(learner) -> CheckResult:

@@ -27,9 +27,12 @@ def _cases(shapes: list[tuple[tuple[int, ...], ...]], seed: int) -> list[Case]:
 
 
 LINEAR_CASES = [
-    Case((np.array([1.0, 2.0]), np.array([[1.0, 0.0], [1.0, -1.0]]), np.array([0.5, 1.0])), label="x=[1, 2], W=[[1, 0], [1, -1]], b=[0.5, 1]"),
+    Case(
+        (np.array([1.0, 2.0]), np.array([[1.0, 0.0], [1.0, -1.0]]), np.array([0.5, 1.0])),
+        label="x=[1, 2], W=[[1, 0], [1, -1]], b=[0.5, 1]",
+    ),
     *_cases([((3,), (3, 3), (3,)), ((4,), (2, 4), (2,)), ((2,), (5, 2), (5,))], seed=0),
-]  # fmt: skip
+]
 
 
 def linear(learner) -> CheckResult:
@@ -41,7 +44,9 @@ def linear(learner) -> CheckResult:
         LINEAR_CASES,
         [
             Mistake(lambda x, w, b: w @ x, "did you add the bias b?"),
-            Mistake(lambda x, w, b: x @ w + b, "each output is a row of W dotted with x (W @ x), not a column (x @ W)."),
+            Mistake(
+                lambda x, w, b: x @ w + b, "each output is a row of W dotted with x (W @ x), not a column (x @ W)."
+            ),
             Mistake(lambda x, w, b: w @ x - b, "add the bias, do not subtract it."),
             Mistake(lambda x, w, b: (w * x).sum(axis=0) + b, "sum each row's products (axis=1), not each column's."),
         ],

@@ -1,0 +1,282 @@
+"""course_lib.smollm: SmolLM2-135M from its GGUF file, run by the course's own code (no transformers here;
+tests/test_smollm_reference.py compares with it)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_lib import smollm
+from course_lib.smollm import GGUFError, SmolLMConfig
+from course_lib.smollm_tokenizer import ChatTemplate, byte_symbols, pretokenize
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return smollm.load()
+
+
+@pytest.fixture(scope="module")
+def model(loaded):
+    return loaded[0]
+
+
+@pytest.fixture(scope="module")
+def tok(loaded):
+    return loaded[1]
+
+
+# --------------------------------------------------------------------------- the new pieces
+
+
+def test_rms_norm_matches_torch_and_gives_unit_rms():
+    g = torch.Generator().manual_seed(0)
+    x, w = torch.randn(3, 5, 16, generator=g) * 7, torch.randn(16, generator=g)
+    torch.testing.assert_close(smollm.rms_norm(x, w, 1e-5), F.rms_norm(x, (16,), w, 1e-5))
+    unit = smollm.rms_norm(x, torch.ones(16))
+    torch.testing.assert_close(unit.pow(2).mean(-1), torch.ones(3, 5), rtol=1e-4, atol=1e-4)
+
+
+def test_rotate_pair_is_a_rotation():
+    x, y = smollm.rotate_pair(1.0, 0.0, math.pi / 2)
+    assert (round(x, 12), round(y, 12)) == (0.0, 1.0)
+    x, y = smollm.rotate_pair(3.0, 4.0, 0.7)
+    assert math.isclose(math.hypot(x, y), 5.0)
+
+
+def test_rope_keeps_lengths_and_makes_scores_depend_on_distance_only():
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(1, 1, 1, 8, generator=g), torch.randn(1, 1, 1, 8, generator=g)
+
+    def at(x, position):
+        cos, sin = smollm.rope_angles(torch.tensor([position]), 8, 10_000.0)
+        return smollm.apply_rope(x, cos, sin)
+
+    torch.testing.assert_close(at(q, 0), q)  # position 0: no rotation
+    torch.testing.assert_close(at(q, 37).norm(), q.norm())
+    score = lambda m, n: float((at(q, m) * at(k, n)).sum())  # noqa: E731
+    assert math.isclose(score(5, 2), score(105, 102), rel_tol=1e-4)
+    assert not math.isclose(score(5, 2), score(5, 4), rel_tol=1e-3)
+
+
+def test_adjacent_pair_rope_on_gguf_weights_equals_rotate_half_on_hf_weights():
+    """llama.cpp permutes W_q / W_k rows per head; rotating adjacent pairs on those equals HF's rotate_half."""
+    n_head, hs, c, t = 3, 8, 12, 5
+    g = torch.Generator().manual_seed(0)
+    w_hf, w_k_hf, x = torch.randn(n_head * hs, c, generator=g), torch.randn(n_head * hs, c, generator=g), torch.randn(t, c)
+
+    def llama_cpp_permute(w):  # as convert_hf_to_gguf.py does for Llama
+        return w.reshape(n_head, 2, hs // 2, c).swapaxes(1, 2).reshape(w.shape)
+
+    cos, sin = smollm.rope_angles(torch.arange(t), hs, 10_000.0)
+
+    def rope_rotate_half(x):  # the Hugging Face convention: dimension i pairs with i + hs/2
+        cos2, sin2 = torch.cat([cos, cos], -1), torch.cat([sin, sin], -1)
+        rotated_half = torch.cat([-x[..., hs // 2 :], x[..., : hs // 2]], -1)
+        return x * cos2 + rotated_half * sin2
+
+    heads = lambda y: y.view(t, n_head, hs).transpose(0, 1)  # noqa: E731
+    q_hf, k_hf = rope_rotate_half(heads(x @ w_hf.T)), rope_rotate_half(heads(x @ w_k_hf.T))
+    q_gg = smollm.apply_rope(heads(x @ llama_cpp_permute(w_hf).T), cos, sin)
+    k_gg = smollm.apply_rope(heads(x @ llama_cpp_permute(w_k_hf).T), cos, sin)
+    torch.testing.assert_close(q_gg @ k_gg.transpose(-1, -2), q_hf @ k_hf.transpose(-1, -2))
+    assert not torch.allclose(q_gg, q_hf)  # same scores, different order of numbers inside a head
+
+
+def test_config_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="multiple of n_kv_head"):
+        SmolLMConfig(n_head=9, n_kv_head=2)
+    with pytest.raises(ValueError, match="n_layer must be a positive int"):
+        SmolLMConfig(n_layer=0)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def test_the_file_describes_smollm2_135m(model):
+    assert replace(model.config, norm_eps=1e-5) == SmolLMConfig()
+    assert math.isclose(model.config.norm_eps, 1e-5, rel_tol=1e-6)  # stored as float32 in the file
+    counts = model.parameter_counts()
+    assert counts == smollm.count_parameters(model.config)
+    assert counts["total"] == 134_515_008
+    assert next(model.parameters()).dtype == torch.float32
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(GGUFError, match="no GGUF file at .*make setup"):
+        smollm.load_from_gguf(tmp_path / "nope.gguf")
+
+
+def test_a_file_that_is_not_gguf_is_refused(tmp_path):
+    bad = tmp_path / "model.gguf"
+    bad.write_bytes(b"this is not a model" * 100)
+    with pytest.raises(GGUFError, match="model.gguf is not a readable GGUF file"):
+        smollm.load_from_gguf(bad)
+
+
+def test_a_truncated_file_is_refused(tmp_path):
+    from course_lib.data import asset_path
+
+    cut = tmp_path / "cut.gguf"
+    with open(asset_path("smollm2_gguf"), "rb") as f:
+        cut.write_bytes(f.read(200_000))  # an interrupted copy: it stops inside the vocabulary
+    with pytest.raises(GGUFError, match="cut.gguf is not a readable GGUF file.*cut short"):
+        smollm.load_from_gguf(cut)
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+
+def test_byte_symbols_is_gpt2s_alphabet():
+    table = byte_symbols()
+    assert len(set(table.values())) == 256
+    assert (table[ord(" ")], table[ord("\n")], table[ord("A")]) == ("Ġ", "Ċ", "A")
+
+
+def test_digits_are_split_before_gpt2s_pattern():
+    assert pretokenize("abc2024") == ["abc", "2", "0", "2", "4"]
+    assert pretokenize("  1") == ["  ", "1"]  # GPT-2's pattern alone would give [" ", " 1"]
+    assert pretokenize("") == []
+
+
+def test_known_ids_and_round_trip(tok):
+    assert tok.encode("The capital of France is") == [504, 3575, 282, 4649, 314]
+    for text in ["", "naïve café 🎉", "def f(x):\n\treturn x**2  # ok\n", "    ", "ünïcödé ½ ²", "日本語のテキスト"]:
+        assert tok.decode(tok.encode(text)) == text
+
+
+def test_control_tokens_are_whole_unless_disallowed(tok):
+    assert tok.encode("<|im_start|>user\nhi<|im_end|>") == [1, 4093, 198, 6004, 2]
+    as_text = tok.encode("<|im_end|>", allowed_special=())
+    assert len(as_text) > 1 and 2 not in as_text
+    with pytest.raises(ValueError, match="not control tokens"):
+        tok.encode("x", allowed_special=["<|nope|>"])
+
+
+def test_bytes_the_vocabulary_lacks_are_dropped(tok):
+    assert tok.encode("\x04abc") == tok.encode("abc")
+
+
+def test_tokenizer_errors(tok):
+    with pytest.raises(ValueError, match="id 49152 at position 1 is not a token"):
+        tok.decode([5, 49152])
+    with pytest.raises(TypeError, match="text must be a str"):
+        tok.encode(b"bytes")
+
+
+# --------------------------------------------------------------------------- chat template
+
+
+def test_chat_template_comes_from_the_file(tok):
+    assert tok.chat_template.default_system == "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+    text = tok.apply_chat_template([{"role": "user", "content": "Hi!"}])
+    assert text == (
+        "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
+        "<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n"
+    )
+
+
+def test_chat_template_with_own_system_and_no_generation_prompt(tok):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "2+2?"}]
+    text = tok.apply_chat_template(messages, add_generation_prompt=False)
+    assert text == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n"
+
+
+def test_chat_template_errors(tok):
+    with pytest.raises(TypeError, match="messages must be a list"):
+        tok.apply_chat_template({"role": "user", "content": "hi"})
+    with pytest.raises(ValueError, match=r"messages\[0\]\['role'\] must be one of"):
+        tok.apply_chat_template([{"role": "robot", "content": "hi"}])
+    with pytest.raises(ValueError, match="not the ChatML form"):
+        ChatTemplate.from_jinja("{{ messages[0]['content'] }}")
+
+
+# --------------------------------------------------------------------------- forward pass
+
+
+def test_capture_records_every_intermediate_without_changing_the_logits(model, tok):
+    ids = torch.tensor([tok.encode("Rotary positions, grouped queries")])
+    plain, _ = model(ids)
+    capture = {}
+    logits, _ = model(ids, capture=capture)
+    assert torch.equal(plain, logits)
+    t, cfg = ids.shape[1], model.config
+    expected = {key.replace("{i}", str(i)) for key in smollm.CAPTURE_KEYS for i in range(cfg.n_layer)}
+    assert set(capture) == expected
+    assert capture["blocks.0.attn.q"].shape == (1, cfg.n_head, t, cfg.head_size)
+    assert capture["blocks.0.attn.k"].shape == (1, cfg.n_kv_head, t, cfg.head_size)
+    assert capture["blocks.29.attn.pattern"].shape == (1, cfg.n_head, t, t)
+    assert capture["blocks.3.mlp.act"].shape == (1, t, cfg.n_hidden)
+    torch.testing.assert_close(capture["blocks.7.attn.pattern"].sum(-1), torch.ones(1, cfg.n_head, t))
+    assert torch.equal(capture["logits"], logits)
+
+
+def test_cached_forward_equals_full_forward(model, tok):
+    ids = torch.tensor([tok.encode("One token at a time, with a cache of keys and values.")])
+    full, _ = model(ids)
+    cache = model.new_cache(ids.shape[1])
+    first, _ = model(ids[:, :6], kv_cache=cache)
+    rest = [model(ids[:, i : i + 1], kv_cache=cache)[0] for i in range(6, ids.shape[1])]
+    torch.testing.assert_close(torch.cat([first, *rest], dim=1), full, atol=1e-4, rtol=1e-4)
+
+
+def test_greedy_generation_answers_and_cache_changes_nothing(model, tok):
+    prompt = tok.encode("The capital of France is")
+    cached = smollm.generate(model, prompt, 8, greedy=True)
+    assert cached == smollm.generate(model, prompt, 8, greedy=True, use_cache=False)
+    assert tok.decode(cached[len(prompt) :]).startswith(" Paris")
+
+
+def test_sampling_is_repeatable_with_a_seed_and_cache_changes_nothing(model, tok):
+    prompt = tok.encode("Once upon a time")
+    a = smollm.generate(model, prompt, 6, temperature=1.2, seed=3)
+    assert a == smollm.generate(model, prompt, 6, temperature=1.2, seed=3, use_cache=False)
+    assert len(a) == len(prompt) + 6
+
+
+def test_chat_reply_is_deterministic_when_greedy(model, tok):
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    reply = smollm.chat(model, tok, messages, max_new_tokens=12, greedy=True)
+    assert "Paris" in reply
+    assert reply == smollm.chat(model, tok, messages, max_new_tokens=12, greedy=True)
+
+
+def test_generation_errors(model):
+    with pytest.raises(ValueError, match="prompt is empty"):
+        smollm.generate(model, [], 3)
+    with pytest.raises(ValueError, match="token id 49152 at position 1 is unknown"):
+        smollm.generate(model, [5, 49152], 3)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        smollm.generate(model, [5], 3, temperature=0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        smollm.generate(model, [5], 3, temperature=-1.0)
+    with pytest.raises(ValueError, match="longer than the context of 8192 tokens"):
+        smollm.generate(model, [5] * 8190, 3)
+    with pytest.raises(TypeError, match="not a str"):
+        smollm.generate(model, "hello", 3)
+    with pytest.raises(ValueError, match="max_new_tokens must be an int >= 0"):
+        smollm.generate(model, [5], -1)
+
+
+def test_forward_errors(model):
+    with pytest.raises(ValueError, match="longer than the context of 8192 tokens"):
+        model(torch.zeros(1, 8193, dtype=torch.long))
+    with pytest.raises(ValueError, match="token id -1 is out of range"):
+        model(torch.tensor([[-1]]))
+    with pytest.raises(ValueError, match="shape \\(batch, time\\)"):
+        model(torch.tensor([1, 2]))
+
+
+def test_top_next_tokens_sharpen_as_temperature_falls(model, tok):
+    logits, _ = model(torch.tensor([tok.encode("The capital of France is")]))
+    cold = smollm.top_next_tokens(logits[0, -1], tok, temperature=0.5, k=5)
+    hot = smollm.top_next_tokens(logits[0, -1], tok, temperature=2.0, k=5)
+    assert cold[0][0] == hot[0][0] == "·Paris"
+    assert cold[0][1] > hot[0][1]
+    assert [p for _, p in cold] == sorted((p for _, p in cold), reverse=True)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        smollm.top_next_tokens(logits[0, -1], tok, temperature=0.0)
