@@ -682,8 +682,12 @@ def neighbours_report(table: EmbeddingTable, word: str, k: int = 10) -> str:
 
 
 def analogy_report(table: EmbeddingTable, a: str, b: str, c: str, expected: str = "", k: int = 5) -> str:
-    """``a - b + c`` as printable text: the best matches and, if given, where ``expected`` ranks."""
+    """``a - b + c`` as printable text: the best matches and, if given, where ``expected`` ranks.
+
+    ``k`` shrinks to what a tiny table can return (everything but the three inputs).
+    """
     try:
+        k = max(1, min(k, int(table.searchable.sum()) - 3))
         result = table.analogy(a, b, c, k=k, expected=expected.strip() or None)
     except (EmbeddingError, TypeError, ValueError) as err:
         return f"No answer: {err}"

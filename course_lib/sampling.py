@@ -63,8 +63,7 @@ def entropy(probs, base: float = math.e):
     """
     p = _as_array(probs)
     if isinstance(p, torch.Tensor):
-        terms = torch.where(p > 0, -p * torch.log(p.clamp_min(1e-300 if p.dtype == torch.float64 else 1e-38)), 0.0)
-        return terms.sum(dim=-1) / math.log(base)
+        return torch.special.entr(p).sum(dim=-1) / math.log(base)  # entr(p) = -p log p, and 0 at p = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(p), 0.0)
     return terms.sum(axis=-1) / math.log(base)

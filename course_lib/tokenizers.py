@@ -21,6 +21,7 @@ import heapq
 import json
 import numbers
 import warnings
+from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
@@ -71,22 +72,26 @@ def show_piece(piece: bytes | str) -> str:
     return text.replace(" ", "·").replace("\n", "↵").replace("\t", "→").replace("\r", "␍")
 
 
-class Tokenizer:
-    """What every course tokenizer offers. Subclasses implement the four core methods."""
+class Tokenizer(ABC):
+    """What every course tokenizer offers. Subclasses implement the four abstract members;
+    ``pieces`` and ``display_pieces`` (used by the lessons' token views) come for free."""
 
     @property
+    @abstractmethod
     def vocab_size(self) -> int:
-        raise NotImplementedError(f"{type(self).__name__} must define vocab_size")
+        """How many ids there are: valid ids run from 0 to vocab_size - 1."""
 
+    @abstractmethod
     def encode(self, text: str) -> list[int]:
-        raise NotImplementedError(f"{type(self).__name__} must define encode")
+        """The token ids of ``text``."""
 
+    @abstractmethod
     def decode(self, ids: Sequence[int]) -> str:
-        raise NotImplementedError(f"{type(self).__name__} must define decode")
+        """The text that ``ids`` stand for."""
 
+    @abstractmethod
     def token_bytes(self, token_id: int) -> bytes:
         """The raw bytes one id stands for."""
-        raise NotImplementedError(f"{type(self).__name__} must define token_bytes")
 
     def pieces(self, text: str) -> list[tuple[int, bytes]]:
         """``text`` as a list of (id, bytes) pairs, for showing where the token boundaries fall."""

@@ -48,11 +48,13 @@ __all__ = [
     "autocast_supported",
     "encode_corpus",
     "estimate_loss",
+    "evaluate_split",
     "get_batch",
     "load_checkpoint",
     "load_course_model",
     "lr_at",
     "pick_device",
+    "read_train_log",
     "save_checkpoint",
     "seed_everything",
     "train",
@@ -129,6 +131,24 @@ def estimate_loss(model: GPT, batches: list, device: torch.device | str = "cpu",
         losses.append(loss.item())
     model.train(was_training)
     return float(np.mean(losses))
+
+
+@torch.no_grad()
+def evaluate_split(model: GPT, data: torch.Tensor, batch_size: int = 64, device: torch.device | str = "cpu") -> float:
+    """Mean loss over *all* of ``data``, cut into consecutive windows of block_size (no sampling noise).
+
+    Every token is predicted exactly once (the last few that do not fill a window are left out).
+    """
+    block_size = model.config.block_size
+    n_windows = (len(data) - 1) // block_size
+    inputs = data[: n_windows * block_size].view(n_windows, block_size)
+    targets = data[1 : n_windows * block_size + 1].view(n_windows, block_size)
+    batches = [(inputs[i : i + batch_size], targets[i : i + batch_size]) for i in range(0, n_windows, batch_size)]
+    was_training = model.training
+    model.eval()
+    total = sum(model(x.to(device), y.to(device))[1].item() * x.numel() for x, y in batches)
+    model.train(was_training)
+    return total / (n_windows * block_size)
 
 
 # --------------------------------------------------------------------------- the loop
@@ -406,11 +426,12 @@ def _read_tensors(path: Path, model: GPT) -> dict[str, torch.Tensor]:
         raise CheckpointError(
             f"{path} does not match config.json's model: missing tensors {missing[:5]}, unexpected {unexpected[:5]}"
         )
-    for name, tensor in tensors.items():
-        if tensor.shape != expected[name].shape:
+    for name, wanted in expected.items():  # in the model's order, so the first mismatch reported is the earliest
+        tensor = tensors[name]
+        if tensor.shape != wanted.shape:
             raise CheckpointError(
                 f"{path}: tensor {name} has shape {tuple(tensor.shape)}, but config.json's model needs "
-                f"{tuple(expected[name].shape)}"
+                f"{tuple(wanted.shape)}"
             )
         if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
             raise CheckpointError(f"{path}: tensor {name} is not all finite floating-point numbers")

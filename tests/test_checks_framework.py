@@ -89,3 +89,9 @@ def test_check_value_hints_and_stub():
     assert check_value("n", 5, 4, [(5, "you counted the space")], quiet=True).message == "you counted the space"
     assert "not solved yet" in check_value("n", ..., 4, quiet=True).message
     assert check_value("n", 6, 4, quiet=True).message == "expected 4, got 6"
+
+
+def test_result_is_not_displayed_twice_in_a_notebook(capsys):
+    result = check_value("n", 4, 4)
+    assert capsys.readouterr().out.count("[PASSED]") == 1
+    assert result._ipython_display_() is None  # the verdict was printed; display adds nothing

@@ -3,10 +3,16 @@
 import math
 import time
 
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from course_lib import embeddings as emb
+from course_lib import plots, widgets
 from course_lib.embeddings import (
     EmbeddingError,
     EmbeddingTable,
@@ -365,3 +371,110 @@ def test_pretrained_gender_offsets_are_aligned(minilm):
 def test_pretrained_positions_shape():
     positions = emb.load_pretrained_positions()
     assert positions.shape == (512, 384) and positions.dtype == np.float32
+
+
+# --------------------------------------------------------------------------- plots and widgets of lessons 02 and 03
+
+
+@pytest.fixture
+def no_open_figures():
+    plt.close("all")
+    yield
+    plt.close("all")
+
+
+def _labels(ax):
+    return ax.get_title(), ax.get_xlabel(), ax.get_ylabel()
+
+
+def test_word_map_draws_labelled_points_and_arrows(no_open_figures):
+    ax = plots.word_map(np.array([[0, 0], [1, 1], [2, 0]]), ["a", "b", "c"], "t", "x", "y", arrows=[("a", "b")])
+    assert _labels(ax) == ("t", "x", "y")
+    assert {t.get_text() for t in ax.texts} >= {"a", "b", "c"}
+    with pytest.raises(ValueError, match="names a word that is not among the points"):
+        plots.word_map(np.zeros((2, 2)), ["a", "b"], "t", "x", "y", arrows=[("a", "z")])
+    with pytest.raises(ValueError, match=r"coords must have shape \(2, 2\)"):
+        plots.word_map(np.zeros((3, 2)), ["a", "b"], "t", "x", "y")
+
+
+def test_vectors_and_dot_product_picture(no_open_figures):
+    ax = plots.vectors_2d({"a": (1, 0), "b": (0, 2)}, "vectors")
+    assert ax.get_xlim() == pytest.approx((-2.4, 2.4)) and ax.get_title() == "vectors"
+    ax = plots.dot_product_picture([2, 0], [0, 1])
+    assert ax.get_title().startswith("a · b = +0.00    cos θ = +0.00    θ = 90°")
+    ax = plots.dot_product_picture([1, 1], [-2, -2])
+    assert "cos θ = -1.00" in ax.get_title() and "θ = 180°" in ax.get_title()
+    assert "no angle" in plots.dot_product_picture([0, 0], [1, 0]).get_title()
+    with pytest.raises(ValueError, match="2-D vectors"):
+        plots.dot_product_picture([1, 0, 0], [1, 0])
+
+
+def test_position_profile_two_labelled_panels(no_open_figures):
+    fig = plots.position_profile(emb.sinusoidal_positions(10, 8), 3)
+    left, right = fig.axes
+    assert left.get_title().endswith("position 3") and right.get_ylabel() == "cosine similarity"
+    # the similarity curve peaks at the chosen position
+    assert int(np.argmax(right.lines[0].get_ydata())) == 3
+    with pytest.raises(ValueError, match="between 0 and 9, got 10"):
+        plots.position_profile(emb.sinusoidal_positions(10, 8), 10)
+
+
+def test_figure_png_and_text_html(no_open_figures):
+    fig, _ = plt.subplots()
+    png = widgets.figure_png(fig)
+    assert png.startswith(b"\x89PNG") and not plt.get_fignums()
+    assert widgets.text_html("a < b") == '<pre class="course-text" style="font-size:13px; margin:4px 0">a &lt; b</pre>'
+
+
+def test_live_view_renders_first_then_on_every_change(no_open_figures):
+    import ipywidgets
+
+    n = ipywidgets.IntSlider(value=1, description="n")
+    word = ipywidgets.Text(value="x", description="w")
+    box = widgets.live_view(lambda n, w: f"<p>{w * n}</p>", {"n": n, "w": word})
+    controls, view = box.children
+    assert view.value == "<p>x</p>" and list(controls.children) == [n, word]
+    n.value = 3
+    assert view.value == "<p>xxx</p>"
+    word.value = "ab"
+    assert view.value == "<p>ababab</p>"
+    with pytest.raises(ValueError, match="at least one widget"):
+        widgets.live_view(str, {})
+    with pytest.raises(TypeError, match="HTML \\(str\\) or a Matplotlib Figure, got int"):
+        widgets.live_view(lambda n: 5, {"n": ipywidgets.IntSlider()})
+
+
+def test_neighbour_explorer_and_analogy_box(toy, royal):
+    box = widgets.neighbour_explorer(toy, word="a", k=2, max_k=3)
+    (word, k), view = box.children[0].children, box.children[1]
+    assert (word.description, k.description, k.continuous_update) == ("Word", "Neighbours (k)", False)
+    assert "closest to &#x27;a&#x27;" in view.value and "d" in view.value
+    word.value = "nope"
+    assert "No neighbours: &#x27;nope&#x27; is not in the vocabulary" in view.value
+    box = widgets.analogy_box(royal, "king", "man", "woman", expected="queen")
+    assert "match number 1" in box.children[1].value
+    box.children[0].children[3].value = "woman"
+    assert "No answer" in box.children[1].value
+
+
+def test_position_explorer_moves(no_open_figures):
+    box = widgets.position_explorer(emb.sinusoidal_positions(12, 8), position=2)
+    (slider,), image = box.children[0].children, box.children[1]
+    assert slider.description == "Position" and (slider.min, slider.max) == (0, 11) and not slider.continuous_update
+    first = image.value
+    slider.value = 7
+    assert image.value != first and bytes(image.value).startswith(b"\x89PNG")
+
+
+def test_dot_product_explorer_and_its_text(no_open_figures):
+    box = widgets.dot_product_explorer(angle_a=0, length_a=2.0, angle_b=45, length_b=1.0)
+    sliders, text, image = box.children
+    angle_b = sliders.children[2]
+    assert angle_b.description == "Angle of b (°)" and not angle_b.continuous_update
+    assert "positive" in text.value and bytes(image.value).startswith(b"\x89PNG")
+    angle_b.value = 90
+    assert "zero: they are perpendicular" in text.value
+    angle_b.value = 180
+    assert "a · b = (+2.00)(-1.00) + (+0.00)(+0.00) = -2.00" in text.value and "negative" in text.value
+    by_hand = widgets.dot_product_html([3, 4], [4, -3])
+    assert "= +0.00" in by_hand and "|a| = 5.00" in by_hand and "cosine = a · b / (|a| |b|) = +0.00" in by_hand

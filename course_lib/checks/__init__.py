@@ -15,6 +15,7 @@ student notebook runs top to bottom.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +38,13 @@ class CheckResult:
         mark = "PASSED" if self.passed else "NOT YET"
         return f"[{mark}] {self.exercise}: {self.message}"
 
-    def _repr_pretty_(self, printer, cycle) -> None:  # IPython shows results as text, stably
+    def _repr_pretty_(self, printer, cycle) -> None:
         printer.text(str(self))
+
+    def _ipython_display_(self) -> None:
+        # The checker has already printed its verdict; a cell ending in `check.x(f)` shows it once.
+        # (nbval runs cells without history, so a trailing `;` cannot be relied on to hide it.)
+        pass
 
 
 @dataclass
@@ -72,12 +78,10 @@ def _short(value: Any, limit: int = 60) -> str:
 
 
 def _torch_tensor_type():
-    try:
-        import torch
-
-        return torch.Tensor
-    except ImportError:  # pragma: no cover - torch is a course dependency
-        return np.ndarray
+    # Only look torch up if the learner's code already imported it: importing torch costs seconds,
+    # and a lesson about tokens should not pay for it.
+    torch = sys.modules.get("torch")
+    return torch.Tensor if torch is not None else np.ndarray
 
 
 def _as_array(value: Any) -> np.ndarray | None:

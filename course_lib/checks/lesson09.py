@@ -1,0 +1,239 @@
+"""Checkers for lesson 09 (a real LLM opened up): each runs the learner's answer and names the likely bug.
+
+In the notebook::
+
+    from course_lib.checks import lesson09 as check
+    check.rms_norm(rms_norm)
+
+The references are course_lib.smollm's own pieces, the ones that run SmolLM2.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value
+from course_lib.smollm import SmolLMConfig
+from course_lib.smollm import rms_norm as _rms_norm
+from course_lib.smollm import rotate_pair as _rotate_pair
+
+__all__ = ["rms_norm", "rotate_pair", "swiglu", "kv_parameters"]
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# --------------------------------------------------------------------------- RMSNorm
+
+
+def _rms_norm_reference(x, weight, eps):
+    return _rms_norm(torch.from_numpy(x), torch.from_numpy(weight), eps).numpy()
+
+
+# Vectors with a clearly non-zero mean (so LayerNorm differs), gains that are not 1, and one case with a
+# large eps (so eps inside or outside the square root makes a visible difference).
+RMS_CASES = [
+    Case((np.array([1.0, 2.0, 3.0, 6.0]), np.array([1.0, 1.0, 1.0, 1.0]), 1e-5), label="x = [1, 2, 3, 6], gain 1"),
+    Case((_rng(0).normal(1.0, 2.0, size=(3, 8)), _rng(1).uniform(0.5, 2.0, size=8), 1e-5), label="3 vectors of 8"),
+    Case((np.array([[0.5, -1.0, 2.0]]), np.array([2.0, 0.5, 1.0]), 1.0), label="x = [[0.5, -1, 2]], eps = 1"),
+]
+
+
+def _layer_norm(x, weight, eps):
+    centred = x - x.mean(axis=-1, keepdims=True)
+    return centred / np.sqrt(centred.var(axis=-1, keepdims=True) + eps) * weight
+
+
+def rms_norm(learner) -> CheckResult:
+    """``rms_norm(x, weight, eps)``: x / sqrt(mean(x^2) + eps) * weight, over the last axis."""
+    return check_function(
+        "rms_norm",
+        learner,
+        _rms_norm_reference,
+        RMS_CASES,
+        [
+            Mistake(_layer_norm, "that is LayerNorm: RMSNorm does not subtract the mean, it only rescales."),
+            Mistake(
+                lambda x, w, eps: x / np.sqrt((x**2).mean(axis=-1, keepdims=True) + eps),
+                "multiply by the learned gain `weight` at the end.",
+            ),
+            Mistake(
+                lambda x, w, eps: x / np.sqrt((x**2).sum(axis=-1, keepdims=True) + eps) * w,
+                "take the mean of the squares, not their sum (the root-MEAN-square).",
+            ),
+            Mistake(
+                lambda x, w, eps: x / ((x**2).mean(axis=-1, keepdims=True) + eps) * w,
+                "divide by the square ROOT of the mean square.",
+            ),
+            Mistake(
+                lambda x, w, eps: x / (np.sqrt((x**2).mean(axis=-1, keepdims=True)) + eps) * w,
+                "eps goes inside the square root: sqrt(mean(x^2) + eps).",
+            ),
+            Mistake(
+                lambda x, w, eps: x / np.sqrt((x**2).mean(axis=0, keepdims=True) + eps) * w,
+                "average over the last axis (each vector's own numbers), axis=-1, not over the tokens.",
+            ),
+        ],
+        success="each vector is divided by its root-mean-square and scaled by the gain.",
+    )
+
+
+# --------------------------------------------------------------------------- rotary: one pair
+
+
+ROTATE_CASES = [
+    Case((1.0, 0.0, math.pi / 2), label="(1, 0) by 90 degrees (pi/2)"),
+    Case((3.0, 4.0, 0.5), label="(3, 4) by 0.5 radians"),
+    Case((-2.0, 1.0, 2.0), label="(-2, 1) by 2 radians"),
+    Case((0.3, -0.7, 7 * 0.25), label="(0.3, -0.7) at position 7, angle 0.25 per position"),
+]
+
+
+def _as_pair(result):
+    """Accept a tuple, a list or an array of two numbers."""
+    return tuple(float(v) for v in np.asarray(result, dtype=float).reshape(-1))
+
+
+def _compare_pairs(got, expected):
+    from course_lib.checks import same
+
+    try:
+        got = _as_pair(got)
+    except (TypeError, ValueError):
+        return False, f"expected two numbers (x', y'), got {got!r:.60}"
+    if len(got) != 2:
+        return False, f"expected two numbers (x', y'), got {len(got)}"
+    return same(np.array(got), np.array(_as_pair(expected)))
+
+
+def rotate_pair(learner) -> CheckResult:
+    """``rotate_pair(x, y, angle)`` -> (x cos a - y sin a, x sin a + y cos a): the point turned anticlockwise."""
+    return check_function(
+        "rotate_pair",
+        learner,
+        _rotate_pair,
+        ROTATE_CASES,
+        [
+            Mistake(
+                lambda x, y, a: _rotate_pair(x, y, -a),
+                "you turned clockwise: use x cos a - y sin a for the first number, x sin a + y cos a for the second.",
+            ),
+            Mistake(
+                lambda x, y, a: (x * math.cos(a) - y * math.sin(a), x * math.sin(a) - y * math.cos(a)),
+                "check the second number's sign: y' = x sin a + y cos a.",
+            ),
+            Mistake(
+                lambda x, y, a: (x * math.sin(a) - y * math.cos(a), x * math.cos(a) + y * math.sin(a)),
+                "sin and cos are swapped: x' = x cos a - y sin a.",
+            ),
+            Mistake(
+                lambda x, y, a: _rotate_pair(x, y, math.radians(a)),
+                "the angle is already in radians: use math.cos(angle) directly, no conversion.",
+            ),
+            Mistake(
+                lambda x, y, a: (x * math.cos(a), y * math.sin(a)),
+                "each new number mixes BOTH old ones: x' = x cos a - y sin a, y' = x sin a + y cos a.",
+            ),
+        ],
+        compare=_compare_pairs,
+        success="a rotation keeps the pair's length and turns it by the angle, as RoPE does to every pair.",
+    )
+
+
+# --------------------------------------------------------------------------- SwiGLU
+
+
+def _t(a):
+    return torch.from_numpy(np.asarray(a, dtype=float))
+
+
+def _swiglu_reference(x, w_gate, w_up, w_down):
+    x, w_gate, w_up, w_down = map(_t, (x, w_gate, w_up, w_down))
+    return F.linear(F.silu(F.linear(x, w_gate)) * F.linear(x, w_up), w_down).numpy()
+
+
+def _silu(z):
+    return z / (1 + np.exp(-z))
+
+
+def _swiglu_cases() -> list[Case]:
+    cases = []
+    for seed, (t, d, hidden) in enumerate([(1, 4, 6), (3, 5, 8), (4, 3, 7)]):
+        rng = _rng(10 + seed)
+        x = rng.normal(size=(t, d)).round(2)
+        cases.append(Case((x, *(rng.normal(size=s).round(2) for s in ((hidden, d), (hidden, d), (d, hidden))))))
+    return cases
+
+
+def swiglu(learner) -> CheckResult:
+    """``swiglu(x, w_gate, w_up, w_down)`` -> (SiLU(x W_gate^T) * x W_up^T) W_down^T, for x of shape (T, d)."""
+    return check_function(
+        "swiglu",
+        learner,
+        _swiglu_reference,
+        _swiglu_cases(),
+        [
+            Mistake(
+                lambda x, g, u, d: (_silu(x @ u.T) * (x @ g.T)) @ d.T,
+                "SiLU goes on the GATE projection (x @ w_gate.T); the up projection stays linear.",
+            ),
+            Mistake(
+                lambda x, g, u, d: ((x @ g.T) * (x @ u.T)) @ d.T,
+                "apply SiLU to the gate before multiplying: SiLU(x W_gate^T) * (x W_up^T).",
+            ),
+            Mistake(
+                lambda x, g, u, d: (np.maximum(0, x @ g.T) * (x @ u.T)) @ d.T,
+                "SwiGLU's gate uses SiLU, z * sigmoid(z), not ReLU (it is smooth and lets a little negative through).",
+            ),
+            Mistake(
+                lambda x, g, u, d: ((1 / (1 + np.exp(-(x @ g.T)))) * (x @ u.T)) @ d.T,
+                "SiLU(z) is z * sigmoid(z), not sigmoid(z) alone.",
+            ),
+            Mistake(
+                lambda x, g, u, d: (_silu(x @ g.T) + (x @ u.T)) @ d.T,
+                "the gate and the up projection are MULTIPLIED element by element, not added.",
+            ),
+            Mistake(
+                lambda x, g, u, d: x + (_silu(x @ g.T) * (x @ u.T)) @ d.T,
+                "return only the MLP's output: the block adds it to the residual stream itself.",
+            ),
+        ],
+        success="gate, multiply, project down: SwiGLU as SmolLM2 and Llama compute it.",
+    )
+
+
+# --------------------------------------------------------------------------- grouped-query attention: counting
+
+
+def kv_parameters(got, config: SmolLMConfig | None = None) -> CheckResult:
+    """The weights of all K and V projections in the model (every layer), with grouped-query attention."""
+    c = config or SmolLMConfig()
+    kv_width = c.n_kv_head * c.head_size
+    per_layer = 2 * c.n_embd * kv_width
+    return check_value(
+        "kv_parameters",
+        got,
+        c.n_layer * per_layer,
+        [
+            (
+                c.n_layer * 2 * c.n_embd * c.n_head * c.head_size,
+                f"you used the {c.n_head} query heads: K and V have only n_kv_head = {c.n_kv_head} heads.",
+            ),
+            (per_layer, f"that is one layer; every one of the {c.n_layer} layers has its own K and V."),
+            (c.n_layer * c.n_embd * kv_width, "count both projections, K and V."),
+            (
+                c.n_layer * 2 * c.n_embd * c.n_kv_head,
+                f"each key/value head is head_size = {c.head_size} numbers wide, so a projection is "
+                f"n_embd x (n_kv_head x head_size).",
+            ),
+        ],
+        success=(
+            f"{c.n_layer} layers x 2 x {c.n_embd} x ({c.n_kv_head} x {c.head_size}) = {c.n_layer * per_layer:,}: "
+            f"a third of what {c.n_head} full heads would need."
+        ),
+    )

@@ -1,0 +1,145 @@
+"""Lesson 09's checkers accept right answers, call a stub "not solved", and explain plausible mistakes."""
+
+import math
+
+import numpy as np
+import pytest
+
+from course_lib.checks import lesson09 as check
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+# --------------------------------------------------------------------------- answers a learner might write
+
+
+def rms_norm_ok(x, weight, eps):
+    return x / np.sqrt(np.mean(x**2, axis=-1, keepdims=True) + eps) * weight
+
+
+def rotate_pair_ok(x, y, angle):
+    c, s = math.cos(angle), math.sin(angle)
+    return x * c - y * s, x * s + y * c
+
+
+def rotate_pair_as_matrix(x, y, angle):  # the same rotation written as a matrix product, returning an array
+    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    return rotation @ np.array([x, y])
+
+
+def silu(z):
+    return z / (1 + np.exp(-z))
+
+
+def swiglu_ok(x, w_gate, w_up, w_down):
+    return (silu(x @ w_gate.T) * (x @ w_up.T)) @ w_down.T
+
+
+@pytest.mark.parametrize(
+    ("checker", "right"),
+    [
+        (check.rms_norm, rms_norm_ok),
+        (check.rotate_pair, rotate_pair_ok),
+        (check.rotate_pair, rotate_pair_as_matrix),
+        (check.swiglu, swiglu_ok),
+    ],
+)
+def test_accepts_a_right_answer_and_reports_a_stub(checker, right, capsys):
+    result = checker(right)
+    assert result.passed, result.message
+    assert "[PASSED]" in capsys.readouterr().out
+    stubbed = checker(stub)
+    assert not stubbed.passed and "not solved yet" in stubbed.message
+
+
+# --------------------------------------------------------------------------- mistakes
+
+
+def _layer_norm(x, w, eps):
+    centred = x - x.mean(-1, keepdims=True)
+    return centred / np.sqrt((centred**2).mean(-1, keepdims=True) + eps) * w
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (_layer_norm, "that is LayerNorm"),
+        (lambda x, w, eps: x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps), "learned gain"),
+        (lambda x, w, eps: x / np.sqrt(np.sum(x**2, axis=-1, keepdims=True) + eps) * w, "mean of the squares"),
+        (lambda x, w, eps: x / (np.mean(x**2, axis=-1, keepdims=True) + eps) * w, "square ROOT"),
+        (lambda x, w, eps: x / (np.sqrt(np.mean(x**2, axis=-1, keepdims=True)) + eps) * w, "eps goes inside"),
+        (lambda x, w, eps: x / np.sqrt(np.mean(x**2, axis=0, keepdims=True) + eps) * w, "over the last axis"),
+    ],
+)
+def test_rms_norm_mistakes(wrong, hint):
+    result = check.rms_norm(wrong)
+    assert not result.passed and hint in result.message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda x, y, a: rotate_pair_ok(x, y, -a), "you turned clockwise"),
+        (lambda x, y, a: (x * math.cos(a) - y * math.sin(a), x * math.sin(a) - y * math.cos(a)), "second number's"),
+        (lambda x, y, a: (x * math.sin(a) - y * math.cos(a), x * math.cos(a) + y * math.sin(a)), "swapped"),
+        (lambda x, y, a: rotate_pair_ok(x, y, a * math.pi / 180), "already in radians"),
+        (lambda x, y, a: (x * math.cos(a), y * math.sin(a)), "mixes BOTH"),
+    ],
+)
+def test_rotate_pair_mistakes(wrong, hint):
+    result = check.rotate_pair(wrong)
+    assert not result.passed and hint in result.message
+
+
+def test_rotate_pair_explains_a_wrong_shape():
+    result = check.rotate_pair(lambda x, y, a: (x, y, a))
+    assert not result.passed and "expected two numbers" in result.message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda x, g, u, d: (silu(x @ u.T) * (x @ g.T)) @ d.T, "SiLU goes on the GATE"),
+        (lambda x, g, u, d: ((x @ g.T) * (x @ u.T)) @ d.T, "apply SiLU to the gate"),
+        (lambda x, g, u, d: (np.maximum(x @ g.T, 0) * (x @ u.T)) @ d.T, "not ReLU"),
+        (lambda x, g, u, d: ((1 / (1 + np.exp(-x @ g.T))) * (x @ u.T)) @ d.T, "not sigmoid(z) alone"),
+        (lambda x, g, u, d: (silu(x @ g.T) + x @ u.T) @ d.T, "MULTIPLIED"),
+        (lambda x, g, u, d: x + swiglu_ok(x, g, u, d), "only the MLP's output"),
+    ],
+)
+def test_swiglu_mistakes(wrong, hint):
+    result = check.swiglu(wrong)
+    assert not result.passed and hint in result.message
+
+
+def test_swiglu_reference_is_the_models_mlp():
+    """The checker's reference formula is exactly what SmolLM's SwiGLU module computes."""
+    import torch
+
+    from course_lib.smollm import SmolLMConfig, SwiGLU
+
+    config = SmolLMConfig(vocab_size=10, n_layer=1, n_head=2, n_kv_head=1, n_embd=4, n_hidden=6)
+    mlp = SwiGLU(config)
+    g = torch.Generator().manual_seed(0)
+    weights = {name: torch.randn(p.shape, generator=g, dtype=torch.float64) for name, p in mlp.state_dict().items()}
+    mlp.load_state_dict(weights, assign=True)
+    x = torch.randn(3, 4, generator=g, dtype=torch.float64)
+    expected = check._swiglu_reference(
+        x.numpy(), weights["gate.weight"].numpy(), weights["up.weight"].numpy(), weights["down.weight"].numpy()
+    )
+    np.testing.assert_allclose(mlp(x, None, "mlp").detach().numpy(), expected)
+
+
+# --------------------------------------------------------------------------- value checker
+
+
+def test_kv_parameters():
+    right = 30 * 2 * 576 * 3 * 64
+    assert check.kv_parameters(right).passed
+    assert "not solved yet" in check.kv_parameters(...).message
+    assert "9 query heads" in check.kv_parameters(30 * 2 * 576 * 9 * 64).message
+    assert "that is one layer" in check.kv_parameters(2 * 576 * 3 * 64).message
+    assert "both projections" in check.kv_parameters(30 * 576 * 3 * 64).message
+    assert "head_size = 64" in check.kv_parameters(30 * 2 * 576 * 3).message

@@ -1,0 +1,205 @@
+"""Softmax, entropy, top-k / top-p filters, and generation (greedy, sampled, cached == uncached)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from course_lib.model import GPT, GPTConfig
+from course_lib.sampling import (
+    entropy,
+    generate,
+    generate_text,
+    sample_next,
+    softmax,
+    top_k_filter,
+    top_p_filter,
+)
+from course_lib.tokenizers import CharTokenizer
+
+CONFIG = GPTConfig(vocab_size=13, block_size=10, n_layer=2, n_head=2, n_embd=16)
+
+
+@pytest.fixture(scope="module")
+def model() -> GPT:
+    torch.manual_seed(0)
+    model = GPT(CONFIG).eval()
+    with torch.no_grad():  # larger weights than GPT-2's init, so the next-token distributions are far from uniform
+        for p in model.parameters():
+            p.normal_(0.0, 0.5)
+    return model
+
+
+# --------------------------------------------------------------------------- softmax and entropy
+
+
+def test_softmax_sums_to_one_and_keeps_order():
+    probs = softmax([2.0, 1.0, 0.1])
+    np.testing.assert_allclose(probs.sum(), 1.0)
+    assert list(np.argsort(probs)) == [2, 1, 0]
+    np.testing.assert_allclose(probs, np.exp([2.0, 1.0, 0.1]) / np.exp([2.0, 1.0, 0.1]).sum())
+
+
+def test_softmax_is_stable_for_huge_logits():
+    probs = softmax(np.array([1000.0, 999.0, -1000.0]))
+    assert np.all(np.isfinite(probs))
+    np.testing.assert_allclose(probs[:2], [1 / (1 + math.e**-1), math.e**-1 / (1 + math.e**-1)])
+
+
+def test_temperature_flattens_or_sharpens():
+    logits = np.array([3.0, 1.0, 0.0])
+    hot, normal, cold = softmax(logits, 2.0), softmax(logits, 1.0), softmax(logits, 0.5)
+    assert hot.max() < normal.max() < cold.max()
+    assert entropy(hot) > entropy(normal) > entropy(cold)
+    np.testing.assert_allclose(softmax(logits, 1e6), np.full(3, 1 / 3), atol=1e-5)
+
+
+def test_softmax_works_on_torch_and_batches():
+    logits = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    probs = softmax(logits, 0.7)
+    assert isinstance(probs, torch.Tensor)
+    torch.testing.assert_close(probs, torch.softmax(logits / 0.7, dim=-1))
+    np.testing.assert_allclose(softmax(logits.numpy(), 0.7), probs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, 0.0])
+def test_non_positive_temperature_points_to_greedy(bad):
+    with pytest.raises(ValueError, match="temperature must be > 0.*greedy"):
+        softmax([1.0, 2.0], bad)
+
+
+def test_entropy_known_values():
+    assert entropy([1.0, 0.0, 0.0]) == 0.0
+    np.testing.assert_allclose(entropy(np.full(8, 1 / 8)), math.log(8))
+    np.testing.assert_allclose(entropy(np.full(8, 1 / 8), base=2), 3.0)
+    torch.testing.assert_close(entropy(torch.tensor([[0.5, 0.5, 0.0]])), torch.tensor([math.log(2)]))
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def test_top_k_keeps_the_k_largest():
+    logits = np.array([1.0, 5.0, 3.0, 4.0, 2.0])
+    kept = top_k_filter(logits, 2)
+    assert list(np.isfinite(kept)) == [False, True, False, True, False]
+    np.testing.assert_array_equal(kept[[1, 3]], [5.0, 4.0])
+    np.testing.assert_array_equal(top_k_filter(logits, 10), logits)
+    t = top_k_filter(torch.tensor([[1.0, 5.0, 3.0], [9.0, 0.0, 1.0]]), 1)
+    assert torch.isfinite(t).tolist() == [[False, True, False], [True, False, False]]
+
+
+@pytest.mark.parametrize(("k", "error"), [(0, ValueError), (-3, ValueError), (1.5, TypeError)])
+def test_top_k_rejects_bad_k(k, error):
+    with pytest.raises(error, match="k must be"):
+        top_k_filter([1.0, 2.0], k)
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    probs = np.array([0.5, 0.1, 0.3, 0.1])
+    logits = np.log(probs)
+    assert list(np.isfinite(top_p_filter(logits, 0.5))) == [True, False, False, False]
+    assert list(np.isfinite(top_p_filter(logits, 0.6))) == [True, False, True, False]
+    assert list(np.isfinite(top_p_filter(logits, 0.75))) == [True, False, True, False]
+    assert np.isfinite(top_p_filter(logits, 1.0)).all()
+    assert list(np.isfinite(top_p_filter(logits, 1e-9))) == [True, False, False, False]  # top token always kept
+    torch_kept = torch.isfinite(top_p_filter(torch.tensor(logits), 0.6))
+    assert torch_kept.tolist() == [True, False, True, False]
+
+
+@pytest.mark.parametrize("p", [0, -0.1, 1.5])
+def test_top_p_rejects_p_outside_unit_interval(p):
+    with pytest.raises(ValueError, match=r"p must be a number in \(0, 1\]"):
+        top_p_filter([1.0, 2.0], p)
+
+
+def test_sample_next_follows_the_distribution():
+    logits = torch.log(torch.tensor([[0.7, 0.2, 0.1]])).repeat(4000, 1)
+    draws = sample_next(logits, generator=torch.Generator().manual_seed(0))
+    frequencies = torch.bincount(draws[:, 0], minlength=3) / 4000
+    torch.testing.assert_close(frequencies, torch.tensor([0.7, 0.2, 0.1]), atol=0.03, rtol=0)
+    top1 = sample_next(logits[:50], top_k=1, generator=torch.Generator().manual_seed(0))
+    assert torch.all(top1 == 0)
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def test_greedy_takes_the_argmax_each_step(model):
+    out = generate(model, [1, 2, 3], 5, greedy=True)
+    assert out.shape == (8,) and out[:3].tolist() == [1, 2, 3]
+    ids = torch.tensor([[1, 2, 3]])
+    for _ in range(5):
+        next_id = model(ids[:, -CONFIG.block_size :])[0][0, -1].argmax()
+        ids = torch.cat([ids, next_id.view(1, 1)], dim=1)
+    assert out.tolist() == ids[0].tolist()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"greedy": True},
+        {"temperature": 1.0},
+        {"temperature": 0.6, "top_k": 4},
+        {"temperature": 1.3, "top_p": 0.8},
+    ],
+    ids=["greedy", "T=1", "top-k", "top-p"],
+)
+def test_cached_generation_equals_uncached_past_the_context_window(model, settings):
+    # 3-token prompt + 25 new tokens with block_size 10: the cache has to be rebuilt as the context slides.
+    prompt = torch.tensor([[4, 1, 7], [2, 2, 9]])
+    cached = generate(model, prompt, 25, seed=5, use_cache=True, **settings)
+    uncached = generate(model, prompt, 25, seed=5, use_cache=False, **settings)
+    assert cached.shape == (2, 28)
+    assert torch.equal(cached, uncached)
+
+
+def test_same_seed_same_text_and_different_seed_differs(model):
+    a = generate(model, [3], 30, seed=1)
+    assert torch.equal(a, generate(model, [3], 30, generator=torch.Generator().manual_seed(1)))
+    assert not torch.equal(a, generate(model, [3], 30, seed=2))
+
+
+def test_long_prompt_is_cropped_to_the_context_window(model):
+    long_prompt = list(range(13)) * 2  # 26 tokens, block_size is 10
+    out = generate(model, long_prompt, 4, greedy=True)
+    assert out[:26].tolist() == long_prompt
+    cropped = generate(model, long_prompt[-10:], 4, greedy=True)
+    assert out[26:].tolist() == cropped[10:].tolist()
+
+
+def test_generation_restores_training_mode(model):
+    model.train()
+    generate(model, [1], 2, greedy=True)
+    assert model.training
+    model.eval()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"prompt": []}, ValueError, "prompt is empty"),
+        ({"prompt": "hello"}, TypeError, "not a str"),
+        ({"prompt": torch.tensor([[0.5]])}, TypeError, "integer token ids"),
+        ({"prompt": [1, 99]}, ValueError, "token id 99 is out of range"),
+        ({"temperature": 0}, ValueError, "use greedy=True"),
+        ({"top_k": 0}, ValueError, "k must be at least 1"),
+        ({"top_p": 1.2}, ValueError, r"p must be a number in \(0, 1\]"),
+        ({"max_new_tokens": -1}, ValueError, "max_new_tokens must be an int >= 0"),
+        ({"seed": 1, "generator": torch.Generator()}, ValueError, "either seed or generator"),
+    ],
+)
+def test_generate_bad_arguments(model, kwargs, error, message):
+    arguments = {"prompt": [1, 2], "max_new_tokens": 3, **kwargs}
+    with pytest.raises(error, match=message):
+        generate(model, arguments.pop("prompt"), arguments.pop("max_new_tokens"), **arguments)
+
+
+def test_generate_text_round_trips_through_the_tokenizer(model):
+    tokenizer = CharTokenizer("abcdefghijklm")
+    text = generate_text(model, tokenizer, "abc", 6, seed=0)
+    assert text.startswith("abc") and len(text) == 9 and set(text) <= set(tokenizer.chars)
+    with pytest.raises(ValueError, match="prompt is empty"):
+        generate_text(model, tokenizer, "", 3)
