@@ -327,18 +327,17 @@ def _to_numpy(x: Array) -> np.ndarray:
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks (1-based) down each column, ties given their average rank."""
-    n, m = values.shape
+    """Ranks (1-based) down each column, tied values given their average rank."""
+    n = values.shape[0]
     order = np.argsort(values, axis=0, kind="stable")
-    sorted_vals = np.take_along_axis(values, order, axis=0)
-    ranks = np.empty((n, m))
-    for j in range(m):
-        v = sorted_vals[:, j]
-        # start index of each run of equal values, and the average rank of the run
-        starts = np.flatnonzero(np.r_[True, v[1:] != v[:-1]])
-        ends = np.r_[starts[1:], n]
-        avg = (starts + ends + 1) / 2.0
-        ranks[order[:, j], j] = np.repeat(avg, ends - starts)
+    ordered = np.take_along_axis(values, order, axis=0)
+    changes = ordered[1:] != ordered[:-1]  # where a run of equal values ends
+    edge = np.ones((1, values.shape[1]), dtype=bool)
+    index = np.arange(n)[:, None]
+    starts = np.maximum.accumulate(np.where(np.vstack([edge, changes]), index, 0), axis=0)
+    ends = np.minimum.accumulate(np.where(np.vstack([changes, edge]), index, n)[::-1], axis=0)[::-1]
+    ranks = np.empty(values.shape)
+    np.put_along_axis(ranks, order, (starts + ends) / 2.0 + 1.0, axis=0)
     return ranks
 
 
@@ -423,28 +422,40 @@ def find_feature_neurons(
     return sorted(findings, key=lambda f: -f.auc)
 
 
-def record_neurons(model, tokenizer, text: str, layer: int, *, after_gelu: bool = True) -> np.ndarray:
-    """One layer's MLP neurons at every character of ``text``: an array ``(len(tokens), 4 * n_embd)``.
+def record_neurons(model, tokenizer, text: str, layer: int | None, *, after_gelu: bool = True) -> np.ndarray:
+    """A layer's MLP neurons at every character of ``text``: an array ``(len(tokens), 4 * n_embd)``;
+    with ``layer=None``, every layer's: ``(n_layer, len(tokens), 4 * n_embd)``.
 
-    Texts longer than the model's context are read in consecutive windows of ``block_size`` tokens,
-    each starting afresh (so the first characters of each window see little context).
-    ``after_gelu=False`` gives the values before the nonlinearity.
+    Texts longer than the model's context are read in consecutive windows of ``block_size`` tokens
+    (run together as one batch), each starting afresh, so the first characters of each window see
+    little context. ``after_gelu=False`` gives the values before the nonlinearity.
     """
     if not isinstance(text, str) or not text:
         raise ValueError(f"text must be a non-empty string, got {text!r}")
     n_layer = model.config.n_layer
-    if isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < n_layer:
-        raise ValueError(f"layer must be an int in 0..{n_layer - 1}, got {layer!r}")
-    key = f"blocks.{layer}.mlp.{'post' if after_gelu else 'pre'}"
-    ids = tokenizer.encode(text)
+    if layer is not None and (
+        isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < n_layer
+    ):
+        raise ValueError(f"layer must be an int in 0..{n_layer - 1} (or None for all layers), got {layer!r}")
+    layers = range(n_layer) if layer is None else [int(layer)]
+    keys = [f"blocks.{i}.mlp.{'post' if after_gelu else 'pre'}" for i in layers]
+    ids = torch.tensor(tokenizer.encode(text))
     window = model.config.block_size
-    rows = []
+    n_full = len(ids) // window
+    batches = []
+    if n_full:
+        batches.append(ids[: n_full * window].view(n_full, window))
+    if len(ids) % window:
+        batches.append(ids[n_full * window :][None])
+    parts = []
     with torch.no_grad():
-        for start in range(0, len(ids), window):
+        for batch in batches:
             capture: dict = {}
-            model(torch.tensor([ids[start : start + window]]), capture=capture)
-            rows.append(capture[key][0].float().cpu().numpy())
-    return np.concatenate(rows)
+            model(batch, capture=capture)
+            # (windows, T, neurons) per layer -> (layers, windows * T, neurons)
+            parts.append(torch.stack([capture[k].reshape(-1, capture[k].shape[-1]) for k in keys]))
+    result = torch.cat(parts, dim=1).float().cpu().numpy()
+    return result if layer is None else result[0]
 
 
 def neuron_figure(activations: Array, text: str, neuron: int, *, feature: str | None = None, title: str | None = None):

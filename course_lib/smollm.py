@@ -423,9 +423,7 @@ def open_gguf(path: str | Path):
 
     path = Path(path)
     if not path.is_file():
-        raise GGUFError(
-            f"no GGUF file at {path}. The course's copy is fetched by `make setup` (asset 'smollm2_gguf')."
-        )
+        raise GGUFError(f"no GGUF file at {path}. The course's copy is fetched by `make setup` (asset 'smollm2_gguf').")
     try:
         return GGUFReader(path)
     except Exception as err:  # gguf raises ValueError, struct.error, IndexError... on a damaged file
@@ -501,7 +499,9 @@ def load_from_gguf(path: str | Path) -> tuple[SmolLM, SmolLMTokenizer]:
         try:
             weight = _dequantized(tensor)
         except Exception as err:
-            raise GGUFError(f"tensor {tensor.name} in {Path(path).name} cannot be read ({err}); is the file cut short?")
+            raise GGUFError(
+                f"tensor {tensor.name} in {Path(path).name} cannot be read ({err}); is the file cut short?"
+            ) from None
         if name not in expected or tuple(weight.shape) != expected[name]:
             raise GGUFError(
                 f"tensor {tensor.name} has shape {tuple(weight.shape)}, expected {expected.get(name)} "
@@ -630,5 +630,6 @@ def top_next_tokens(
     probs = softmax(logits.double(), temperature)
     top = torch.topk(probs, k)
     return [
-        (show_piece(tokenizer.token_bytes(int(i))), float(p)) for p, i in zip(top.values.tolist(), top.indices.tolist())
+        (show_piece(tokenizer.token_bytes(int(i))), float(p))
+        for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
     ]

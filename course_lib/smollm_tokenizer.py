@@ -104,7 +104,9 @@ class SmolLMTokenizer(Tokenizer):
             self.merge_rank.setdefault((left, right), rank)
         for text, token_id in special.items():
             if self.tokens[token_id] != text:
-                raise ValueError(f"special token {text!r} should have id {token_id}, which is {self.tokens[token_id]!r}")
+                raise ValueError(
+                    f"special token {text!r} should have id {token_id}, which is {self.tokens[token_id]!r}"
+                )
         self.special = dict(special)
         self.special_ids = set(special.values())
         self.bos_id, self.eos_id = bos_id, eos_id
@@ -179,7 +181,9 @@ class SmolLMTokenizer(Tokenizer):
             allowed = set(allowed_special)
             unknown = allowed - set(self.special)
             if unknown:
-                raise ValueError(f"allowed_special lists {sorted(unknown)}, which are not control tokens of {self.name}")
+                raise ValueError(
+                    f"allowed_special lists {sorted(unknown)}, which are not control tokens of {self.name}"
+                )
         ids: list[int] = []
         start = 0
         for match in self._special_re.finditer(text) if allowed else ():
@@ -212,7 +216,9 @@ class SmolLMTokenizer(Tokenizer):
         pieces = [self._symbol[b] for b in chunk.encode("utf-8")]
         pieces = [p for p in pieces if p in self.id_of]
         while len(pieces) > 1:
-            ranked = [(self.merge_rank.get(pair, -1), i) for i, pair in enumerate(zip(pieces, pieces[1:]))]
+            ranked = [
+                (self.merge_rank.get(pair, -1), i) for i, pair in enumerate(zip(pieces, pieces[1:], strict=False))
+            ]
             ranked = [(rank, i) for rank, i in ranked if rank >= 0]
             if not ranked:
                 break
@@ -237,7 +243,8 @@ class SmolLMTokenizer(Tokenizer):
         for position, token_id in enumerate(ids):
             if not 0 <= token_id < self.vocab_size:
                 raise ValueError(
-                    f"id {token_id} at position {position} is not a token of {self.name}: ids are 0..{self.vocab_size - 1}"
+                    f"id {token_id} at position {position} is not a token of {self.name}: "
+                    f"ids are 0..{self.vocab_size - 1}"
                 )
             parts.append(self.token_bytes(token_id))
         return b"".join(parts)
@@ -310,8 +317,7 @@ class ChatTemplate:
         """The conversation as one string, ready to encode (control tokens are written as text)."""
         if isinstance(messages, dict | str) or not isinstance(messages, Sequence):
             raise TypeError(
-                "messages must be a list of {'role': ..., 'content': ...} dicts, "
-                f"got {type(messages).__name__}"
+                f"messages must be a list of {{'role': ..., 'content': ...}} dicts, got {type(messages).__name__}"
             )
         parts = []
         for i, message in enumerate(messages):

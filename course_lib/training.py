@@ -107,7 +107,9 @@ def get_batch(
     y[b, t] is the token that follows x[b, :t+1], so one window trains all block_size predictions at once.
     """
     if data.dim() != 1 or len(data) <= block_size:
-        raise ValueError(f"data must be a 1-D tensor longer than block_size={block_size}, got shape {tuple(data.shape)}")
+        raise ValueError(
+            f"data must be a 1-D tensor longer than block_size={block_size}, got shape {tuple(data.shape)}"
+        )
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
     windows = data[starts[:, None] + torch.arange(block_size + 1)]  # (B, block_size + 1)
     return windows[:, :-1], windows[:, 1:]
@@ -471,4 +473,3 @@ def read_train_log(folder: str | Path = COURSE_CHECKPOINT) -> dict:
     if not path.exists():
         raise CheckpointError(f"{path} is missing")
     return json.loads(path.read_text())
-

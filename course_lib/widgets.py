@@ -298,12 +298,34 @@ def analogy_box(table: Any, a: str = "king", b: str = "man", c: str = "woman", e
 
 
 def position_explorer(encodings: Any, position: int = 0, title: str = "Sinusoidal position vector"):
-    """A slider "Position" over the rows of ``encodings``; below, that row and its similarity to the others."""
+    """A slider "Position" over the rows of ``encodings``; below, a line of numbers, that row and its similarities."""
     from .plots import position_profile
 
     n_positions = len(encodings)
     controls = {"position": _slider(position, 0, n_positions - 1, 1, "Position")}
-    return live_view(lambda position: position_profile(encodings, position, title), controls)
+
+    def render(position: int):
+        return position_summary_html(encodings, position), position_profile(encodings, position, title)
+
+    return live_view(render, controls)
+
+
+def position_summary_html(encodings: Any, position: int) -> str:
+    """One line about a row of a position table: its first numbers and the other row most like it."""
+    import numpy as np
+
+    rows = np.asarray(encodings, dtype=float)
+    if not 0 <= position < len(rows):
+        raise ValueError(f"position must be between 0 and {len(rows) - 1}, got {position}")
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True).clip(1e-12)
+    similarity = unit @ unit[position]
+    similarity[position] = -np.inf
+    closest = int(np.argmax(similarity))
+    first = ", ".join(f"{v:+.2f}" for v in rows[position, :4])
+    return text_html(
+        f"position {position}: starts [{first}, ...]; most similar other position: {closest} "
+        f"(cosine {similarity[closest]:+.2f})"
+    )
 
 
 def dot_product_html(a: Sequence[float], b: Sequence[float]) -> str:

@@ -216,6 +216,9 @@ def test_record_neurons_reads_long_texts_in_windows(tiny_model):
     np.testing.assert_allclose(
         M.gelu(pre, "tanh"), M.record_neurons(model, tokenizer, text[:5], 0), rtol=1e-5, atol=1e-6
     )
+    every = M.record_neurons(model, tokenizer, text, None)
+    assert every.shape == (2, 33, 32)
+    np.testing.assert_allclose(every[1], acts, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="layer must be an int in 0..1"):
         M.record_neurons(model, tokenizer, text, 2)
 

@@ -172,7 +172,9 @@ def test_kv_cache_capture_pattern_covers_cached_keys():
     model(idx[:, 6:], kv_cache=cache, capture=capture)
     full = {}
     model(idx, capture=full)
-    torch.testing.assert_close(capture["blocks.1.attn.pattern"], full["blocks.1.attn.pattern"][:, :, 6:], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        capture["blocks.1.attn.pattern"], full["blocks.1.attn.pattern"][:, :, 6:], atol=1e-5, rtol=1e-5
+    )
 
 
 def test_kv_cache_refuses_to_overflow_block_size():

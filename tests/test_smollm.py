@@ -67,7 +67,11 @@ def test_adjacent_pair_rope_on_gguf_weights_equals_rotate_half_on_hf_weights():
     """llama.cpp permutes W_q / W_k rows per head; rotating adjacent pairs on those equals HF's rotate_half."""
     n_head, hs, c, t = 3, 8, 12, 5
     g = torch.Generator().manual_seed(0)
-    w_hf, w_k_hf, x = torch.randn(n_head * hs, c, generator=g), torch.randn(n_head * hs, c, generator=g), torch.randn(t, c)
+    w_hf, w_k_hf, x = (
+        torch.randn(n_head * hs, c, generator=g),
+        torch.randn(n_head * hs, c, generator=g),
+        torch.randn(t, c),
+    )
 
     def llama_cpp_permute(w):  # as convert_hf_to_gguf.py does for Llama
         return w.reshape(n_head, 2, hs // 2, c).swapaxes(1, 2).reshape(w.shape)

@@ -83,7 +83,7 @@ TRICKY = [
     "日本語のテキストと中文和한국어",
     "Ελληνικά και русский текст",
     "def fibonacci(n):\n    return n if n < 2 else fibonacci(n - 1) + fibonacci(n - 2)\n",
-    "for (int i = 0; i < 10; ++i) { printf(\"%d\\n\", i); }",
+    'for (int i = 0; i < 10; ++i) { printf("%d\\n", i); }',
     "<div class='x'>&nbsp;</div>",
     "I'm sure you'll see they've done it; it's John's and we'd go.",
     "DON'T SHOUT, IT'S LOUD",
@@ -205,6 +205,10 @@ def test_greedy_generation_equals_transformers(ours, hf_model):
         got = smollm.generate(model, ids, 12, greedy=True, stop_ids=(tok.eos_id,))
         with torch.no_grad():
             expected = hf_model.generate(
-                torch.tensor([ids]), max_new_tokens=12, do_sample=False, eos_token_id=tok.eos_id, pad_token_id=tok.eos_id
+                torch.tensor([ids]),
+                max_new_tokens=12,
+                do_sample=False,
+                eos_token_id=tok.eos_id,
+                pad_token_id=tok.eos_id,
             )
         assert got == expected[0].tolist(), prompt

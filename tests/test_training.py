@@ -98,7 +98,9 @@ def test_bad_train_config_is_refused():
 def test_training_lowers_the_loss_and_records_history():
     model = small_model()
     calls = []
-    result = train(model, DATA, DATA, fast_config(), callback=lambda history: calls.append(len(history)), progress=False)
+    result = train(
+        model, DATA, DATA, fast_config(), callback=lambda history: calls.append(len(history)), progress=False
+    )
     assert result.iterations == 60 and len(result.losses) == 60
     assert result.tokens == 60 * 16 * CONFIG.block_size
     assert [r["iter"] for r in result.history] == [20, 40, 60]

@@ -1,0 +1,168 @@
+"""How fast does the course's trainer learn on this machine?
+
+    python benchmarks/train_speed.py                  # everything (a few minutes on 2 idle cores)
+    python benchmarks/train_speed.py throughput       # tokens/s and FLOP/s of one training step, per option
+    python benchmarks/train_speed.py target           # wall time to reach validation loss 1.89
+    python benchmarks/train_speed.py target --recipe reference   # the slow, well-known baseline recipe
+
+Three figures:
+
+1. *Throughput*: training tokens per second of the small GPT (4 layers, 4 heads, 128 dims,
+   context 64), and the model's FLOP/s (6 x weights + attention, per token, see
+   ``course_lib.model.flops_per_token``) as a fraction of the fp32 matmul peak measured just before
+   (``benchmarks/matmul_peak.py``). Each option is measured on its own: fused attention
+   (``scaled_dot_product_attention``, the default) vs the unfused "math" attention, bf16 autocast,
+   ``torch.compile``, larger batches.
+2. *Time to target*: wall time, evaluations included, until the validation loss on the course's
+   split (estimated on fixed batches) first reaches 1.89, with the fast recipe below.
+3. The machine's load average next to every figure: other programs sharing the 2 cores slow
+   everything down, sometimes by several times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import time
+
+import torch
+from matmul_peak import measure_peak
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from course_lib.data import load_text
+from course_lib.model import GPT, GPTConfig, flops_per_token
+from course_lib.tokenizers import CharTokenizer
+from course_lib.training import TrainConfig, encode_corpus, seed_everything, train
+
+TARGET = 1.89
+SMALL_GPT = dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
+
+RECIPES = {
+    # The well-known CPU recipe (nanoGPT's "I only have a laptop" run): 73 s to reach 1.89 here.
+    "reference": TrainConfig(
+        batch_size=12, max_iters=2000, learning_rate=1e-3, min_lr=1e-4, warmup_iters=100, eval_interval=250
+    ),
+    # Ours: a larger batch (better use of each matmul) and a higher learning rate, with a short cosine.
+    "fast": TrainConfig(
+        batch_size=32, max_iters=400, learning_rate=6e-3, min_lr=6e-4, warmup_iters=30, eval_interval=50
+    ),
+}
+
+
+def load_average() -> str:
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def corpus():
+    train_text, val_text = load_text("train"), load_text("val")
+    tokenizer = CharTokenizer.from_text(train_text + val_text)
+    return tokenizer, encode_corpus(tokenizer, train_text), encode_corpus(tokenizer, val_text)
+
+
+# --------------------------------------------------------------------------- throughput
+
+
+def step_seconds(config: GPTConfig, batch_size: int, *, autocast=False, compile=False, math_attention=False, steps=20):
+    """Median wall time of one training step (forward, backward, AdamW), after warm-up."""
+    seed_everything(0)
+    model = GPT(config)
+    step_model = torch.compile(model) if compile else model
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
+    y = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
+    attention = sdpa_kernel([SDPBackend.MATH]) if math_attention else contextlib.nullcontext()
+
+    def step():
+        with attention, torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            _, loss = step_model(x, y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    warm_start = time.perf_counter()
+    for _ in range(3):
+        step()
+    warm_up = time.perf_counter() - warm_start
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), warm_up
+
+
+def throughput(vocab_size: int, peak_gflops: float) -> None:
+    config = GPTConfig(vocab_size=vocab_size, **SMALL_GPT)
+    flops = flops_per_token(config)
+    print(f"\nthroughput: 4 layers, 128 dims, context 64 ({flops / 1e6:.2f} MFLOP per training token)")
+    print(f"{'option':40s} {'ms/step':>8s} {'tokens/s':>9s} {'GFLOP/s':>8s} {'of peak':>8s}  load")
+    variants = [
+        ("batch 12, fused attention (default)", 12, {}),
+        ("batch 12, unfused (math) attention", 12, {"math_attention": True}),
+        ("batch 32, fused attention", 32, {}),
+        ("batch 64, fused attention", 64, {}),
+        ("batch 32, bf16 autocast", 32, {"autocast": True, "steps": 3}),
+        ("batch 32, torch.compile", 32, {"compile": True}),
+    ]
+    for name, batch_size, options in variants:
+        seconds, warm_up = step_seconds(config, batch_size, **options)
+        tokens = batch_size * config.block_size / seconds
+        gflops = tokens * flops / 1e9
+        extra = f"  (first 3 steps incl. compilation: {warm_up:.1f} s)" if options.get("compile") else ""
+        print(
+            f"{name:40s} {seconds * 1000:8.1f} {tokens:9.0f} {gflops:8.1f} {gflops / peak_gflops:8.1%}  "
+            f"{load_average()}{extra}",
+            flush=True,
+        )
+
+
+# --------------------------------------------------------------------------- time to target
+
+
+def time_to_target(recipe: str, tokenizer, train_data, val_data, compile: bool = False) -> None:
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, **SMALL_GPT)
+    training = RECIPES[recipe]
+    training = TrainConfig(**{**training.__dict__, "target_val_loss": TARGET, "device": "cpu", "compile": compile})
+    seed_everything(0)
+    model = GPT(config)
+    before = load_average()
+    result = train(model, train_data, val_data, training, progress=False)
+    reached = result.reached_target
+    label = f"recipe '{recipe}'" + (" + torch.compile" if compile else "")
+    if reached is None:
+        print(f"{label}: did not reach {TARGET} in {result.iterations} steps ({result.seconds:.1f} s); "
+              f"last val {result.val_loss:.3f}")
+        return
+    print(
+        f"{label}: val loss {reached['val_loss']:.3f} <= {TARGET} after {reached['iter']} steps, "
+        f"{reached['tokens']:,} tokens, {result.seconds:.1f} s wall ({result.eval_seconds:.1f} s of it evaluating); "
+        f"{before} -> {load_average()}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", nargs="?", choices=["all", "throughput", "target"], default="all")
+    parser.add_argument("--recipe", choices=sorted(RECIPES), default="fast")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model for the target run")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, {load_average()}")
+    tokenizer, train_data, val_data = corpus()
+    if args.what in ("all", "throughput"):
+        peak = measure_peak()
+        print(f"fp32 matmul peak: {peak['peak_gflops']:.1f} GFLOP/s ({load_average()})")
+        throughput(tokenizer.vocab_size, peak["peak_gflops"])
+    if args.what in ("all", "target"):
+        print()
+        time_to_target(args.recipe, tokenizer, train_data, val_data, compile=args.compile)
+
+
+if __name__ == "__main__":
+    main()

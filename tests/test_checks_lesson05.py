@@ -1,0 +1,144 @@
+"""Lesson 05's checkers: each accepts the reference, calls a stub unsolved, and names the likely bug."""
+
+import math
+
+import numpy as np
+
+from course_lib import sampling
+from course_lib.checks import lesson05 as check
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+def verdict(result, passed: bool, text: str = "") -> None:
+    assert result.passed is passed, result.message
+    assert text in result.message, result.message
+
+
+# --------------------------------------------------------------------------- softmax
+
+
+def softmax(logits):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_softmax_accepts_reference_and_variants(capsys):
+    verdict(check.softmax(softmax), True, "correct on all 6 test cases")
+    assert "[PASSED] softmax" in capsys.readouterr().out
+    verdict(check.softmax(sampling.softmax), True)
+    verdict(check.softmax(lambda x: np.exp(x - np.logaddexp.reduce(x, axis=-1, keepdims=True))), True)
+
+
+def test_softmax_stub_and_mistakes():
+    verdict(check.softmax(stub), False, "not solved yet")
+    verdict(check.softmax(lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)), False, "overflow")
+    by_min = lambda x: np.exp(x - x.min(axis=-1, keepdims=True)) / np.exp(x - x.min(axis=-1, keepdims=True)).sum(
+        axis=-1, keepdims=True
+    )
+    verdict(check.softmax(by_min), False, "subtract the largest score, not the smallest")
+    verdict(check.softmax(lambda x: np.exp(x - x.max(axis=-1, keepdims=True))), False, "did not normalise")
+    verdict(check.softmax(lambda x: x / x.sum(axis=-1, keepdims=True)), False, "divided the raw scores")
+    verdict(check.softmax(lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum()), False, "each row is its own")
+    verdict(check.softmax(lambda x: softmax(x)[..., ::-1]), False, "values differ")
+
+
+def test_softmax_without_warnings(recwarn):
+    check.softmax(lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True))
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+# --------------------------------------------------------------------------- temperature
+
+
+def softmax_with_temperature(logits, temperature):
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    return softmax(logits / temperature)
+
+
+def test_temperature_accepts_reference():
+    verdict(check.softmax_with_temperature(softmax_with_temperature), True, "correct on all 7 test cases")
+    verdict(check.softmax_with_temperature(sampling.softmax), True)
+
+
+def test_temperature_stub_and_mistakes():
+    verdict(check.softmax_with_temperature(stub), False, "not solved yet")
+    verdict(check.softmax_with_temperature(lambda x, t: softmax(x * t)), False, "you multiplied the scores by T")
+    verdict(check.softmax_with_temperature(lambda x, t: softmax(x)), False, "does not change with T")
+    verdict(check.softmax_with_temperature(lambda x, t: softmax(x) / t), False, "before exponentiating")
+    naive = lambda x, t: np.exp(x / t) / np.exp(x / t).sum()
+    verdict(check.softmax_with_temperature(naive), False, "overflow")
+    verdict(check.softmax_with_temperature(lambda x, t: softmax(x / t)), False, "raise ValueError")
+
+
+def test_temperature_other_refusals():
+    def refuses_everything(x, t):
+        raise ValueError("no")
+
+    verdict(check.softmax_with_temperature(refuses_everything), False, "raised ValueError for a valid")
+
+    def refuses_only_zero(x, t):
+        if t == 0:
+            raise ValueError("T = 0")
+        return softmax(x / t)
+
+    verdict(check.softmax_with_temperature(refuses_only_zero), False, "should raise ValueError, but it returned")
+
+
+# --------------------------------------------------------------------------- sample_index
+
+
+def sample_index(probs, u):
+    total = 0.0
+    for i, p in enumerate(probs):
+        total += p
+        if u < total:
+            return i
+    return len(probs) - 1
+
+
+def test_sample_index_accepts_reference():
+    verdict(check.sample_index(sample_index), True, "correct on all 6 test cases")
+    verdict(check.sample_index(lambda p, u: int(np.searchsorted(np.cumsum(p), u, side="right"))), True)
+
+
+def test_sample_index_stub_and_mistakes():
+    verdict(check.sample_index(stub), False, "not solved yet")
+    verdict(check.sample_index(lambda p, u: int(np.argmax(p))), False, "greedy decoding")
+    verdict(check.sample_index(lambda p, u: sample_index(p, u) + 1), False, "off by one")
+    verdict(check.sample_index(lambda p, u: p[sample_index(p, u)]), False, "returned the probability")
+
+    def each_probability(probs, u):
+        for i, p in enumerate(probs):
+            if u < p:
+                return i
+        return 0
+
+    verdict(check.sample_index(each_probability), False, "running total")
+
+    def less_or_equal(probs, u):
+        total = 0.0
+        for i, p in enumerate(probs):
+            total += p
+            if u <= total:
+                return i
+        return len(probs) - 1
+
+    verdict(check.sample_index(less_or_equal), False, "at a boundary")
+
+
+# --------------------------------------------------------------------------- probability_ratio
+
+
+def test_probability_ratio():
+    verdict(check.probability_ratio(math.exp(2 / 0.5)), True, "54.6 times")
+    verdict(check.probability_ratio(...), False, "not solved yet")
+    verdict(check.probability_ratio(math.exp(2)), False, "ratio at T = 1")
+    verdict(check.probability_ratio(math.exp(1)), False, "multiplied the gap by T")
+    verdict(check.probability_ratio(4.0), False, "exp(gap / T)")
+    verdict(check.probability_ratio(math.exp(-4)), False, "upside down")
+    verdict(check.probability_ratio(10.0), False, "expected 54.6")
