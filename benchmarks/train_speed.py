@@ -133,8 +133,10 @@ def time_to_target(recipe: str, tokenizer, train_data, val_data, compile: bool =
     reached = result.reached_target
     label = f"recipe '{recipe}'" + (" + torch.compile" if compile else "")
     if reached is None:
-        print(f"{label}: did not reach {TARGET} in {result.iterations} steps ({result.seconds:.1f} s); "
-              f"last val {result.val_loss:.3f}")
+        print(
+            f"{label}: did not reach {TARGET} in {result.iterations} steps ({result.seconds:.1f} s); "
+            f"last val {result.val_loss:.3f}"
+        )
         return
     print(
         f"{label}: val loss {reached['val_loss']:.3f} <= {TARGET} after {reached['iter']} steps, "

@@ -16,10 +16,13 @@ import numpy as np
 __all__ = ["attention_head", "forward", "gelu", "layer_norm", "mlp", "params_from_model", "softmax"]
 
 
-def params_from_model(model) -> dict[str, np.ndarray]:
-    """The model's weights as float64 numpy arrays, by the torch parameter names (float64 so the
-    numpy pass is the more exact of the two)."""
-    return {name: tensor.detach().cpu().double().numpy() for name, tensor in model.state_dict().items()}
+def params_from_model(model_or_state_dict) -> dict[str, np.ndarray]:
+    """A GPT's weights (or its ``state_dict()``) as float64 numpy arrays, keyed by the torch names.
+
+    float64 makes the numpy pass the more exact of the two, so any difference is torch's rounding.
+    """
+    state = model_or_state_dict.state_dict() if hasattr(model_or_state_dict, "state_dict") else model_or_state_dict
+    return {name: tensor.detach().cpu().double().numpy() for name, tensor in state.items()}
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

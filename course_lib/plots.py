@@ -339,3 +339,60 @@ def values_along_text(
     ax.grid(alpha=0.3, axis="y")
     _label(ax, title, "character of the text", ylabel)
     return ax
+
+
+def top_probabilities(
+    probs: Sequence[float],
+    labels: Sequence[str],
+    k: int = 10,
+    title: str = "The most likely next tokens",
+    xlabel: str = "probability",
+    ylabel: str = "next token",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """The ``k`` largest entries of a probability distribution as horizontal bars, most likely on top.
+
+    ``labels`` names every entry (a token's text); whitespace is made visible ('·' for a space, '↵' for
+    a newline) so that a space or a newline is not an empty label. Each bar shows its value to 3 decimals.
+    """
+    from .tokenizers import show_piece
+
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim != 1 or len(probs) != len(labels):
+        raise ValueError(f"probs must be 1-D with one entry per label ({len(labels)}), got shape {probs.shape}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"k must be a positive int, got {k!r}")
+    order = np.argsort(-probs, kind="stable")[:k]
+    shown = [repr(show_piece(labels[i])) for i in order]
+    return bar_chart(
+        probs[order], shown, title, xlabel, ylabel, horizontal=True, value_format="{:.3f}", color=COLORS[0], ax=ax
+    )
+
+
+def loss_curves(
+    runs: Mapping[str, Sequence[Mapping[str, float]]],
+    title: str = "Loss while training",
+    xlabel: str = "training step",
+    ylabel: str = "cross-entropy loss (nats per token)",
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Training (solid) and validation (dashed) loss of one or more runs, one colour per run.
+
+    ``runs`` maps a run's name to its history: a list of records with keys ``iter``, ``train_loss`` and
+    ``val_loss`` (what :func:`course_lib.training.train` returns in ``TrainResult.history``).
+    """
+    if not runs:
+        raise ValueError("runs must name at least one training history, got an empty mapping")
+    ax = _axes(ax, (7, 4))
+    for index, (name, history) in enumerate(runs.items()):
+        if not history:
+            raise ValueError(f"run {name!r} has an empty history: nothing to plot")
+        color = COLORS[index % len(COLORS)]
+        steps = [record["iter"] for record in history]
+        prefix = f"{name}: " if len(runs) > 1 else ""
+        ax.plot(steps, [r["train_loss"] for r in history], color=color, marker="o", ms=3, label=prefix + "training")
+        ax.plot(steps, [r["val_loss"] for r in history], color=color, ls="--", marker="s", ms=3, label=prefix + "validation")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    _label(ax, title, xlabel, ylabel)
+    return ax

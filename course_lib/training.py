@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from course_lib.data import REPO_ROOT, sha256_file
 from course_lib.model import GPT, GPTConfig
@@ -238,8 +239,6 @@ def train(
     Seed the model's initialisation yourself before building it (:func:`seed_everything`); the batches
     and dropout are seeded here from ``config.seed``.
     """
-    from tqdm.auto import tqdm
-
     device = pick_device(config.device)
     use_autocast = config.autocast == "bf16" or (config.autocast == "auto" and autocast_supported(device))
     block_size = model.config.block_size

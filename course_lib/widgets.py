@@ -320,7 +320,7 @@ def position_summary_html(encodings: Any, position: int) -> str:
     unit = rows / np.linalg.norm(rows, axis=1, keepdims=True).clip(1e-12)
     similarity = unit @ unit[position]
     similarity[position] = -np.inf
-    closest = int(np.argmax(similarity))
+    closest = int(np.argmax(np.round(similarity, 6)))  # a tie (sinusoidal rows p-1, p+1) goes to the earlier
     first = ", ".join(f"{v:+.2f}" for v in rows[position, :4])
     return text_html(
         f"position {position}: starts [{first}, ...]; most similar other position: {closest} "
@@ -508,5 +508,63 @@ def neuron_explorer(model: Any, tokenizer: Any, text: str, neurons: Mapping[str,
         text = text or " "
         acts = record_neurons(model, tokenizer, text, layer)
         return neuron_figure(acts[:, neuron], text, neuron, feature=feature, title=f"Layer {layer}, neuron {neuron}")
+
+    return live_view(render, controls)
+
+
+# ------------------------------------------------------------------ lesson 05: temperature
+
+
+def temperature_report(logits: Any, labels: Sequence[str], temperature: float, k: int = 5) -> str:
+    """What temperature ``temperature`` does to a distribution: its entropy and the ``k`` likeliest entries.
+
+    ``logits`` are the raw scores (one per label). The entropy is in nats: 0 means one entry is
+    certain, log(N) means all N entries are equally likely.
+    """
+    import math
+
+    import numpy as np
+
+    from .sampling import entropy, softmax
+
+    probs = softmax(np.asarray(logits, dtype=float), temperature)
+    order = np.argsort(-probs, kind="stable")[:k]
+    likeliest = ", ".join(f"{show_piece(labels[i])!r} {probs[i]:.3f}" for i in order)
+    return (
+        f"temperature T = {temperature:.2f}\n"
+        f"entropy = {float(entropy(probs)):.2f} nats (0 = one certain choice, {math.log(len(probs)):.2f} = all equal)\n"
+        f"likeliest: {likeliest}"
+    )
+
+
+def temperature_explorer(
+    logits: Any,
+    labels: Sequence[str],
+    sample: Callable[[float], str] | None = None,
+    temperature: float = 1.0,
+    k: int = 10,
+    title: str = "Next-token probabilities",
+):
+    """A slider "Temperature" (0.05 to 3); below, the ``k`` likeliest entries of softmax(logits / T) as bars,
+    the entropy, and, if ``sample`` is given, ``sample(T)``: text generated at that temperature."""
+    import numpy as np
+
+    from .plots import top_probabilities
+    from .sampling import softmax
+
+    controls = {"temperature": _slider(temperature, 0.05, 3.0, 0.05, "Temperature", integer=False)}
+
+    def render(temperature: float):
+        import matplotlib.pyplot as plt
+
+        probs = softmax(np.asarray(logits, dtype=float), temperature)
+        fig, ax = plt.subplots(figsize=(7, 0.35 * min(k, len(probs)) + 1.5))
+        top_probabilities(probs, labels, k, title=f"{title} at T = {temperature:.2f}", ax=ax)
+        ax.set_xlim(0, 1.1)  # one scale for every T, so the bars can be compared as the slider moves
+        fig.tight_layout()
+        text = temperature_report(logits, labels, temperature)
+        if sample is not None:
+            text += "\n\ngenerated at this temperature:\n" + sample(temperature)
+        return fig, text_html(text)
 
     return live_view(render, controls)

@@ -42,9 +42,9 @@ SEED = 1337
 MODEL = dict(block_size=128, n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=True)
 TRAINING = TrainConfig(
     batch_size=32,
-    max_iters=4000,
-    learning_rate=2e-3,
-    min_lr=1e-4,
+    max_iters=1500,
+    learning_rate=4e-3,
+    min_lr=4e-4,
     warmup_iters=100,
     weight_decay=0.1,
     beta2=0.99,
@@ -63,7 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=COURSE_CHECKPOINT, help="checkpoint folder to write")
     parser.add_argument("--max-iters", type=int, default=TRAINING.max_iters, help="training steps (for quick trials)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args(argv)
+    if args.threads:
+        # Fewer threads than cores helps when other programs share the machine: threads that wait
+        # for each other at every operation lose badly to a busy core.
+        torch.set_num_threads(args.threads)
 
     train_text, val_text = load_text("train"), load_text("val")
     # The vocabulary covers both splits so every validation character can be encoded; it is only

@@ -54,6 +54,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+    # Keep timers and rendering at full speed in every page, focused or not.
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+    "--disable-renderer-backgrounding",
 ]
 NOT_INSTALLED = "Chromium not installed: `apt-get install chromium` to run the browser test"
 
@@ -154,56 +158,80 @@ class _Server:
             return resp.status
 
 
-def _start_server(root: Path, base: Path, env: dict[str, str]) -> _Server:
-    """Start JupyterLab on a free loopback port; retry on another port if one was taken meanwhile."""
-    last_error = ""
-    for attempt in range(3):
-        port, token = _free_port(), secrets.token_hex(24)
-        log_path = base / f"jupyterlab-{attempt}.log"
-        cmd = [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}",
-            "--ServerApp.terminals_enabled=False",
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            "--LabApp.extension_manager=readonly",
-        ]
-        if hasattr(os, "geteuid") and os.geteuid() == 0:
-            cmd.append("--allow-root")  # containers and CI often run as root
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                cmd,
-                cwd=root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        server = _Server(process, f"http://127.0.0.1:{port}", token, log_path)
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if server.request("GET", "/api/status", timeout=2.0) == 200:
-                    return server
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.2)
-        exited = process.poll()
-        last_error = server.log_tail()
+def _launch_server(root: Path, log_path: Path, env: dict[str, str]) -> _Server:
+    """Start a JupyterLab process on a free loopback port with a random token (does not wait for it)."""
+    port, token = _free_port(), secrets.token_hex(24)
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI often run as root
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            cmd,
+            cwd=root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return _Server(process, f"http://127.0.0.1:{port}", token, log_path)
+
+
+def _wait_until_ready(server: _Server, timeout: float = SERVER_START_TIMEOUT) -> bool:
+    """True once the server answers its REST API; False if it exits or is silent for ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.process.poll() is None:
+        try:
+            if server.request("GET", "/api/status", timeout=2.0) == 200:
+                return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def _start_server(root: Path, base: Path, env: dict[str, str], while_starting=None) -> _Server:
+    """Start JupyterLab and wait until it answers; retry on another port if the free one was taken meanwhile.
+
+    ``while_starting()`` (launching the browser) runs while the first server process boots.
+    """
+    server = _launch_server(root, base / "jupyterlab-0.log", env)
+    try:
+        if while_starting is not None:
+            while_starting()
+        for attempt in range(1, 4):
+            if _wait_until_ready(server):
+                return server
+            exited = server.process.poll()
+            log = server.log_tail()
+            _stop_server(server)
+            if "address already in use" not in log.lower() or attempt == 3:
+                how = (
+                    f"exited with code {exited}"
+                    if exited is not None
+                    else f"did not answer in {SERVER_START_TIMEOUT:.0f} s"
+                )
+                raise RuntimeError(f"JupyterLab {how}. Its log ends with:\n{log}")
+            server = _launch_server(root, base / f"jupyterlab-{attempt}.log", env)
+    except BaseException:
         _stop_server(server)
-        if "address already in use" not in last_error.lower():
-            break
-    how = f"exited with code {exited}" if exited is not None else f"did not answer within {SERVER_START_TIMEOUT:.0f} s"
-    raise RuntimeError(f"JupyterLab {how}. Its log ends with:\n{last_error}")
+        raise
+    raise AssertionError("unreachable")
 
 
 def _stop_server(server: _Server) -> None:
@@ -303,6 +331,20 @@ _JS_CELLS = (
 )
 
 
+_JS_SHUTDOWN_KERNEL = (
+    """
+async (path) => {
+  const panel = ("""
+    + _JS_PANEL
+    + """)(path);
+  if (!panel || !panel.sessionContext.session) return;
+  const timeout = new Promise((resolve) => setTimeout(resolve, 10000));
+  await Promise.race([panel.sessionContext.shutdown(), timeout]);
+}
+"""
+)
+
+
 @dataclass
 class LabSession:
     """A running JupyterLab plus a browser; ``open`` a notebook, ``run_all``, then drive its widgets."""
@@ -310,7 +352,7 @@ class LabSession:
     root: Path
     url: str
     token: str
-    browser: object  # playwright.sync_api.Browser
+    context: object  # playwright.sync_api.BrowserContext, shared by the session's pages
     _server: _Server
     _pages: dict = field(default_factory=dict)  # Page -> notebook name
     _logs: dict = field(default_factory=dict)  # Page -> browser console errors
@@ -319,16 +361,13 @@ class LabSession:
     # ----------------------------------------------------------------- pages
 
     def open(self, name: str, *, timeout: float = OPEN_TIMEOUT):
-        """Open notebook ``name`` (a file copied into the root) in a fresh browser context; wait for its kernel.
+        """Open notebook ``name`` (a file copied into the root) in a new page; wait for its kernel to be idle.
 
-        Each page gets its own new context (no cookies, storage or cache shared with other pages) and its
-        own JupyterLab workspace (nothing restored from a previous page).
+        Each page gets its own JupyterLab workspace, so nothing is restored from a previous page.
         """
         if not (self.root / name).exists():
             raise FileNotFoundError(f"{name} is not in the session's root {self.root}: pass it to jupyterlab_session()")
-        context = self.browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(ACTION_TIMEOUT_MS)
-        page = context.new_page()
+        page = self.context.new_page()
         errors: list[str] = []
 
         def on_console(msg) -> None:
@@ -423,14 +462,20 @@ class LabSession:
         )
 
     def close_pages(self, screenshot_prefix: str | None = None) -> list[Path]:
-        """Close every open page (and its context); first screenshot each one if a prefix is given."""
+        """Shut down each open page's kernel and close the page; screenshot it first if a prefix is given.
+
+        Returns the screenshots' paths. Shutting kernels down keeps a session that opens every lesson
+        in turn from piling up idle kernels.
+        """
         shots = []
         for page, name in list(self._pages.items()):
             if screenshot_prefix:
                 with contextlib.suppress(Exception):
                     shots.append(self.screenshot(page, f"{screenshot_prefix}-{Path(name).stem}"))
             with contextlib.suppress(Exception):
-                page.context.close()
+                page.evaluate(_JS_SHUTDOWN_KERNEL, name)
+            with contextlib.suppress(Exception):
+                page.close()
             self._pages.pop(page, None)
             self._logs.pop(page, None)
         return shots
@@ -459,17 +504,29 @@ def jupyterlab_session(
         if (root / source.name).exists():
             raise ValueError(f"two notebooks are named {source.name}; the session's root is flat")
         shutil.copy2(source, root / source.name)
-    server = None
+    server = browser = None
     try:
-        server = _start_server(root, base, _isolated_env(base))
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-            lab = LabSession(root=root, url=server.url, token=server.token, browser=browser, _server=server)
+
+            def launch_browser() -> None:
+                nonlocal browser
+                browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+
             try:
-                yield lab
+                server = _start_server(root, base, _isolated_env(base), while_starting=launch_browser)
+                # One context for the session: fresh (no profile, cookies or storage from outside), and
+                # pages share its cache, so the second notebook does not download JupyterLab again.
+                context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                context.set_default_timeout(ACTION_TIMEOUT_MS)
+                lab = LabSession(root=root, url=server.url, token=server.token, context=context, _server=server)
+                try:
+                    yield lab
+                finally:
+                    lab.close_pages()
             finally:
-                lab.close_pages()
-                browser.close()
+                if browser is not None:
+                    with contextlib.suppress(Exception):
+                        browser.close()
     finally:
         if server is not None:
             _stop_server(server)

@@ -458,16 +458,16 @@ def test_neighbour_explorer_and_analogy_box(toy, royal):
 
 
 def test_position_explorer_moves(no_open_figures):
-    box = widgets.position_explorer(emb.sinusoidal_positions(12, 8), position=2)
+    box = widgets.position_explorer(emb.sinusoidal_positions(12, 64), position=2)
     (slider,), text, image = box.children[0].children, box.children[1], box.children[2]
     assert slider.description == "Position" and (slider.min, slider.max) == (0, 11) and not slider.continuous_update
-    assert "position 2: starts [+0.91, -0.42, +0.20, +0.98, ...]" in text.value
+    assert "position 2: starts [+0.91, -0.42, +1.00, +0.07, ...]" in text.value
     first = image.value
     slider.value = 7
     assert image.value != first and bytes(image.value).startswith(b"\x89PNG")
     assert "position 7:" in text.value and "most similar other position: 6" in text.value
     with pytest.raises(ValueError, match="between 0 and 11, got 12"):
-        widgets.position_summary_html(emb.sinusoidal_positions(12, 8), 12)
+        widgets.position_summary_html(emb.sinusoidal_positions(12, 64), 12)
 
 
 def test_dot_product_explorer_and_its_text(no_open_figures):

@@ -20,6 +20,7 @@ from course_lib.training import (
     TrainConfig,
     encode_corpus,
     estimate_loss,
+    evaluate_split,
     get_batch,
     load_checkpoint,
     load_course_model,
@@ -305,3 +306,11 @@ def test_course_model_reports_damage(tmp_path, monkeypatch):
     monkeypatch.setattr("course_lib.training.COURSE_CHECKPOINT", copy)
     with pytest.raises(CheckpointError, match="config.json is damaged or was changed"):
         load_course_model()
+
+
+def test_evaluate_split_scores_every_window_once():
+    model = small_model().eval()
+    data = DATA[: 16 * 10 + 5]  # 10 whole windows and a few left-over tokens
+    x, y = data[:160].view(10, 16), data[1:161].view(10, 16)
+    expected = model(x, y)[1].item()
+    assert evaluate_split(model, data, batch_size=3) == pytest.approx(expected, rel=1e-5)
