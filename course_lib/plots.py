@@ -82,7 +82,8 @@ def bar_chart(
             ax.invert_yaxis()
     else:
         bars = ax.bar(positions, values, color=colors)
-        ax.set_xticks(positions, labels, rotation=30 if max(map(len, labels), default=0) > 8 else 0, ha="right")
+        rotate = max(map(len, labels), default=0) > 8  # long labels slant so they don't overlap
+        ax.set_xticks(positions, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     if annotate:
         ax.bar_label(
             bars, labels=[value_format.format(v) for v in values], padding=2, fontsize=FONT_SIZES["annotation"]
