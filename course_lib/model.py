@@ -200,7 +200,7 @@ class CausalSelfAttention(nn.Module):
             k, v = kv_cache.append(layer, k, v)
         mask = _causal_mask(new, past, x.device)
         dropout = self.dropout if self.training else 0.0
-        if mask is None:  # no cache: the usual square causal mask, which SDPA builds itself
+        if mask is None:  # no cache (SDPA builds the causal mask itself), or one new query that sees every key
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=past == 0 and new > 1)
         else:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)

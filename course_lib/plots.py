@@ -392,8 +392,63 @@ def loss_curves(
         steps = [record["iter"] for record in history]
         prefix = f"{name}: " if len(runs) > 1 else ""
         ax.plot(steps, [r["train_loss"] for r in history], color=color, marker="o", ms=3, label=prefix + "training")
-        ax.plot(steps, [r["val_loss"] for r in history], color=color, ls="--", marker="s", ms=3, label=prefix + "validation")
+        ax.plot(
+            steps, [r["val_loss"] for r in history], color=color, ls="--", marker="s", ms=3, label=prefix + "validation"
+        )
     ax.legend()
     ax.grid(alpha=0.3)
     _label(ax, title, xlabel, ylabel)
+    return ax
+
+
+def pipeline_diagram(
+    stages: Sequence[tuple[str, str]],
+    title: str,
+    loop_label: str | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """A flow chart: one box per ``(name, detail)`` stage, left to right, joined by arrows.
+
+    ``loop_label``, if given, draws an arrow from the last box back to the first with that label
+    (generation feeding its output back in). A diagram has no data axes, so they are hidden.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if not stages:
+        raise ValueError("stages must list at least one (name, detail) pair")
+    n = len(stages)
+    ax = _axes(ax, (max(8.0, 2.0 * n), 3.4))
+    width, gap = 1.75, 0.45
+    for i, (name, detail) in enumerate(stages):
+        x = i * (width + gap)
+        color = COLORS[i % 6]
+        ax.add_patch(
+            FancyBboxPatch((x, 0.0), width, 1.2, boxstyle="round,pad=0.05", fc=color, ec="black", alpha=0.25, lw=1)
+        )
+        ax.text(x + width / 2, 0.82, name, ha="center", va="center", fontsize=FONT_SIZES["label"], fontweight="bold")
+        ax.text(x + width / 2, 0.36, detail, ha="center", va="center", fontsize=FONT_SIZES["annotation"], wrap=True)
+        if i < n - 1:
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x + width + 0.06, 0.6), (x + width + gap - 0.06, 0.6), arrowstyle="-|>", mutation_scale=14
+                )
+            )
+    right = (n - 1) * (width + gap) + width
+    if loop_label:
+        ax.add_patch(
+            FancyArrowPatch(
+                (right - width / 2, -0.08),
+                (width / 2, -0.08),
+                connectionstyle="arc3,rad=-0.12",
+                arrowstyle="-|>",
+                mutation_scale=14,
+                color=COLORS[5],
+                lw=1.5,
+            )
+        )
+        ax.text(right / 2, -0.85, loop_label, ha="center", va="center", color=COLORS[5], fontsize=FONT_SIZES["label"])
+    ax.set_xlim(-0.2, right + 0.2)
+    ax.set_ylim(-1.05 if loop_label else -0.2, 1.4)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=FONT_SIZES["title"])
     return ax

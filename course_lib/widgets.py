@@ -568,3 +568,222 @@ def temperature_explorer(
         return fig, text_html(text)
 
     return live_view(render, controls)
+
+
+# ------------------------------------------------------------------ lesson 07: the forward pass on the learner's prompt
+
+
+def forward_pass_report(model: Any, tokenizer: Any, text: str, k: int = 5, continue_chars: int = 60) -> str:
+    """Every stage of ``model``'s forward pass on ``text``, with the shape of its tensor, then the ``k``
+    likeliest next tokens and a greedy continuation. Text the tokenizer cannot encode is explained, not raised.
+
+    Shapes follow ``course_lib.model.CAPTURE_KEYS``: (batch, tokens, width). Only the last ``block_size``
+    tokens are used (the model's context).
+    """
+    import torch
+
+    from .sampling import generate, softmax
+
+    try:
+        ids = tokenizer.encode(text)
+    except ValueError as err:
+        return f"cannot encode this prompt: {err}"
+    if not ids:
+        return "type at least one character: the model needs something to continue"
+    ids = ids[-model.config.block_size :]
+    capture: dict = {}
+    with torch.no_grad():
+        model(torch.tensor([ids]), capture=capture)
+
+    def shape(key: str) -> str:
+        return str(tuple(capture[key].shape))
+
+    lines = [
+        f"prompt: {text[-len(ids) :]!r} -> {len(ids)} tokens",
+        f"{'token ids':<44}{str((1, len(ids))):<18}{ids[:12]}{' ...' if len(ids) > 12 else ''}",
+        f"{'token embeddings (rows of tok_emb)':<44}{shape('tok_emb')}",
+        f"{'+ position embeddings (rows of pos_emb)':<44}{shape('pos_emb')}",
+        f"{'= residual stream into block 0':<44}{shape('embed')}",
+    ]
+    for i in range(model.config.n_layer):
+        b = f"blocks.{i}"
+        lines += [
+            f"block {i}:",
+            f"{'  attention patterns (one per head)':<44}{shape(b + '.attn.pattern')}",
+            f"{'  attention output, added to stream':<44}{shape(b + '.attn.out')}",
+            f"{'  MLP neurons (after GELU)':<44}{shape(b + '.mlp.post')}",
+            f"{'  MLP output, added to stream':<44}{shape(b + '.mlp.out')}",
+            f"{'  residual stream after the block':<44}{shape(b + '.resid_post')}",
+        ]
+    last = capture["logits"][0, -1]
+    probs = softmax(last.double().numpy())
+    top = probs.argsort()[::-1][:k]
+    likeliest = ", ".join(f"{show_piece(tokenizer.decode([int(i)]))!r} {probs[i]:.3f}" for i in top)
+    continuation = tokenizer.decode(generate(model, ids, continue_chars, greedy=True)[len(ids) :].tolist())
+    lines += [
+        f"{'final LayerNorm':<44}{shape('ln_f')}",
+        f"{'logits (a score per token, per position)':<44}{shape('logits')}",
+        f"{'logits at the last position':<44}{str(tuple(last.shape))}",
+        f"{'softmax -> probabilities':<44}{str(probs.shape):<18}sum = {probs.sum():.3f}",
+        f"likeliest next tokens: {likeliest}",
+        f"chosen (greedy): {show_piece(tokenizer.decode([int(top[0])]))!r}",
+        "",
+        f"append and repeat, greedy, {continue_chars} more tokens:",
+        text[-len(ids) :] + continuation,
+    ]
+    return "\n".join(lines)
+
+
+def forward_pass_explorer(model: Any, tokenizer: Any, text: str = "What will be"):
+    """A text box "Your prompt"; below, :func:`forward_pass_report` for it (runs when the box loses focus)."""
+    controls = {"text": _text_area(text, "Your prompt")}
+    return live_view(lambda text: text_html(forward_pass_report(model, tokenizer, text)), controls)
+
+
+# ------------------------------------------------------------------ lesson 08: a training playground
+
+
+def _playground_config(vocab_size: int, n_layer: int, n_embd: int, block_size: int):
+    from .model import GPTConfig
+
+    return GPTConfig(vocab_size=vocab_size, block_size=block_size, n_layer=n_layer, n_head=4, n_embd=n_embd)
+
+
+def training_plan_html(
+    vocab_size: int,
+    n_layer: int,
+    n_embd: int,
+    learning_rate: float,
+    steps: int,
+    block_size: int = 64,
+    batch_size: int = 32,
+) -> str:
+    """What pressing Train will do: the model's size and the amount of training, before anything runs."""
+    from .model import count_parameters
+
+    config = _playground_config(vocab_size, n_layer, n_embd, block_size)
+    params = count_parameters(config)["total"]
+    tokens = steps * batch_size * block_size
+    return text_html(
+        f"model: {n_layer} layer{'s' if n_layer != 1 else ''} of width {n_embd}, 4 heads, context {block_size}: "
+        f"{params:,} parameters\n"
+        f"training: {steps} steps of {batch_size} x {block_size} tokens ({tokens:,} tokens) "
+        f"at learning rate {learning_rate:g}\n"
+        "press Train to run it (larger models and more steps take longer)"
+    )
+
+
+def run_training(
+    train_data: Any,
+    val_data: Any,
+    tokenizer: Any,
+    n_layer: int,
+    n_embd: int,
+    learning_rate: float,
+    steps: int,
+    block_size: int = 64,
+    batch_size: int = 32,
+    prompt: str = "\n",
+    sample_chars: int = 200,
+    seed: int = 0,
+):
+    """Build a fresh seeded GPT, train it for ``steps`` steps, and return (history, sample text, model).
+
+    The same settings and seed give the same run. The sample is drawn at temperature 0.8 with seed 0.
+    """
+    from .model import GPT
+    from .sampling import generate_text
+    from .training import TrainConfig, seed_everything, train
+
+    seed_everything(seed)
+    model = GPT(_playground_config(tokenizer.vocab_size, n_layer, n_embd, block_size))
+    config = TrainConfig(
+        batch_size=batch_size,
+        max_iters=steps,
+        learning_rate=learning_rate,
+        warmup_iters=min(50, max(1, steps // 10)),
+        eval_interval=max(1, steps // 6),
+        eval_batches=4,
+        eval_batch_size=32,
+        seed=seed,
+        device="cpu",
+    )
+    result = train(model, train_data, val_data, config, progress=False)
+    sample = generate_text(model.eval(), tokenizer, prompt, sample_chars, temperature=0.8, seed=0)
+    return result.history, sample, model
+
+
+def training_result_figure(history: Sequence[Mapping[str, float]], title: str = "Your training run"):
+    """The loss curves of one run as a Figure (an empty, labelled frame when ``history`` is empty)."""
+    import matplotlib.pyplot as plt
+
+    from .plots import loss_curves
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    if history:
+        loss_curves({"run": history}, title=title, ax=ax)
+    else:
+        ax.text(0.5, 0.5, "press Train to draw the loss curves", ha="center", va="center", transform=ax.transAxes)
+        ax.set(title=title, xlabel="training step", ylabel="cross-entropy loss (nats per token)")
+    fig.tight_layout()
+    return fig
+
+
+def training_playground(
+    train_data: Any,
+    val_data: Any,
+    tokenizer: Any,
+    n_layer: int = 2,
+    n_embd: int = 64,
+    learning_rate: float = 3e-3,
+    steps: int = 150,
+    prompt: str = "\n",
+):
+    """Dropdowns "Layers", "Width" and "Learning rate", a slider "Steps" and a button "Train".
+
+    Changing a control only updates the plan (size and amount of training); the button trains a fresh
+    seeded model with :func:`run_training` and shows its loss curves and a sample. Nothing trains when
+    the widget is built: the first render shows the plan and an empty plot.
+    """
+    import ipywidgets as widgets
+
+    rates = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1]
+    if learning_rate not in rates:
+        raise ValueError(f"learning_rate must be one of {rates}, got {learning_rate}")
+    controls = {
+        "n_layer": _dropdown([1, 2, 3, 4], n_layer, "Layers"),
+        "n_embd": _dropdown([32, 64, 96, 128], n_embd, "Width"),
+        "learning_rate": _dropdown([(f"{r:g}", r) for r in rates], learning_rate, "Learning rate"),
+        "steps": _slider(steps, 50, 600, 50, "Steps"),
+    }
+    button = widgets.Button(description="Train", button_style="primary", icon="play")
+    plan = widgets.HTML()
+    image = widgets.Image(value=figure_png(training_result_figure([])), format="png")
+    outcome = widgets.HTML(text_html("no run yet"))
+
+    def values() -> dict:
+        return {name: control.value for name, control in controls.items()}
+
+    def show_plan(change=None) -> None:
+        plan.value = training_plan_html(tokenizer.vocab_size, **values())
+
+    def train_now(_button=None) -> None:
+        button.disabled, button.description = True, "Training..."
+        try:
+            settings = values()
+            history, sample, _ = run_training(train_data, val_data, tokenizer, prompt=prompt, **settings)
+            image.value = figure_png(training_result_figure(history))
+            last = history[-1]
+            outcome.value = text_html(
+                f"after {last['iter']} steps: training loss {last['train_loss']:.2f}, "
+                f"validation loss {last['val_loss']:.2f}\n\nsample (T = 0.8):\n{sample}"
+            )
+        finally:
+            button.disabled, button.description = False, "Train"
+
+    for control in controls.values():
+        control.observe(show_plan, names="value")
+    button.on_click(train_now)
+    show_plan()
+    row = widgets.HBox([controls["n_layer"], controls["n_embd"], controls["learning_rate"]])
+    return widgets.VBox([row, controls["steps"], button, plan, image, outcome])

@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after],
         },
-        "command": "python scripts/train_course_model.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        # Everything that shapes the result (the output folder does not).
+        "command": f"python scripts/train_course_model.py --max-iters {training.max_iters}"
+        + (f" --threads {args.threads}" if args.threads else ""),
         "sample": {"prompt": SAMPLE_PROMPT, "temperature": 0.8, "seed": 0, "text": sample},
     }
     folder = save_checkpoint(args.out, model, tokenizer, train_log=log, dtype=STORAGE_DTYPE)

@@ -33,6 +33,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -104,9 +105,14 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
+# A learner's JupyterLab does not see these; a test process may have them set (MPLBACKEND=Agg would
+# stop figures from showing in the page).
+_NOT_INHERITED = {"JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_TOKEN", "MPLBACKEND"}
+
+
 def _isolated_env(base: Path) -> dict[str, str]:
     """Environment for JupyterLab and its kernels: every Jupyter/IPython folder under ``base``."""
-    env = {k: v for k, v in os.environ.items() if k not in {"JUPYTER_PATH", "JUPYTER_CONFIG_PATH", "JUPYTER_TOKEN"}}
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     config = base / "config"
     env.update(
         JUPYTER_CONFIG_DIR=str(config),
@@ -152,8 +158,10 @@ class _Server:
         except OSError:
             return "(no server log)"
 
-    def request(self, method: str, path: str, timeout: float = 5.0) -> int:
-        req = urllib.request.Request(self.url + path, method=method, headers={"Authorization": f"token {self.token}"})
+    def request(self, method: str, path: str, timeout: float = 5.0, body: dict | None = None) -> int:
+        headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - loopback only
             return resp.status
 
@@ -176,6 +184,11 @@ def _launch_server(root: Path, log_path: Path, env: dict[str, str]) -> _Server:
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",
+        # A safety net if the test process is killed before its teardown: idle kernels are culled and
+        # the orphaned server then stops by itself.
+        "--MappingKernelManager.cull_idle_timeout=900",
+        "--MappingKernelManager.cull_interval=60",
+        "--ServerApp.shutdown_no_activity_timeout=900",
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI often run as root
@@ -378,10 +391,23 @@ class LabSession:
         page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
         self._pages[page], self._logs[page] = name, errors
         self._opened += 1
-        workspace = f"course-test-{self._opened}"
+        # Start the notebook's kernel through the REST API while the page loads (JupyterLab then joins
+        # that session instead of starting the kernel only once its own start-up is done).
+        starter = threading.Thread(target=self._start_kernel, args=(name,), daemon=True)
+        starter.start()
+        workspace = f"course-test-{self._opened}"  # letters, digits and dashes only: a dot breaks the route
         page.goto(f"{self.url}/lab/workspaces/{workspace}/tree/{quote(name)}?token={self.token}", wait_until="load")
+        starter.join(timeout)
         self._wait_for_kernel(page, name, timeout)
         return page
+
+    def _start_kernel(self, name: str) -> None:
+        try:
+            spec = json.loads((self.root / name).read_text(encoding="utf-8")).get("metadata", {}).get("kernelspec", {})
+            body = {"path": name, "name": name, "type": "notebook", "kernel": {"name": spec.get("name", "python3")}}
+            self._server.request("POST", "/api/sessions", timeout=OPEN_TIMEOUT, body=body)
+        except Exception as exc:  # JupyterLab starts the kernel itself anyway; this only saves time
+            print(f"[browser] could not pre-start the kernel of {name}: {exc}")
 
     def _wait_for_kernel(self, page, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -543,40 +569,54 @@ def _label_pattern(description: str):
     return re.compile(rf"^\s*{re.escape(description.strip().rstrip(':').strip())}\s*:?\s*$", re.IGNORECASE)
 
 
+_CELLS = ".jp-NotebookPanel .jp-CodeCell"
+
+
+def cell_of(element):
+    """The code cell containing ``element`` (a locator), pinned by position like :func:`find_cell`."""
+    index = element.evaluate("(el, sel) => Array.from(document.querySelectorAll(sel)).indexOf(el.closest(sel))", _CELLS)
+    if index < 0:
+        raise BrowserTestError("the element is not inside a notebook code cell")
+    return element.page.locator(_CELLS).nth(index)
+
+
 def find_cell(page, *has: str, timeout_ms: float = ACTION_TIMEOUT_MS):
     """The first code cell whose output contains an element matching each CSS selector in ``has``.
 
     The returned locator is pinned to that cell by its position, so it keeps pointing at the same
     cell while the output changes (a token view that is empty for a moment must not lose its cell).
     """
-    cells = page.locator(".jp-NotebookPanel .jp-CodeCell")
-    matching = cells
+    matching = page.locator(_CELLS)
     for selector in has:
         matching = matching.filter(has=page.locator(f".jp-Cell-outputArea {selector}"))
     try:
         matching.first.wait_for(state="attached", timeout=timeout_ms)
     except Exception as exc:
         raise BrowserTestError(f"No code cell has an output containing all of {list(has)}") from exc
-    index = matching.first.evaluate(
-        "(el) => Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')).indexOf(el)"
-    )
-    return cells.nth(index)
+    return cell_of(matching.first)
 
 
 def _control(page, kind: str, description: str | None, near: str | None):
-    """The first ipywidgets control box of ``kind`` (CSS class), labelled ``description``, in a cell ``near``."""
-    scope = find_cell(page, near) if near else page.locator(".jp-Cell-outputArea")
-    boxes = scope.locator(kind)
+    """The first ipywidgets control box of ``kind`` (CSS), labelled ``description``, in a cell ``near``.
+
+    With ``near``, the cell must show both that control and an element matching ``near``: an earlier
+    cell with only one of them (a static token view, another box with the same label) is passed over.
+    """
+    boxes = page.locator(f".jp-Cell-outputArea {kind}")
     if description is not None:
         boxes = boxes.filter(has=page.locator(".widget-label", has_text=_label_pattern(description)))
-    box = boxes.first
+    cells = page.locator(_CELLS).filter(has=boxes)
+    if near:
+        cells = cells.filter(has=page.locator(f".jp-Cell-outputArea {near}"))
     try:
+        cells.first.wait_for(state="attached")
+        box = cell_of(cells.first).locator(boxes).first
         box.wait_for(state="visible")
     except Exception as exc:
         found = [t for t in page.locator(".jp-Cell-outputArea .widget-label").all_inner_texts() if t.strip()]
         raise BrowserTestError(
             f"No {kind} widget described {description!r}"
-            + (f" in a cell whose output has {near!r}" if near else "")
+            + (f" in a cell whose output also has {near!r}" if near else "")
             + f". Widget labels on the page: {found}"
         ) from exc
     return box
@@ -622,16 +662,21 @@ def move_slider(handle, key: str = "ArrowRight", presses: int = 1) -> str:
     return slider_value(handle)
 
 
-def type_text(box, text: str, *, commit: bool = True) -> None:
+def type_text(box, text: str, *, commit: bool = True, keys: int | None = None) -> None:
     """Replace the box's text by typing ``text`` key by key, like a learner.
 
+    ``keys`` limits key-by-key typing to the last ``keys`` characters; the rest is pasted in one go
+    (one input event, as a learner pasting), which saves a kernel round trip per character.
     With ``commit`` the box then loses focus, which is when a ``continuous_update=False`` text widget
     sends its value to the kernel (with ``continuous_update=True`` every key already did).
     """
+    split = 0 if keys is None else max(0, len(text) - keys)
     box.click()
     box.press("ControlOrMeta+a")
     box.press("Delete")
-    box.press_sequentially(text)
+    if split:
+        box.fill(text[:split])
+    box.press_sequentially(text[split:])
     if commit:
         box.evaluate("(el) => el.blur()")
 
@@ -715,14 +760,15 @@ class TimedUpdate:
 def type_and_wait_for_tokens(box, cell, text: str, *, timeout_ms: float = ACTION_TIMEOUT_MS) -> TimedUpdate:
     """Type ``text`` into ``box`` and wait until ``cell``'s token view spells it; time the last key press.
 
-    All but the last character are typed first (their updates may still be on their way); then the
-    clock starts at the ``keydown`` of the last character, in the page's own time, and stops at the
-    first DOM change after which the joined tokens equal ``text`` (whitespace and its markers ignored).
+    All but the last character go in first (the last 8 of them key by key, so several updates may
+    still be on their way). Then the clock starts at the ``keydown`` of the last character, in the
+    page's own time, and stops at the first DOM change after which the joined tokens equal ``text``
+    (whitespace and its markers ignored).
     """
     if len(text) < 2 or not strip_whitespace(text[-1]):
         raise ValueError(f"text must have 2+ characters and end in a visible one (the timed key), got {text!r}")
     page = box.page
-    type_text(box, text[:-1], commit=False)
+    type_text(box, text[:-1], commit=False, keys=8)  # a burst of key presses, each an update on its way
     # Arm the clock: the last keydown in the box, and the first DOM change after which the tokens spell `text`.
     box.evaluate(
         """(el) => {

@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_support import (
+    cell_of,
     find_cell,
     find_slider,
     find_text_box,
@@ -41,6 +42,11 @@ DEMO_CELLS = [
         "code",
         # A decoy with the same label but no token view: the lookup must pick the box next to the tokens.
         'import ipywidgets as widgets\n\nwidgets.Textarea(value="not this one", description="Text")',
+    ),
+    (
+        "code",
+        # A static token view without a text box: the lookup must pass over it too.
+        'from IPython.display import HTML\n\nHTML(\'<span class="course-token" title="id 0">static</span>\')',
     ),
     (
         "code",
@@ -117,7 +123,7 @@ def lab(lab_session, request):
 def check_token_box(lab, page, typed: str, screenshot: str) -> None:
     """Find the token text box, type ``typed``, and check the token view spells it."""
     box = find_text_box(page, TEXT_BOX_LABEL, near=TOKEN_SPAN)
-    cell = find_cell(page, TOKEN_SPAN)
+    cell = cell_of(box)
     cell.locator(TOKEN_SPAN).first.wait_for()
     before = read_tokens(cell)
     assert before, "the token view shows no tokens before typing"

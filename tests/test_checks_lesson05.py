@@ -36,8 +36,9 @@ def test_softmax_accepts_reference_and_variants(capsys):
 def test_softmax_stub_and_mistakes():
     verdict(check.softmax(stub), False, "not solved yet")
     verdict(check.softmax(lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)), False, "overflow")
-    by_min = lambda x: np.exp(x - x.min(axis=-1, keepdims=True)) / np.exp(x - x.min(axis=-1, keepdims=True)).sum(
-        axis=-1, keepdims=True
+    by_min = lambda x: (
+        np.exp(x - x.min(axis=-1, keepdims=True))
+        / np.exp(x - x.min(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)
     )
     verdict(check.softmax(by_min), False, "subtract the largest score, not the smallest")
     verdict(check.softmax(lambda x: np.exp(x - x.max(axis=-1, keepdims=True))), False, "did not normalise")

@@ -1,0 +1,111 @@
+"""Lesson 08's checkers: each accepts the reference, calls a stub unsolved, and names the likely bug."""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from course_lib.checks import lesson08 as check
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+def verdict(result, passed: bool, text: str = "") -> None:
+    assert result.passed is passed, result.message
+    assert text in result.message, result.message
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# --------------------------------------------------------------------------- uniform_loss
+
+
+def test_uniform_loss():
+    verdict(check.uniform_loss(math.log(84), 84), True, "ln(84) = 4.431")
+    verdict(check.uniform_loss(-math.log(1 / 65), 65), True)
+    verdict(check.uniform_loss(..., 84), False, "not solved yet")
+    verdict(check.uniform_loss(math.log2(84), 84), False, "in bits")
+    verdict(check.uniform_loss(1 / 84, 84), False, "probability of the correct token")
+    verdict(check.uniform_loss(-math.log(84), 84), False, "the sign")
+    verdict(check.uniform_loss(84, 84), False, "number of tokens")
+    verdict(check.uniform_loss(3.0, 84), False, "expected 4.431")
+
+
+# --------------------------------------------------------------------------- cross_entropy
+
+
+def cross_entropy(logits, targets):
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return float(-log_probs[np.arange(len(targets)), targets].mean())
+
+
+def test_cross_entropy_accepts_reference_and_torch():
+    verdict(check.cross_entropy(cross_entropy), True, "correct on all 4 test cases")
+    torch_version = lambda x, t: F.cross_entropy(torch.tensor(x), torch.tensor(t)).item()
+    verdict(check.cross_entropy(torch_version), True)
+
+
+def test_cross_entropy_stub_and_mistakes():
+    rows = lambda t: np.arange(len(t))
+    verdict(check.cross_entropy(stub), False, "not solved yet")
+    verdict(check.cross_entropy(lambda x, t: np.log(softmax(x)[rows(t), t]).mean()), False, "the sign")
+    verdict(check.cross_entropy(lambda x, t: -np.log(softmax(x)[rows(t), t]).sum()), False, "mean over the positions")
+    verdict(check.cross_entropy(lambda x, t: -softmax(x)[rows(t), t].mean()), False, "take the log")
+    verdict(check.cross_entropy(lambda x, t: -x[rows(t), t].mean()), False, "into probabilities first")
+    verdict(check.cross_entropy(lambda x, t: -np.log2(softmax(x)[rows(t), t]).mean()), False, "in bits")
+    verdict(check.cross_entropy(lambda x, t: -np.log(softmax(x)[:, t]).mean()), False, "one entry per row")
+
+    def naive(x, t):
+        p = np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
+        return -np.log(p[rows(t), t]).mean()
+
+    verdict(check.cross_entropy(naive), False, "overflow")
+
+
+# --------------------------------------------------------------------------- grad_logits
+
+
+def grad_logits(logits, target):
+    grad = softmax(logits)
+    grad[target] -= 1.0
+    return grad
+
+
+def test_grad_logits_accepts_reference():
+    verdict(check.grad_logits(grad_logits), True, "correct on all 4 test cases")
+
+
+def test_grad_logits_stub_and_mistakes():
+    one_hot = lambda x, t: np.eye(len(x))[t]
+    verdict(check.grad_logits(stub), False, "not solved yet")
+    verdict(check.grad_logits(lambda x, t: one_hot(x, t) - softmax(x)), False, "sign is flipped")
+    verdict(check.grad_logits(lambda x, t: softmax(x)), False, "subtract 1 at the target")
+    verdict(check.grad_logits(lambda x, t: -one_hot(x, t)), False, "every score gets a gradient")
+    verdict(check.grad_logits(lambda x, t: softmax(x) * (1 - softmax(x))), False, "derivative of one probability")
+
+
+# --------------------------------------------------------------------------- sgd_step
+
+
+def test_sgd_step():
+    verdict(check.sgd_step(lambda w, g, lr: w - lr * g), True, "correct on all 3 test cases")
+    verdict(check.sgd_step(stub), False, "not solved yet")
+    verdict(check.sgd_step(lambda w, g, lr: w + lr * g), False, "uphill")
+    verdict(check.sgd_step(lambda w, g, lr: w - g), False, "scale the step by the learning rate")
+    verdict(check.sgd_step(lambda w, g, lr: -lr * g), False, "return the new weights")
+    verdict(check.sgd_step(lambda w, g, lr: w - g / lr), False, "don't divide")
+
+
+def test_sgd_step_in_place_answer_still_checked():
+    def in_place(w, g, lr):
+        w -= lr * g
+        return w
+
+    verdict(check.sgd_step(in_place), True)

@@ -1,0 +1,190 @@
+"""The plot and widget helpers of lessons 05, 07 and 08: the pure functions, and each widget's first render."""
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from course_lib import plots, widgets
+from course_lib.model import GPT, GPTConfig
+from course_lib.tokenizers import CharTokenizer
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def tiny():
+    tokenizer = CharTokenizer.from_text("What will be the answer?\n")
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=8)).eval()
+    return model, tokenizer
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def test_top_probabilities_sorted_labelled_and_visible_whitespace():
+    ax = plots.top_probabilities([0.1, 0.6, 0.3], [" ", "a", "\n"], k=2, title="Next")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["'a'", "'↵'"]  # most likely on top, newline made visible, only k bars
+    assert ax.get_title() == "Next" and ax.get_xlabel() == "probability" and ax.get_ylabel() == "next token"
+    assert [t.get_text() for t in ax.texts] == ["0.600", "0.300"]
+
+
+def test_top_probabilities_rejects_bad_input():
+    with pytest.raises(ValueError, match="one entry per label"):
+        plots.top_probabilities([0.5, 0.5], ["a"])
+    with pytest.raises(ValueError, match="k must be a positive int"):
+        plots.top_probabilities([0.5, 0.5], ["a", "b"], k=0)
+
+
+def test_loss_curves_one_solid_and_one_dashed_line_per_run():
+    history = [{"iter": 10, "train_loss": 3.0, "val_loss": 3.1}, {"iter": 20, "train_loss": 2.5, "val_loss": 2.7}]
+    ax = plots.loss_curves({"a": history, "b": history[:1]})
+    assert [line.get_linestyle() for line in ax.get_lines()] == ["-", "--", "-", "--"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["a: training", "a: validation"]
+    assert ax.get_xlabel() == "training step" and ax.get_title()
+    single = plots.loss_curves({"only": history})
+    assert [t.get_text() for t in single.get_legend().get_texts()] == ["training", "validation"]
+    with pytest.raises(ValueError, match="empty history"):
+        plots.loss_curves({"a": []})
+    with pytest.raises(ValueError, match="at least one"):
+        plots.loss_curves({})
+
+
+# --------------------------------------------------------------------------- lesson 05: temperature
+
+
+def test_temperature_report_entropy_and_likeliest():
+    logits = np.array([2.0, 1.0, 0.0])
+    text = widgets.temperature_report(logits, ["a", " ", "c"], 1.0)
+    assert "temperature T = 1.00" in text and f"{math.log(3):.2f} = all equal" in text
+    assert "likeliest: 'a' 0.665, '·' 0.245, 'c' 0.090" in text
+    assert "entropy = 0.00 nats" in widgets.temperature_report(logits, ["a", "b", "c"], 0.01)
+    assert "entropy = 1.10 nats" in widgets.temperature_report(logits, ["a", "b", "c"], 1000.0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        widgets.temperature_report(logits, ["a", "b", "c"], 0.0)
+
+
+def test_temperature_explorer_renders_first_and_on_change():
+    calls = []
+
+    def sample(t):
+        calls.append(t)
+        return f"sampled at {t}"
+
+    box = widgets.temperature_explorer(np.array([2.0, 1.0, 0.0]), ["a", "b", "c"], sample=sample, temperature=1.0)
+    slider = box.children[0].children[0]
+    assert slider.description == "Temperature" and slider.continuous_update is False
+    assert slider.min == 0.05 and slider.max == 3.0
+    assert calls == [1.0] and "sampled at 1.0" in box.children[2].value  # the static first render
+    assert box.children[1].value[:4] == b"\x89PNG"
+    slider.value = 2.0
+    assert calls == [1.0, 2.0] and "T = 2.00" in box.children[2].value
+
+
+# --------------------------------------------------------------------------- lesson 07: the forward pass
+
+
+def test_forward_pass_report_shapes_and_choice(tiny):
+    model, tokenizer = tiny
+    text = widgets.forward_pass_report(model, tokenizer, "What will be", continue_chars=5)
+    assert "prompt: 'What will be' -> 12 tokens" in text
+    for expected in ["(1, 12, 8)", "(12, 8)", "(1, 2, 12, 12)", "(1, 12, 32)", f"(1, 12, {tokenizer.vocab_size})"]:
+        assert expected in text
+    assert text.count("block ") >= 2 and "sum = 1.000" in text and "chosen (greedy):" in text
+    continuation = text.split("more tokens:\n", 1)[1]
+    assert continuation.startswith("What will be") and len(continuation) == len("What will be") + 5
+
+
+def test_forward_pass_report_explains_bad_prompts_and_crops_long_ones(tiny):
+    model, tokenizer = tiny
+    assert "cannot encode this prompt" in widgets.forward_pass_report(model, tokenizer, "Zebra")
+    assert "type at least one character" in widgets.forward_pass_report(model, tokenizer, "")
+    long = widgets.forward_pass_report(model, tokenizer, "What will be the answer? " * 3, continue_chars=2)
+    assert "-> 16 tokens" in long  # block_size
+
+
+def test_forward_pass_explorer_first_render(tiny):
+    model, tokenizer = tiny
+    box = widgets.forward_pass_explorer(model, tokenizer, "What will be")
+    text_box = box.children[0].children[0]
+    assert text_box.description == "Your prompt" and text_box.continuous_update is False
+    assert "12 tokens" in box.children[1].value
+    text_box.value = "the answer"
+    assert "10 tokens" in box.children[1].value
+
+
+# --------------------------------------------------------------------------- lesson 08: the training playground
+
+
+def test_training_plan_counts_parameters():
+    html_text = widgets.training_plan_html(84, 2, 64, 0.01, 150)
+    assert "109,568 parameters" in html_text and "150 steps of 32 x 64 tokens (307,200 tokens)" in html_text
+    assert "learning rate 0.01" in html_text
+
+
+def test_run_training_is_seeded_and_learns(tiny):
+    _, tokenizer = tiny
+    data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 30))
+    first = widgets.run_training(data, data, tokenizer, 1, 32, 1e-2, 30, block_size=16, sample_chars=10)
+    second = widgets.run_training(data, data, tokenizer, 1, 32, 1e-2, 30, block_size=16, sample_chars=10)
+    history, sample, model = first
+    assert [r["val_loss"] for r in history] == [r["val_loss"] for r in second[0]] and sample == second[1]
+    assert history[-1]["val_loss"] < history[0]["val_loss"] < math.log(tokenizer.vocab_size) + 0.5
+    assert sample.startswith("\n") and len(sample) == 11 and model.config.n_layer == 1
+
+
+def test_training_result_figure_empty_and_full():
+    assert widgets.training_result_figure([]).axes[0].texts[0].get_text().startswith("press Train")
+    history = [{"iter": 5, "train_loss": 3.0, "val_loss": 3.2}]
+    assert len(widgets.training_result_figure(history).axes[0].get_lines()) == 2
+
+
+def test_training_playground_first_render_and_train_button(tiny, monkeypatch):
+    _, tokenizer = tiny
+    runs = []
+
+    def fake_run(train_data, val_data, tokenizer, **settings):  # run_training itself is tested above
+        runs.append(settings)
+        return [{"iter": settings["steps"], "train_loss": 2.0, "val_loss": 2.5}], "sampled text", None
+
+    monkeypatch.setattr(widgets, "run_training", fake_run)
+    data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 30))
+    box = widgets.training_playground(data, data, tokenizer, n_layer=1, n_embd=32, learning_rate=1e-2, steps=50)
+    row, steps, button, plan, image, outcome = box.children
+    assert [c.description for c in row.children] == ["Layers", "Width", "Learning rate"]
+    assert steps.description == "Steps" and steps.continuous_update is False
+    assert button.description == "Train" and "no run yet" in outcome.value  # nothing trained at build time
+    assert "1 layer of width 32" in plan.value
+    row.children[1].value = 64
+    assert "1 layer of width 64" in plan.value and "no run yet" in outcome.value
+    assert runs == []
+    button.click()
+    assert runs == [{"prompt": "\n", "n_layer": 1, "n_embd": 64, "learning_rate": 1e-2, "steps": 50}]
+    assert "after 50 steps: training loss 2.00, validation loss 2.50" in outcome.value
+    assert "sampled text" in outcome.value and button.description == "Train" and not button.disabled
+    with pytest.raises(ValueError, match="learning_rate must be one of"):
+        widgets.training_playground(data, data, tokenizer, learning_rate=0.5)
+
+
+def test_pipeline_diagram_boxes_arrows_and_loop():
+    stages = [("text", "a prompt"), ("tokens", "ids"), ("sample", "one token")]
+    ax = plots.pipeline_diagram(stages, "Pipeline", loop_label="append and repeat")
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[:2] == ["text", "a prompt"] and "append and repeat" in texts
+    assert ax.get_title() == "Pipeline" and not ax.axison
+    assert len(ax.patches) == 3 + 2 + 1  # boxes, arrows between them, the loop
+    assert len(plots.pipeline_diagram(stages, "No loop").patches) == 5
+    with pytest.raises(ValueError, match="at least one"):
+        plots.pipeline_diagram([], "Empty")
