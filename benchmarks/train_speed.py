@@ -104,10 +104,11 @@ def step_seconds(config: GPTConfig, batch_size: int, *, autocast=False, compile=
     generator = torch.Generator().manual_seed(0)
     x = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
     y = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
-    attention = sdpa_kernel([SDPBackend.MATH]) if math_attention else contextlib.nullcontext()
+    def attention():  # a fresh context each step: sdpa_kernel's can only be entered once
+        return sdpa_kernel([SDPBackend.MATH]) if math_attention else contextlib.nullcontext()
 
     def step():
-        with attention, torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with attention(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
             _, loss = step_model(x, y)
         loss.backward()
         optimizer.step()

@@ -353,8 +353,8 @@ def top_probabilities(
 ) -> plt.Axes:
     """The ``k`` largest entries of a probability distribution as horizontal bars, most likely on top.
 
-    ``labels`` names every entry (a token's text); whitespace is made visible ('·' for a space, '↵' for
-    a newline) so that a space or a newline is not an empty label. Each bar shows its value to 3 decimals.
+    ``labels`` names every entry (a token's text); whitespace is made visible and named ("space '·'",
+    "newline '↵'") so that it is not an empty label. Each bar shows its value to 3 decimals.
     """
     from .tokenizers import show_piece
 
@@ -364,7 +364,8 @@ def top_probabilities(
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be a positive int, got {k!r}")
     order = np.argsort(-probs, kind="stable")[:k]
-    shown = [repr(show_piece(labels[i])) for i in order]
+    named = {" ": "space '·'", "\n": "newline '↵'", "\t": "tab '→'"}  # a lone '·' is easily read as '.'
+    shown = [named.get(labels[i], repr(show_piece(labels[i]))) for i in order]
     return bar_chart(
         probs[order], shown, title, xlabel, ylabel, horizontal=True, value_format="{:.3f}", color=COLORS[0], ax=ax
     )

@@ -36,7 +36,7 @@ def tiny():
 def test_top_probabilities_sorted_labelled_and_visible_whitespace():
     ax = plots.top_probabilities([0.1, 0.6, 0.3], [" ", "a", "\n"], k=2, title="Next")
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["'a'", "'↵'"]  # most likely on top, newline made visible, only k bars
+    assert labels == ["'a'", "newline '↵'"]  # most likely on top, newline made visible, only k bars
     assert ax.get_title() == "Next" and ax.get_xlabel() == "probability" and ax.get_ylabel() == "next token"
     assert [t.get_text() for t in ax.texts] == ["0.600", "0.300"]
 

@@ -125,7 +125,10 @@ def same(got: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-6) -> tup
             return False, f"expected {_round(expected)}, got {_round(value)}"
         return True, ""
     if type(expected) is not type(got) and not (isinstance(expected, int) and isinstance(got, np.integer)):
-        return False, f"expected a value of type {type(expected).__name__}, got type {type(got).__name__}: {_short(got)}"
+        return (
+            False,
+            f"expected a value of type {type(expected).__name__}, got type {type(got).__name__}: {_short(got)}",
+        )
     if got != expected:
         return False, f"expected {_short(expected)}, got {_short(got)}"
     return True, ""
@@ -170,7 +173,9 @@ def check_function(
         try:
             got = _call(learner, case)
         except NotImplementedError:
-            return _finish(exercise, False, "not solved yet: replace `raise NotImplementedError()` with your code.", quiet)
+            return _finish(
+                exercise, False, "not solved yet: replace `raise NotImplementedError()` with your code.", quiet
+            )
         except Exception as err:  # the learner's bug, reported rather than raised
             return _finish(
                 exercise, False, f"your function raised {type(err).__name__}: {err} (on input {case.describe()})", quiet
