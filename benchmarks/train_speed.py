@@ -94,62 +94,75 @@ def corpus():
 # --------------------------------------------------------------------------- throughput
 
 
-def step_seconds(config: GPTConfig, batch_size: int, *, autocast=False, compile=False, math_attention=False, steps=20):
-    """Median wall time of one training step (forward, backward, AdamW) after warm-up, the mean CPU
-    time per step (all threads; less sensitive to other programs than wall time), and the warm-up time."""
-    seed_everything(0)
-    model = GPT(config)
-    step_model = torch.compile(model) if compile else model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
-    y = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
-    def attention():  # a fresh context each step: sdpa_kernel's can only be entered once
-        return sdpa_kernel([SDPBackend.MATH]) if math_attention else contextlib.nullcontext()
+class Variant:
+    """One way of running a training step (forward, backward, AdamW) of the small GPT."""
 
-    def step():
-        with attention(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            _, loss = step_model(x, y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    warm_start = time.perf_counter()
-    for _ in range(3):
-        step()
-    warm_up = time.perf_counter() - warm_start
-    times, cpu_start = [], time.process_time()
-    for _ in range(steps):
+    def __init__(self, name, config, batch_size, *, autocast=False, compile=False, math_attention=False):
+        seed_everything(0)
+        self.name, self.batch_size, self.autocast, self.math_attention = name, batch_size, autocast, math_attention
+        self.model = GPT(config)
+        self.step_model = torch.compile(self.model) if compile else self.model
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-3)
+        generator = torch.Generator().manual_seed(0)
+        self.x = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
+        self.y = torch.randint(config.vocab_size, (batch_size, config.block_size), generator=generator)
+        self.times: list[float] = []
         start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    cpu_per_step = (time.process_time() - cpu_start) / steps
-    return statistics.median(times), cpu_per_step, warm_up
+        for _ in range(2):  # warm-up: allocation, kernel choice, and for torch.compile the compilation
+            self.step()
+        self.warm_up = time.perf_counter() - start
+
+    def step(self) -> None:
+        # sdpa_kernel's context can only be entered once, so a fresh one each step.
+        attention = sdpa_kernel([SDPBackend.MATH]) if self.math_attention else contextlib.nullcontext()
+        with attention, torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            _, loss = self.step_model(self.x, self.y)
+        loss.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+
+    def timed_steps(self, n: int) -> None:
+        for _ in range(n):
+            start = time.perf_counter()
+            self.step()
+            self.times.append(time.perf_counter() - start)
 
 
-def throughput(vocab_size: int, peak_gflops: float) -> None:
+def throughput(vocab_size: int, peak_gflops: float, rounds: int = 5, steps: int = 4) -> None:
+    """Time every variant in turn, several rounds, and keep each one's fastest step.
+
+    Other programs on the machine only ever slow a step down, so the fastest of many is the best
+    estimate of what the step costs; interleaving the variants exposes them all to the same load.
+    """
     config = GPTConfig(vocab_size=vocab_size, **SMALL_GPT)
     flops = flops_per_token(config)
     print(f"\nthroughput: 4 layers, 128 dims, context 64 ({flops / 1e6:.2f} MFLOP per training token)")
-    print(f"{'option':40s} {'ms/step':>8s} {'cpu ms':>7s} {'tokens/s':>9s} {'GFLOP/s':>8s} {'of peak':>8s}  load")
     variants = [
-        ("batch 12, fused attention (default)", 12, {}),
-        ("batch 12, unfused (math) attention", 12, {"math_attention": True}),
-        ("batch 32, fused attention", 32, {}),
-        ("batch 64, fused attention", 64, {}),
-        ("batch 32, bf16 autocast", 32, {"autocast": True, "steps": 3}),
-        ("batch 32, torch.compile", 32, {"compile": True}),
+        Variant("batch 12, fused attention (default)", config, 12),
+        Variant("batch 12, unfused (math) attention", config, 12, math_attention=True),
+        Variant("batch 32, fused attention", config, 32),
+        Variant("batch 32, unfused (math) attention", config, 32, math_attention=True),
+        Variant("batch 64, fused attention", config, 64),
+        Variant("batch 32, torch.compile", config, 32, compile=True),
     ]
-    for name, batch_size, options in variants:
-        seconds, cpu_seconds, warm_up = step_seconds(config, batch_size, **options)
-        tokens = batch_size * config.block_size / seconds
+    slow = Variant("batch 32, bf16 autocast", config, 32, autocast=True)  # very slow here: fewer steps
+    for _ in range(rounds):
+        for variant in variants:
+            variant.timed_steps(steps)
+        slow.timed_steps(1)
+    print(f"{'option':40s} {'best ms/step':>12s} {'median':>8s} {'tokens/s':>9s} {'GFLOP/s':>8s} {'of peak':>8s}")
+    for variant in [*variants, slow]:
+        best = min(variant.times)
+        tokens = variant.batch_size * config.block_size / best
         gflops = tokens * flops / 1e9
-        extra = f"  (first 3 steps incl. compilation: {warm_up:.1f} s)" if options.get("compile") else ""
-        print(
-            f"{name:40s} {seconds * 1000:8.1f} {cpu_seconds * 1000:7.1f} {tokens:9.0f} {gflops:8.1f} "
-            f"{gflops / peak_gflops:8.1%}  {load_average()}{extra}",
-            flush=True,
+        extra = (
+            f"  (warm-up incl. compilation: {variant.warm_up:.1f} s)" if variant.step_model is not variant.model else ""
         )
+        print(
+            f"{variant.name:40s} {best * 1000:12.1f} {statistics.median(variant.times) * 1000:8.1f} {tokens:9.0f} "
+            f"{gflops:8.1f} {gflops / peak_gflops:8.1%}{extra}"
+        )
+    print(f"({load_average()} at the end)")
 
 
 # --------------------------------------------------------------------------- time to target

@@ -662,6 +662,7 @@ def toy_attention_figure(words: list[str], query: int, *, causal: bool = True, s
         ax=right,
     )
     right.set_ylim(0, 1.1)
+    right.set_xticks(np.arange(len(words)), list(words), rotation=45, ha="right", rotation_mode="anchor")
     fig.tight_layout()
     return fig
 
@@ -761,7 +762,8 @@ def model_head_figure(
             ax=bars,
         )
         bars.set_ylim(0, 1)
-        bars.tick_params(axis="x", labelrotation=0, labelsize=8)
+        bars.set_xlim(-0.5, len(tokens) - 0.5)  # line the bars up under the pattern's columns
+        bars.set_xticks(np.arange(len(tokens)), [show_piece(t) for t in tokens], rotation=0, ha="center", fontsize=8)
     fig.tight_layout()
     return fig
 
