@@ -5,6 +5,8 @@ import pytest
 
 from course_lib.checks import lesson00 as check
 
+REFERENCE_NAMES = {"most_likely", "greedy_continue", "chat_prompt"}
+
 
 def stub(*args):
     raise NotImplementedError()
@@ -111,3 +113,10 @@ def test_model_next_probs_wraps_a_model():
     assert greedy_continue(next_probs, "ab", 12) == tokenizer.decode(
         generate(model, tokenizer.encode("ab"), 12, greedy=True).tolist()
     )
+
+
+def test_reference_stands_in_for_every_function_exercise():
+    for name in [n for n in check.__all__ if n in REFERENCE_NAMES]:
+        verdict(getattr(check, name)(check.reference(name)), True)
+    with pytest.raises(ValueError, match="exercise must be one of"):
+        check.reference("no_such_exercise")

@@ -3,9 +3,12 @@
 import math
 
 import numpy as np
+import pytest
 
 from course_lib import sampling
 from course_lib.checks import lesson05 as check
+
+REFERENCE_NAMES = {"softmax", "softmax_with_temperature", "sample_index"}
 
 
 def stub(*args):
@@ -143,3 +146,10 @@ def test_probability_ratio():
     verdict(check.probability_ratio(4.0), False, "exp(gap / T)")
     verdict(check.probability_ratio(math.exp(-4)), False, "upside down")
     verdict(check.probability_ratio(10.0), False, "expected 54.6")
+
+
+def test_reference_stands_in_for_every_function_exercise():
+    for name in [n for n in check.__all__ if n in REFERENCE_NAMES]:
+        verdict(getattr(check, name)(check.reference(name)), True)
+    with pytest.raises(ValueError, match="exercise must be one of"):
+        check.reference("no_such_exercise")

@@ -1,10 +1,13 @@
 """Lesson 07's checkers: each accepts the reference, calls a stub unsolved, and names the likely bug."""
 
 import numpy as np
+import pytest
 import torch
 
 from course_lib import model_numpy
 from course_lib.checks import lesson07 as check
+
+REFERENCE_NAMES = {"embed", "layer_norm", "block_parameters"}
 from course_lib.model import GPT, GPTConfig
 
 
@@ -110,3 +113,10 @@ def test_logits_shape():
 def test_layer_norm_reference_is_the_numpy_pass():
     x = np.random.default_rng(0).normal(size=(3, 4))
     np.testing.assert_allclose(model_numpy.layer_norm(x, np.ones(4), np.zeros(4)).var(axis=-1), 1.0, rtol=1e-3)
+
+
+def test_reference_stands_in_for_every_function_exercise():
+    for name in [n for n in check.__all__ if n in REFERENCE_NAMES]:
+        verdict(getattr(check, name)(check.reference(name)), True)
+    with pytest.raises(ValueError, match="exercise must be one of"):
+        check.reference("no_such_exercise")

@@ -3,10 +3,13 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
 from course_lib.checks import lesson08 as check
+
+REFERENCE_NAMES = {"cross_entropy", "grad_logits", "sgd_step"}
 
 
 def stub(*args):
@@ -109,3 +112,10 @@ def test_sgd_step_in_place_answer_still_checked():
         return w
 
     verdict(check.sgd_step(in_place), True)
+
+
+def test_reference_stands_in_for_every_function_exercise():
+    for name in [n for n in check.__all__ if n in REFERENCE_NAMES]:
+        verdict(getattr(check, name)(check.reference(name)), True)
+    with pytest.raises(ValueError, match="exercise must be one of"):
+        check.reference("no_such_exercise")

@@ -12,7 +12,7 @@ import numpy as np
 
 from course_lib.checks import Case, CheckResult, Mistake, check_function
 
-__all__ = ["most_likely", "greedy_continue", "chat_prompt", "model_next_probs", "toy_next_probs"]
+__all__ = ["most_likely", "greedy_continue", "chat_prompt", "model_next_probs", "reference", "toy_next_probs"]
 
 
 # --------------------------------------------------------------------------- the likeliest next character
@@ -177,3 +177,15 @@ CHAT_MISTAKES = [
 def chat_prompt(learner) -> CheckResult:
     """``chat_prompt(system, user)``: system prompt, blank line, 'User: ...', blank line, 'AI Assistant:'."""
     return check_function("chat_prompt", learner, _chat_reference, CHAT_CASES, CHAT_MISTAKES)
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    references = {
+        "most_likely": _most_likely_reference,
+        "greedy_continue": _greedy_reference,
+        "chat_prompt": _chat_reference,
+    }
+    if exercise not in references:
+        raise ValueError(f"exercise must be one of {sorted(references)}, got {exercise!r}")
+    return references[exercise]

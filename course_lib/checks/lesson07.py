@@ -14,7 +14,7 @@ from course_lib import model_numpy
 from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value
 from course_lib.model import GPTConfig, count_parameters
 
-__all__ = ["embed", "layer_norm", "block_parameters", "logits_shape"]
+__all__ = ["embed", "layer_norm", "block_parameters", "logits_shape", "reference"]
 
 
 # --------------------------------------------------------------------------- token + position
@@ -187,3 +187,11 @@ def logits_shape(got, n_tokens: int, vocab_size: int, n_embd: int) -> CheckResul
         compare=compare,
         success=f"correct: {expected}, a score for each of the {vocab_size} tokens at each of {n_tokens} positions.",
     )
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    references = {"embed": _embed_reference, "layer_norm": _layer_norm_reference, "block_parameters": _block_reference}
+    if exercise not in references:
+        raise ValueError(f"exercise must be one of {sorted(references)}, got {exercise!r}")
+    return references[exercise]
