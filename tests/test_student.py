@@ -94,3 +94,13 @@ def test_real_lessons_have_exercises_and_their_student_versions_leak_no_solution
         assert leaked == [], f"{path.name}: solution lines leak into the student version: {leaked[:3]}"
         assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
         assert "YOUR CODE HERE" in student_code
+
+
+def test_every_lesson_is_saved_executed_so_nbval_compares_real_outputs():
+    # nbval only compares cells that have saved outputs: a lesson saved unexecuted would pass vacuously.
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code" and c.source.strip()]
+        executed = [c for c in code if c.get("execution_count")]
+        assert len(executed) == len(code), f"{path.name}: {len(code) - len(executed)} code cells were saved unexecuted"
+        errors = [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert errors == [], f"{path.name} was saved with an error output"
