@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -36,6 +35,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from course_lib import seed_everything  # re-exported: one seeding helper for lessons and training
 from course_lib.data import REPO_ROOT, sha256_file
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
@@ -65,13 +65,6 @@ COURSE_CHECKPOINT = REPO_ROOT / "data" / "checkpoints" / "shakespeare-char"
 
 
 # --------------------------------------------------------------------------- setup helpers
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's, numpy's and torch's global generators (model initialisation, dropout)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def pick_device(device: str = "auto") -> torch.device:
