@@ -77,8 +77,10 @@ def pick_device(device: str = "auto") -> torch.device:
 def autocast_supported(device: torch.device) -> bool:
     """Whether bfloat16 autocast is likely to *help* here: the hardware must do bf16 math natively.
 
-    CPUs without AVX-512 BF16 / AMX (this course's machines) emulate it and run far slower than
-    float32, so it is off there (benchmarks/train_speed.py measures it).
+    CPUs without AVX-512 BF16 / AMX emulate it and run far slower than float32, so "auto" leaves it
+    off there. Even where it is native (the course's CPU machines have AVX-512 BF16), the course's
+    small models gain little from it: their matrices are small, and casting costs time
+    (benchmarks/train_speed.py measures it). That is why TrainConfig's default is "off".
     """
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
