@@ -29,11 +29,11 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, fields
-from typing import Any
 
 import numpy as np
 import torch
 
+from course_lib.arrays import Array, is_torch, require_array, same_kind
 from course_lib.sampling import softmax  # over the last axis; lesson 05 studies it
 from course_lib.tokenizers import show_piece
 
@@ -70,39 +70,12 @@ __all__ = [
     "all_heads_figure",
 ]
 
-Array = Any  # a NumPy array or a torch tensor
-
 
 # --------------------------------------------------------------------------- input checks
 
 
-def _is_torch(x: Array) -> bool:
-    return isinstance(x, torch.Tensor)
-
-
-def _require_array(name: str, x: Array, min_ndim: int = 1) -> Array:
-    if isinstance(x, list | tuple):
-        x = np.asarray(x, dtype=float)
-    if not isinstance(x, np.ndarray | torch.Tensor):
-        raise TypeError(f"{name} must be a NumPy array or a torch tensor, got {type(x).__name__}")
-    if x.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {tuple(x.shape)}")
-    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
-    return x
-
-
-def _same_kind(names: tuple[str, ...], arrays: tuple[Array, ...]) -> None:
-    kinds = {_is_torch(a) for a in arrays if a is not None}
-    if len(kinds) > 1:
-        described = ", ".join(
-            f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in zip(names, arrays, strict=True)
-        )
-        raise TypeError(f"mix of NumPy arrays and torch tensors ({described}); convert them all to one kind")
-
-
 def _require_weight(name: str, w: Array, n_in: int, n_out: int | None = None) -> Array:
-    w = _require_array(name, w, 2)
+    w = require_array(name, w, 2)
     if w.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix (outputs, inputs), got shape {tuple(w.shape)}")
     if w.shape[1] != n_in:
@@ -118,7 +91,7 @@ def _require_weight(name: str, w: Array, n_in: int, n_out: int | None = None) ->
 def _require_bias(name: str, b: Array | None, n_out: int) -> Array | None:
     if b is None:
         return None
-    b = _require_array(name, b, 1)
+    b = require_array(name, b, 1)
     if tuple(b.shape) != (n_out,):
         raise ValueError(f"{name} must have shape ({n_out},) to match its weight's rows, got {tuple(b.shape)}")
     return b
@@ -130,7 +103,7 @@ def _linear(x: Array, w: Array, b: Array | None) -> Array:
 
 
 def _transpose_last(x: Array) -> Array:
-    return x.transpose(-2, -1) if _is_torch(x) else np.swapaxes(x, -1, -2)
+    return x.transpose(-2, -1) if is_torch(x) else np.swapaxes(x, -1, -2)
 
 
 # --------------------------------------------------------------------------- the steps
@@ -145,15 +118,15 @@ def causal_mask(n_queries: int, n_keys: int | None = None, *, like: Array | None
     for name, n in (("n_queries", n_queries), ("n_keys", n_keys)):
         if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
             raise ValueError(f"{name} must be a positive int, got {n!r}")
-    if like is not None and _is_torch(like):
+    if like is not None and is_torch(like):
         return torch.ones(n_queries, n_keys, dtype=torch.bool, device=like.device).tril()
     return np.tril(np.ones((n_queries, n_keys), dtype=bool))
 
 
 def attention_scores(q: Array, k: Array, *, scale: bool = True) -> Array:
     """``Q K^T``, divided by ``sqrt(d_k)`` when ``scale`` is true: shape ``(..., T, S)``."""
-    q, k = _require_array("q", q, 2), _require_array("k", k, 2)
-    _same_kind(("q", "k"), (q, k))
+    q, k = require_array("q", q, 2), require_array("k", k, 2)
+    same_kind(q=q, k=k)
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
             f"queries and keys must have the same size d_k to be compared by dot products: "
@@ -165,9 +138,9 @@ def attention_scores(q: Array, k: Array, *, scale: bool = True) -> Array:
 
 def apply_causal_mask(scores: Array) -> Array:
     """Set the entries where a query would look at a later key to -inf (before the softmax)."""
-    scores = _require_array("scores", scores, 2)
+    scores = require_array("scores", scores, 2)
     allowed = causal_mask(scores.shape[-2], scores.shape[-1], like=scores)
-    if _is_torch(scores):
+    if is_torch(scores):
         return scores.masked_fill(~allowed, float("-inf"))
     return np.where(allowed, scores, -np.inf)
 
@@ -200,8 +173,8 @@ def attend(
     Shapes: ``q`` ``(..., T, d_k)``, ``k`` ``(..., S, d_k)``, ``v`` ``(..., S, d_v)``; the result is
     ``(..., T, d_v)``. With ``return_steps=True`` also returns an :class:`AttentionSteps`.
     """
-    q, k, v = (_require_array(n, a, 2) for n, a in (("q", q), ("k", k), ("v", v)))
-    _same_kind(("q", "k", "v"), (q, k, v))
+    q, k, v = (require_array(n, a, 2) for n, a in (("q", q), ("k", k), ("v", v)))
+    same_kind(q=q, k=k, v=v)
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(
             f"every key needs its value: k has {k.shape[-2]} rows (shape {tuple(k.shape)}) "
@@ -236,9 +209,9 @@ def single_head_attention(
     ``x``: ``(..., T, d_model)``; ``w_q``, ``w_k``: ``(d_k, d_model)``; ``w_v``: ``(d_v, d_model)``.
     Returns ``(..., T, d_v)`` (and the :class:`AttentionSteps` with ``return_steps=True``).
     """
-    x = _require_array("x", x, 2)
-    context = x if context is None else _require_array("context", context, 2)
-    _same_kind(("x", "context", "w_q", "w_k", "w_v"), (x, context, w_q, w_k, w_v))
+    x = require_array("x", x, 2)
+    context = x if context is None else require_array("context", context, 2)
+    same_kind(x=x, context=context, w_q=w_q, w_k=w_k, w_v=w_v)
     w_q = _require_weight("w_q", w_q, x.shape[-1])
     w_k = _require_weight("w_k", w_k, context.shape[-1], w_q.shape[0])
     w_v = _require_weight("w_v", w_v, context.shape[-1])
@@ -293,17 +266,17 @@ def _require_heads(n_heads: int, d_model: int) -> None:
 
 def split_heads(x: Array, n_heads: int) -> Array:
     """``(..., T, d_model)`` -> ``(..., n_heads, T, d_model // n_heads)``: head h gets columns h*dh .. (h+1)*dh."""
-    x = _require_array("x", x, 2)
+    x = require_array("x", x, 2)
     _require_heads(n_heads, x.shape[-1])
     *batch, t, d = x.shape
     x = x.reshape(*batch, t, n_heads, d // n_heads)
-    return x.transpose(-3, -2) if _is_torch(x) else np.swapaxes(x, -3, -2)
+    return x.transpose(-3, -2) if is_torch(x) else np.swapaxes(x, -3, -2)
 
 
 def merge_heads(x: Array) -> Array:
     """Undo :func:`split_heads`: ``(..., n_heads, T, dh)`` -> ``(..., T, n_heads * dh)`` (heads side by side)."""
-    x = _require_array("x", x, 3)
-    x = x.transpose(-3, -2) if _is_torch(x) else np.swapaxes(x, -3, -2)
+    x = require_array("x", x, 3)
+    x = x.transpose(-3, -2) if is_torch(x) else np.swapaxes(x, -3, -2)
     *batch, t, h, dh = x.shape
     return x.reshape(*batch, t, h * dh)
 
@@ -349,9 +322,9 @@ def multi_head_attention(
     :func:`single_head_attention` calls and adding up each head's output pushed through its slice of
     ``w_o``'s columns. Matches ``torch.nn.MultiheadAttention`` (``batch_first=True``) given its weights.
     """
-    x = _require_array("x", x, 2)
-    context = x if context is None else _require_array("context", context, 2)
-    _same_kind(("x", "context", "w_q", "w_k", "w_v", "w_o"), (x, context, w_q, w_k, w_v, w_o))
+    x = require_array("x", x, 2)
+    context = x if context is None else require_array("context", context, 2)
+    same_kind(x=x, context=context, w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o)
     d_model = x.shape[-1]
     if context.shape[-1] != d_model:
         raise ValueError(
@@ -401,8 +374,8 @@ def low_rank_value(x: Array, w_down: Array, w_up: Array, *, return_steps: bool =
     ``(x @ W_down^T) @ W_up^T`` never builds the big ``d_out x d_model`` matrix. With ``return_steps``
     returns ``(values, small)`` where ``small`` is the ``(..., T, rank)`` intermediate.
     """
-    x = _require_array("x", x, 1)
-    _same_kind(("x", "w_down", "w_up"), (x, w_down, w_up))
+    x = require_array("x", x, 1)
+    same_kind(x=x, w_down=w_down, w_up=w_up)
     w_down = _require_weight("w_down", w_down, x.shape[-1])
     w_up = _require_weight("w_up", w_up, w_down.shape[0])
     small = x @ w_down.T
@@ -429,12 +402,12 @@ def value_map_parameters(d_model: int, rank: int, d_out: int | None = None) -> d
 
 def best_low_rank(w: Array, rank: int) -> tuple[np.ndarray, np.ndarray]:
     """The closest rank-``r`` factorisation ``w ~ w_up @ w_down`` (truncated SVD): returns ``(w_up, w_down)``."""
-    w = _require_array("w", w, 2)
+    w = require_array("w", w, 2)
     if w.ndim != 2:
         raise ValueError(f"w must be a 2-D matrix, got shape {tuple(w.shape)}")
     if isinstance(rank, bool) or not isinstance(rank, int | np.integer) or not 1 <= rank <= min(w.shape):
         raise ValueError(f"rank must be an int between 1 and {min(w.shape)} for a matrix of shape {tuple(w.shape)}")
-    w = w.detach().cpu().numpy() if _is_torch(w) else np.asarray(w, dtype=float)
+    w = w.detach().cpu().numpy() if is_torch(w) else np.asarray(w, dtype=float)
     u, s, vt = np.linalg.svd(w, full_matrices=False)
     root = np.sqrt(s[:rank])
     return u[:, :rank] * root, root[:, None] * vt[:rank]
@@ -610,7 +583,7 @@ def draw_attention_pattern(
 
     from course_lib import plots
 
-    pattern = pattern.detach().cpu().numpy() if _is_torch(pattern) else np.asarray(pattern)
+    pattern = pattern.detach().cpu().numpy() if is_torch(pattern) else np.asarray(pattern)
     if pattern.ndim != 2 or pattern.shape[1] != len(tokens):
         raise ValueError(f"pattern must be (queries, {len(tokens)} keys) for {len(tokens)} tokens, got {pattern.shape}")
     labels = [show_piece(t) for t in tokens]
@@ -701,7 +674,7 @@ def head_scores(patterns: Array) -> dict[str, np.ndarray]:
     * ``"first"``: mean weight on the first token (queries 1..T-1);
     * ``"distance"``: mean distance, in tokens, between a query and what it looks at.
     """
-    p = patterns.detach().cpu().numpy() if _is_torch(patterns) else np.asarray(patterns)
+    p = patterns.detach().cpu().numpy() if is_torch(patterns) else np.asarray(patterns)
     if p.ndim != 4 or p.shape[-1] != p.shape[-2] or p.shape[-1] < 2:
         raise ValueError(f"patterns must be (n_layer, n_head, T, T) with T >= 2, got shape {p.shape}")
     t = p.shape[-1]
@@ -772,7 +745,7 @@ def all_heads_figure(tokens: list[str], patterns: Array):
     """Every head's pattern on one text in a grid (rows: layers, columns: heads)."""
     import matplotlib.pyplot as plt
 
-    p = patterns.detach().cpu().numpy() if _is_torch(patterns) else np.asarray(patterns)
+    p = patterns.detach().cpu().numpy() if is_torch(patterns) else np.asarray(patterns)
     n_layer, n_head = p.shape[:2]
     fig, axes = plt.subplots(n_layer, n_head, figsize=(2.6 * n_head + 1, 2.6 * n_layer + 0.6), squeeze=False)
     image = None

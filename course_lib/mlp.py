@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_lib.arrays import Array, is_torch, require_array, same_kind
+
 __all__ = [
     "MLPSteps",
     "linear",
@@ -47,35 +49,8 @@ __all__ = [
     "neuron_responses_figure",
 ]
 
-Array = Any  # a NumPy array or a torch tensor
-
 
 # --------------------------------------------------------------------------- input checks
-
-
-def _is_torch(x: Array) -> bool:
-    return isinstance(x, torch.Tensor)
-
-
-def _require_array(name: str, x: Array, min_ndim: int = 0) -> Array:
-    if isinstance(x, list | tuple | int | float) and not isinstance(x, bool):
-        x = np.asarray(x, dtype=float)
-    if not isinstance(x, np.ndarray | torch.Tensor):
-        raise TypeError(f"{name} must be a NumPy array or a torch tensor, got {type(x).__name__}")
-    if x.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {tuple(x.shape)}")
-    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.number):
-        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
-    return x
-
-
-def _same_kind(**arrays: Array) -> None:
-    kinds = {_is_torch(a) for a in arrays.values() if a is not None}
-    if len(kinds) > 1:
-        described = ", ".join(
-            f"{n}={'tensor' if _is_torch(a) else 'ndarray'}" for n, a in arrays.items() if a is not None
-        )
-        raise TypeError(f"mix of NumPy arrays and torch tensors ({described}); convert them all to one kind")
 
 
 def _positive_int(name: str, n: Any) -> int:
@@ -92,9 +67,9 @@ def linear(x: Array, w: Array, b: Array | None = None) -> Array:
 
     ``x``: ``(..., n_in)``; ``w``: ``(n_out, n_in)``; ``b``: ``(n_out,)`` or None. Same as ``torch.nn.Linear``.
     """
-    x = _require_array("x", x, 1)
-    w = _require_array("w", w, 2)
-    _same_kind(x=x, w=w, b=b)
+    x = require_array("x", x, 1)
+    w = require_array("w", w, 2)
+    same_kind(x=x, w=w, b=b)
     if w.ndim != 2:
         raise ValueError(f"w must be a 2-D matrix (n_out, n_in), got shape {tuple(w.shape)}")
     if w.shape[1] != x.shape[-1]:
@@ -105,7 +80,7 @@ def linear(x: Array, w: Array, b: Array | None = None) -> Array:
     y = x @ w.T
     if b is None:
         return y
-    b = _require_array("b", b, 1)
+    b = require_array("b", b, 1)
     if tuple(b.shape) != (w.shape[0],):
         raise ValueError(f"b must have one entry per row of w, shape ({w.shape[0]},), got {tuple(b.shape)}")
     return y + b
@@ -113,8 +88,8 @@ def linear(x: Array, w: Array, b: Array | None = None) -> Array:
 
 def relu(x: Array) -> Array:
     """max(0, x), element-wise: negative values become 0, positive ones pass unchanged."""
-    x = _require_array("x", x)
-    return torch.relu(x) if _is_torch(x) else np.maximum(x, 0.0)
+    x = require_array("x", x)
+    return torch.relu(x) if is_torch(x) else np.maximum(x, 0.0)
 
 
 _erf = np.vectorize(math.erf, otypes=[float])
@@ -127,10 +102,10 @@ def gelu(x: Array, approximate: str = "none") -> Array:
     GPT-2's approximation ``(1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2``. Matches
     ``torch.nn.functional.gelu``. Unlike ReLU it is smooth, and slightly negative just below 0.
     """
-    x = _require_array("x", x)
+    x = require_array("x", x)
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-    if _is_torch(x):
+    if is_torch(x):
         return torch.nn.functional.gelu(x, approximate=approximate)
     x = np.asarray(x, dtype=float)
     if approximate == "tanh":
@@ -177,8 +152,8 @@ def mlp_block(
     """
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    x = _require_array("x", x, 1)
-    w_up, w_down = _require_array("w_up", w_up, 2), _require_array("w_down", w_down, 2)
+    x = require_array("x", x, 1)
+    w_up, w_down = require_array("w_up", w_up, 2), require_array("w_down", w_down, 2)
     if w_down.ndim != 2 or w_up.ndim != 2 or w_down.shape != (x.shape[-1], w_up.shape[0]):
         raise ValueError(
             f"w_down must have shape (n_embd, n_hidden) = ({x.shape[-1]}, {w_up.shape[0]}) to bring the "
@@ -203,13 +178,13 @@ def position_by_position(x: Array, block: Callable[[Array], Array]) -> tuple[Arr
     (up to rounding): no position ever looks at another, so the block can run on all in parallel.
     ``x``: ``(T, n_embd)``.
     """
-    x = _require_array("x", x, 2)
+    x = require_array("x", x, 2)
     if x.ndim != 2:
         raise ValueError(f"x must be (positions, features), got shape {tuple(x.shape)}")
     rows = [block(x[i : i + 1]) for i in range(x.shape[0])]
-    looped = torch.cat(rows) if _is_torch(x) else np.concatenate(rows)
+    looped = torch.cat(rows) if is_torch(x) else np.concatenate(rows)
     batched = block(x)
-    diff = (looped - batched).abs().max().item() if _is_torch(x) else float(np.max(np.abs(looped - batched)))
+    diff = (looped - batched).abs().max().item() if is_torch(x) else float(np.max(np.abs(looped - batched)))
     return looped, batched, float(diff)
 
 
@@ -321,7 +296,7 @@ def auc(scores: Array, labels: Array) -> float:
 
 
 def _to_numpy(x: Array) -> np.ndarray:
-    if _is_torch(x):
+    if is_torch(x):
         return x.detach().cpu().numpy()
     return np.asarray(x)
 

@@ -217,7 +217,7 @@ def test_attention_count_agrees_with_the_model():
     [
         (lambda: A.attend(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 2))), ValueError, "same size d_k"),
         (lambda: A.attend(np.ones((3, 4)), np.ones((3, 4)), np.ones((2, 2))), ValueError, "every key needs its value"),
-        (lambda: A.attend(np.ones(4), np.ones((3, 4)), np.ones((3, 2))), ValueError, "at least 2 dimensions"),
+        (lambda: A.attend(np.ones(4), np.ones((3, 4)), np.ones((3, 2))), ValueError, "at least 2 dimension"),
         (lambda: A.attend(np.ones((3, 4)), torch.ones(3, 4), np.ones((3, 2))), TypeError, "mix of NumPy"),
         (lambda: A.attend("abc", np.ones((3, 4)), np.ones((3, 2))), TypeError, "NumPy array or a torch tensor"),
         (
@@ -268,28 +268,6 @@ def test_clear_errors(call, error, words):
 
 
 # --------------------------------------------------------------------------- the toy head and the model views
-
-
-@pytest.fixture
-def tiny_model():
-    from course_lib.model import GPT, GPTConfig
-    from course_lib.tokenizers import CharTokenizer
-
-    torch.manual_seed(0)
-    tokenizer = CharTokenizer.from_text("abcdefghij klmnopqrstuvwxyz.\nABC")
-    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=8)).eval()
-    return model, tokenizer
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield
-    plt.close("all")
 
 
 def test_toy_embeddings_features_and_positions():

@@ -181,28 +181,6 @@ def test_clear_errors(call, error, words):
 # --------------------------------------------------------------------------- trained-model tools, figures, widgets
 
 
-@pytest.fixture
-def tiny_model():
-    from course_lib.model import GPT, GPTConfig
-    from course_lib.tokenizers import CharTokenizer
-
-    torch.manual_seed(0)
-    tokenizer = CharTokenizer.from_text("abcdefghij klmnopqrstuvwxyz.\nABC")
-    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=8)).eval()
-    return model, tokenizer
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    yield
-    plt.close("all")
-
-
 def test_record_neurons_reads_long_texts_in_windows(tiny_model):
     model, tokenizer = tiny_model
     text = "abc def.\nABC ghij klm nop qrs tuv"  # 33 characters: three windows of up to 16

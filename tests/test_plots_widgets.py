@@ -20,12 +20,6 @@ def spans(html_text: str) -> list[tuple[int, str]]:
     return [(int(i), text) for i, text in SPAN.findall(html_text)]
 
 
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
 # --------------------------------------------------------------------------- token HTML
 
 

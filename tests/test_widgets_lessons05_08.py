@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -14,12 +13,6 @@ import torch
 from course_lib import plots, widgets
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture
