@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CheckResult", "Mistake", "Case", "check_function", "check_value", "same"]
+__all__ = ["CheckResult", "Mistake", "Case", "check_function", "check_value", "pick_reference", "same"]
 
 
 @dataclass
@@ -215,3 +215,14 @@ def check_value(
         if compare(got, wrong)[0]:
             return _finish(exercise, False, hint, quiet)
     return _finish(exercise, False, why, quiet)
+
+
+def pick_reference(references: dict[str, Callable], exercise: str) -> Callable:
+    """The course's own version of an exercise's function, by exercise name.
+
+    A lesson uses it in the cells after an exercise, so a learner who has not solved the exercise
+    yet can still run the rest of the lesson.
+    """
+    if exercise not in references:
+        raise ValueError(f"exercise must be one of {sorted(references)}, got {exercise!r}")
+    return references[exercise]

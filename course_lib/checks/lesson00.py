@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib.checks import Case, CheckResult, Mistake, check_function
+from course_lib.checks import Case, CheckResult, Mistake, check_function, pick_reference
 
 __all__ = ["most_likely", "greedy_continue", "chat_prompt", "model_next_probs", "reference", "toy_next_probs"]
 
@@ -179,13 +179,13 @@ def chat_prompt(learner) -> CheckResult:
     return check_function("chat_prompt", learner, _chat_reference, CHAT_CASES, CHAT_MISTAKES)
 
 
+REFERENCES = {
+    "most_likely": _most_likely_reference,
+    "greedy_continue": _greedy_reference,
+    "chat_prompt": _chat_reference,
+}
+
+
 def reference(exercise: str):
     """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
-    references = {
-        "most_likely": _most_likely_reference,
-        "greedy_continue": _greedy_reference,
-        "chat_prompt": _chat_reference,
-    }
-    if exercise not in references:
-        raise ValueError(f"exercise must be one of {sorted(references)}, got {exercise!r}")
-    return references[exercise]
+    return pick_reference(REFERENCES, exercise)

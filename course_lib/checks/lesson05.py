@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from course_lib import sampling
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, same
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same
 
 __all__ = ["softmax", "softmax_with_temperature", "sample_index", "probability_ratio", "reference"]
 
@@ -247,13 +247,13 @@ def probability_ratio(got) -> CheckResult:
     )
 
 
+REFERENCES = {
+    "softmax": _stable,
+    "softmax_with_temperature": sampling.softmax,
+    "sample_index": _sample_index_reference,
+}
+
+
 def reference(exercise: str):
     """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
-    references = {
-        "softmax": _stable,
-        "softmax_with_temperature": sampling.softmax,
-        "sample_index": _sample_index_reference,
-    }
-    if exercise not in references:
-        raise ValueError(f"exercise must be one of {sorted(references)}, got {exercise!r}")
-    return references[exercise]
+    return pick_reference(REFERENCES, exercise)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import model_numpy
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference
 from course_lib.model import GPTConfig, count_parameters
 
 __all__ = ["embed", "layer_norm", "block_parameters", "logits_shape", "reference"]
@@ -189,9 +189,9 @@ def logits_shape(got, n_tokens: int, vocab_size: int, n_embd: int) -> CheckResul
     )
 
 
+REFERENCES = {"embed": _embed_reference, "layer_norm": _layer_norm_reference, "block_parameters": _block_reference}
+
+
 def reference(exercise: str):
     """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
-    references = {"embed": _embed_reference, "layer_norm": _layer_norm_reference, "block_parameters": _block_reference}
-    if exercise not in references:
-        raise ValueError(f"exercise must be one of {sorted(references)}, got {exercise!r}")
-    return references[exercise]
+    return pick_reference(REFERENCES, exercise)

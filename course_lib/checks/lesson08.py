@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import sampling
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, same
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same
 
 __all__ = ["uniform_loss", "cross_entropy", "grad_logits", "sgd_step", "reference"]
 
@@ -198,13 +198,13 @@ def sgd_step(learner) -> CheckResult:
     return check_function("sgd_step", learner, _sgd_reference, SGD_CASES, SGD_MISTAKES)
 
 
+REFERENCES = {
+    "cross_entropy": _cross_entropy_reference,
+    "grad_logits": _grad_reference,
+    "sgd_step": _sgd_reference,
+}
+
+
 def reference(exercise: str):
     """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
-    references = {
-        "cross_entropy": _cross_entropy_reference,
-        "grad_logits": _grad_reference,
-        "sgd_step": _sgd_reference,
-    }
-    if exercise not in references:
-        raise ValueError(f"exercise must be one of {sorted(references)}, got {exercise!r}")
-    return references[exercise]
+    return pick_reference(REFERENCES, exercise)
