@@ -3,19 +3,10 @@
 from collections import Counter
 
 import pytest
+from checker_support import stub, verdict
 
 from course_lib import tokenizers
 from course_lib.checks import lesson01 as check
-
-
-def stub(*args):
-    raise NotImplementedError()
-
-
-def verdict(result, passed: bool, text: str = "") -> None:
-    assert result.passed is passed, result.message
-    assert text in result.message, result.message
-
 
 # --------------------------------------------------------------------------- encode_chars
 

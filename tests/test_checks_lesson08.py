@@ -6,19 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from checker_support import stub, verdict
 
 from course_lib.checks import lesson08 as check
 
 REFERENCE_NAMES = {"cross_entropy", "grad_logits", "sgd_step"}
-
-
-def stub(*args):
-    raise NotImplementedError()
-
-
-def verdict(result, passed: bool, text: str = "") -> None:
-    assert result.passed is passed, result.message
-    assert text in result.message, result.message
 
 
 def softmax(x):
