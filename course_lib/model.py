@@ -39,6 +39,7 @@ __all__ = [
     "KVCache",
     "count_parameters",
     "flops_per_token",
+    "record_tensor",
 ]
 
 
@@ -170,7 +171,12 @@ class KVCache:
 # --------------------------------------------------------------------------- layers
 
 
-def _record(capture: dict | None, key: str, tensor: torch.Tensor) -> None:
+def record_tensor(capture: dict | None, key: str, tensor: torch.Tensor) -> None:
+    """Keep ``tensor`` under ``key`` when the caller asked for a capture; costs nothing otherwise.
+
+    Detached, so a lesson inspecting it never holds on to the autograd graph. Also used by
+    ``course_lib.smollm``, so both models' captures behave the same.
+    """
     if capture is not None:
         capture[key] = tensor.detach()
 
@@ -205,11 +211,11 @@ class CausalSelfAttention(nn.Module):
         else:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
         if capture is not None:
-            _record(capture, f"{prefix}.q", q)
-            _record(capture, f"{prefix}.k", k)
-            _record(capture, f"{prefix}.v", v)
-            _record(capture, f"{prefix}.pattern", _attention_pattern(q, k, new, past))
-            _record(capture, f"{prefix}.head_out", y)
+            record_tensor(capture, f"{prefix}.q", q)
+            record_tensor(capture, f"{prefix}.k", k)
+            record_tensor(capture, f"{prefix}.v", v)
+            record_tensor(capture, f"{prefix}.pattern", _attention_pattern(q, k, new, past))
+            record_tensor(capture, f"{prefix}.head_out", y)
         y = y.transpose(1, 2).contiguous().view(batch, new, channels)  # heads side by side again
         return self.resid_dropout(self.proj(y))
 
@@ -243,8 +249,8 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor, capture: dict | None, prefix: str) -> torch.Tensor:
         pre = self.fc(x)
         post = F.gelu(pre, approximate="tanh")  # GPT-2's GELU is the tanh approximation
-        _record(capture, f"{prefix}.pre", pre)
-        _record(capture, f"{prefix}.post", post)
+        record_tensor(capture, f"{prefix}.pre", pre)
+        record_tensor(capture, f"{prefix}.post", post)
         return self.dropout(self.proj(post))
 
 
@@ -259,13 +265,13 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, capture: dict | None, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
         prefix = f"blocks.{layer}"
         attn_out = self.attn(self.ln1(x), capture, f"{prefix}.attn", kv_cache, layer)
-        _record(capture, f"{prefix}.attn.out", attn_out)
+        record_tensor(capture, f"{prefix}.attn.out", attn_out)
         x = x + attn_out
-        _record(capture, f"{prefix}.resid_mid", x)
+        record_tensor(capture, f"{prefix}.resid_mid", x)
         mlp_out = self.mlp(self.ln2(x), capture, f"{prefix}.mlp")
-        _record(capture, f"{prefix}.mlp.out", mlp_out)
+        record_tensor(capture, f"{prefix}.mlp.out", mlp_out)
         x = x + mlp_out
-        _record(capture, f"{prefix}.resid_post", x)
+        record_tensor(capture, f"{prefix}.resid_post", x)
         return x
 
 
@@ -341,15 +347,15 @@ class GPT(nn.Module):
         positions = torch.arange(past, past + new, device=idx.device)
         tok, pos = self.tok_emb(idx), self.pos_emb(positions)
         x = self.drop(tok + pos)
-        _record(capture, "tok_emb", tok)
-        _record(capture, "pos_emb", pos)
-        _record(capture, "embed", x)
+        record_tensor(capture, "tok_emb", tok)
+        record_tensor(capture, "pos_emb", pos)
+        record_tensor(capture, "embed", x)
         for layer, block in enumerate(self.blocks):
             x = block(x, capture, layer, kv_cache)
         x = self.ln_f(x)
-        _record(capture, "ln_f", x)
+        record_tensor(capture, "ln_f", x)
         logits = F.linear(x, self.tok_emb.weight)  # unembedding tied to the token embedding, as GPT-2
-        _record(capture, "logits", logits)
+        record_tensor(capture, "logits", logits)
         if kv_cache is not None:
             kv_cache.length += new
         loss = None

@@ -44,7 +44,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.model import KVCache, _record
+from course_lib.model import KVCache, record_tensor
 from course_lib.sampling import sample_next, softmax
 from course_lib.smollm_tokenizer import ChatTemplate, SmolLMTokenizer
 
@@ -248,9 +248,9 @@ class GroupedQueryAttention(nn.Module):
         if kv_cache is not None:  # the cache stores rotated keys: a key's rotation never changes
             past = kv_cache.length
             k, v = kv_cache.append(layer, k, v)
-        _record(capture, f"{prefix}.q", q)
-        _record(capture, f"{prefix}.k", k)
-        _record(capture, f"{prefix}.v", v)
+        record_tensor(capture, f"{prefix}.q", q)
+        record_tensor(capture, f"{prefix}.k", k)
+        record_tensor(capture, f"{prefix}.v", v)
         # Grouped-query attention: key/value head j serves query heads j*g .. j*g + g - 1 (g = group size).
         k = k.repeat_interleave(config.group_size, dim=1)
         v = v.repeat_interleave(config.group_size, dim=1)
@@ -259,8 +259,8 @@ class GroupedQueryAttention(nn.Module):
         allowed = torch.ones(new, past + new, dtype=torch.bool, device=x.device).tril(diagonal=past)
         pattern = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
         y = pattern @ v
-        _record(capture, f"{prefix}.pattern", pattern)
-        _record(capture, f"{prefix}.head_out", y)
+        record_tensor(capture, f"{prefix}.pattern", pattern)
+        record_tensor(capture, f"{prefix}.head_out", y)
         y = y.transpose(1, 2).reshape(batch, new, config.n_head * config.head_size)  # heads side by side
         return self.o(y)
 
@@ -276,8 +276,8 @@ class SwiGLU(nn.Module):
         gate = self.gate(x)
         # SiLU(g) = g * sigmoid(g) decides how much of each neuron's "up" value passes: a learned, smooth gate.
         act = F.silu(gate) * self.up(x)
-        _record(capture, f"{prefix}.gate", gate)
-        _record(capture, f"{prefix}.act", act)
+        record_tensor(capture, f"{prefix}.gate", gate)
+        record_tensor(capture, f"{prefix}.act", act)
         return self.down(act)
 
 
@@ -292,13 +292,13 @@ class Block(nn.Module):
     def forward(self, x, rope, capture: dict | None, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
         prefix = f"blocks.{layer}"
         attn_out = self.attn(self.attn_norm(x), rope, capture, f"{prefix}.attn", kv_cache, layer)
-        _record(capture, f"{prefix}.attn.out", attn_out)
+        record_tensor(capture, f"{prefix}.attn.out", attn_out)
         x = x + attn_out
-        _record(capture, f"{prefix}.resid_mid", x)
+        record_tensor(capture, f"{prefix}.resid_mid", x)
         mlp_out = self.mlp(self.mlp_norm(x), capture, f"{prefix}.mlp")
-        _record(capture, f"{prefix}.mlp.out", mlp_out)
+        record_tensor(capture, f"{prefix}.mlp.out", mlp_out)
         x = x + mlp_out
-        _record(capture, f"{prefix}.resid_post", x)
+        record_tensor(capture, f"{prefix}.resid_post", x)
         return x
 
 
@@ -355,13 +355,13 @@ class SmolLM(nn.Module):
         new = idx.shape[1]
         rope = rope_angles(torch.arange(past, past + new), self.config.head_size, self.config.rope_base)
         x = self.tok_emb(idx)
-        _record(capture, "tok_emb", x)
+        record_tensor(capture, "tok_emb", x)
         for layer, block in enumerate(self.blocks):
             x = block(x, rope, capture, layer, kv_cache)
         x = self.norm_f(x)
-        _record(capture, "norm_f", x)
+        record_tensor(capture, "norm_f", x)
         logits = F.linear(x, self.tok_emb.weight)  # unembedding tied to the token embedding
-        _record(capture, "logits", logits)
+        record_tensor(capture, "logits", logits)
         if kv_cache is not None:
             kv_cache.length += new
         loss = None
