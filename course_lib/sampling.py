@@ -2,7 +2,8 @@
 
 The pure functions (:func:`softmax`, :func:`entropy`, :func:`top_k_filter`, :func:`top_p_filter`)
 take numpy arrays, lists or torch tensors and return the same kind (numpy for lists), working on
-the last axis. :func:`generate` runs a :class:`course_lib.model.GPT` one token at a time, with a
+the last axis. :func:`next_token_logits` asks a model (the course's GPT or SmolLM2) for its scores for the
+token after a prompt. :func:`generate` runs a :class:`course_lib.model.GPT` one token at a time, with a
 KV cache so each step only processes the newest token.
 """
 
@@ -16,7 +17,16 @@ import torch
 
 from course_lib.model import GPT, KVCache
 
-__all__ = ["entropy", "generate", "generate_text", "sample_next", "softmax", "top_k_filter", "top_p_filter"]
+__all__ = [
+    "entropy",
+    "generate",
+    "generate_text",
+    "next_token_logits",
+    "sample_next",
+    "softmax",
+    "top_k_filter",
+    "top_p_filter",
+]
 
 
 # --------------------------------------------------------------------------- pure functions
@@ -111,6 +121,41 @@ def top_p_filter(logits, p: float):
     drop = np.zeros(x.shape, dtype=bool)
     np.put_along_axis(drop, order, mass_before >= p, axis=-1)
     return np.where(drop, -np.inf, x)
+
+
+# --------------------------------------------------------------------------- one prediction
+
+
+@torch.no_grad()
+def next_token_logits(model: torch.nn.Module, prompt) -> torch.Tensor:
+    """The model's scores (logits) for the token that follows ``prompt``: a 1-D tensor of ``vocab_size`` floats.
+
+    ``prompt`` is one sequence of token ids (a list or a 1-D tensor), not text. ``model`` is a course model
+    whose ``model(idx)`` returns ``(logits, loss)`` and whose ``config`` has a ``block_size``: the Shakespeare
+    GPT (:class:`course_lib.model.GPT`) or SmolLM2 (:class:`course_lib.smollm.SmolLM`). It runs one forward
+    pass in evaluation mode over the prompt (over its last ``block_size`` tokens if it is longer) and keeps
+    only the last position's row, the one that predicts what comes next. :func:`softmax` turns it into
+    probabilities; its argmax is the token greedy decoding picks.
+    """
+    if not isinstance(model, torch.nn.Module) or not hasattr(getattr(model, "config", None), "block_size"):
+        raise TypeError(
+            "model must be a course model (course_lib.model.GPT or course_lib.smollm.SmolLM), "
+            f"got {type(model).__name__}"
+        )
+    if isinstance(prompt, str):
+        raise TypeError("prompt must be token ids, not a str: encode it first, e.g. tokenizer.encode(text)")
+    ids, single = _prompt_tensor(prompt, model)
+    if not single:
+        raise ValueError(
+            f"prompt must be one sequence of token ids (a list or a 1-D tensor), got shape {tuple(ids.shape)}"
+        )
+    was_training = model.training
+    model.eval()  # no dropout: the same prompt always gets the same scores
+    try:
+        logits, _ = model(ids[:, -model.config.block_size :])
+    finally:
+        model.train(was_training)
+    return logits[0, -1].clone()  # a copy, so the (1, T, vocab_size) tensor is not kept alive
 
 
 # --------------------------------------------------------------------------- sampling

@@ -13,6 +13,7 @@ from course_lib.sampling import (
     entropy,
     generate,
     generate_text,
+    next_token_logits,
     sample_next,
     softmax,
     top_k_filter,
@@ -122,6 +123,51 @@ def test_sample_next_follows_the_distribution():
     torch.testing.assert_close(frequencies, torch.tensor([0.7, 0.2, 0.1]), atol=0.03, rtol=0)
     top1 = sample_next(logits[:50], top_k=1, generator=torch.Generator().manual_seed(0))
     assert torch.all(top1 == 0)
+
+
+# --------------------------------------------------------------------------- one prediction
+
+
+def test_next_token_logits_is_the_last_row_of_the_forward_pass(model):
+    logits = next_token_logits(model, [4, 1, 7])
+    assert logits.shape == (CONFIG.vocab_size,)
+    torch.testing.assert_close(logits, model(torch.tensor([[4, 1, 7]]))[0][0, -1])
+    torch.testing.assert_close(next_token_logits(model, torch.tensor([4, 1, 7])), logits)
+    # a different last token gives different scores: only the prompt's end is read, but it is read
+    assert not torch.allclose(next_token_logits(model, [4, 1, 8]), logits)
+    assert int(logits.argmax()) == int(generate(model, [4, 1, 7], 1, greedy=True)[-1])
+
+
+def test_next_token_logits_crops_a_long_prompt_to_the_context_window(model):
+    long_prompt = list(range(13)) * 2  # 26 tokens, block_size is 10
+    torch.testing.assert_close(next_token_logits(model, long_prompt), next_token_logits(model, long_prompt[-10:]))
+
+
+def test_next_token_logits_runs_without_dropout_and_restores_training_mode():
+    torch.manual_seed(0)
+    dropout_model = GPT(GPTConfig(vocab_size=13, block_size=10, n_layer=1, n_head=2, n_embd=16, dropout=0.5)).train()
+    first = next_token_logits(dropout_model, [1, 2, 3])
+    assert dropout_model.training  # put back as it was
+    torch.testing.assert_close(next_token_logits(dropout_model, [1, 2, 3]), first)  # no random dropout masks
+    dropout_model.eval()
+    torch.testing.assert_close(dropout_model(torch.tensor([[1, 2, 3]]))[0][0, -1], first)
+
+
+@pytest.mark.parametrize(
+    ("model_arg", "prompt", "error", "message"),
+    [
+        ("gpt", "hello", TypeError, "not a str"),
+        ("gpt", [], ValueError, "prompt is empty"),
+        ("gpt", torch.tensor([[1, 2], [3, 4]]), ValueError, r"one sequence of token ids .* shape \(2, 2\)"),
+        ("gpt", torch.tensor([0.5, 1.0]), TypeError, "integer token ids"),
+        ("gpt", [1, 99], ValueError, "token id 99 is out of range"),
+        ("module", [1, 2], TypeError, "model must be a course model .* got Linear"),
+    ],
+)
+def test_next_token_logits_bad_arguments(model, model_arg, prompt, error, message):
+    chosen = model if model_arg == "gpt" else torch.nn.Linear(2, 2)
+    with pytest.raises(error, match=message):
+        next_token_logits(chosen, prompt)
 
 
 # --------------------------------------------------------------------------- generation

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import smollm
+from course_lib.sampling import next_token_logits
 from course_lib.smollm import GGUFError, SmolLMConfig
 from course_lib.smollm_tokenizer import ChatTemplate, byte_symbols, pretokenize
 
@@ -294,3 +295,13 @@ def test_top_next_tokens_sharpen_as_temperature_falls(model, tok):
     assert [p for _, p in cold] == sorted((p for _, p in cold), reverse=True)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         smollm.top_next_tokens(logits[0, -1], tok, temperature=0.0)
+
+
+def test_next_token_logits_works_on_smollm_and_predicts_paris(model, tok):
+    # course_lib.sampling.next_token_logits serves both the course's GPT and SmolLM2 (lessons 00 and 05).
+    prompt = tok.encode("The capital of France is")
+    logits = next_token_logits(model, prompt)
+    assert logits.shape == (model.config.vocab_size,)
+    torch.testing.assert_close(logits, model(torch.tensor([prompt]))[0][0, -1])
+    assert tok.decode([int(logits.argmax())]) == " Paris"
+    assert int(logits.argmax()) == smollm.generate(model, prompt, 1, greedy=True)[-1]
