@@ -288,11 +288,11 @@ def test_course_model_loads_verified_and_writes_shakespeare_like_text():
     model, tokenizer = load_course_model()
     assert model.config.vocab_size == tokenizer.vocab_size
     # The shipped model's loss on the whole validation split, as scripts/train_course_model.py logged it.
-    assert read_train_log()["final"]["val_loss"] < 1.6
+    assert read_train_log()["final"]["val_loss"] < 1.55  # the goal the course set for its model
     # An independent check on the validation text (a smaller sample than the log's, so a looser bound).
     val = encode_corpus(tokenizer, load_text("val"))
     batches = [get_batch(val, 8, model.config.block_size, torch.Generator().manual_seed(i)) for i in range(6)]
-    assert estimate_loss(model, batches) < 1.7
+    assert estimate_loss(model, batches) < 1.65
     text = generate_text(model, tokenizer, "ROMEO:\n", 120, temperature=0.8, seed=0)
     assert text == generate_text(model, tokenizer, "ROMEO:\n", 120, temperature=0.8, seed=0)
     words = text.split()
