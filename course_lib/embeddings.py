@@ -18,6 +18,9 @@ The pieces here:
 * :func:`sinusoidal_positions` the fixed position vectors of "Attention Is All You Need",
   :class:`LearnedPositions` a trainable position table (random at first, like
   ``torch.nn.Embedding``), and :func:`load_pretrained_positions` MiniLM's learned ones.
+* :func:`character_class`, :func:`nearest_other`, :func:`same_class_neighbour_rate` and
+  :func:`chance_same_class_rate` measure whether tokens of one kind (digits, upper-case
+  letters...) sit together in a table: lesson 02 uses them on the course model's characters.
 
 Words and word-pieces
 ---------------------
@@ -43,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "CHARACTER_CLASSES",
     "AnalogyResult",
     "EmbeddingError",
     "EmbeddingTable",
@@ -50,12 +54,16 @@ __all__ = [
     "MultiPieceWordError",
     "UnknownWordError",
     "add_positions",
+    "chance_same_class_rate",
+    "character_class",
     "cosine_matrix",
     "cosine_similarity",
     "load_pretrained",
     "load_pretrained_positions",
+    "nearest_other",
     "one_hot",
     "pca_2d",
+    "same_class_neighbour_rate",
     "sinusoidal_positions",
 ]
 
@@ -300,6 +308,8 @@ class EmbeddingTable:
     # ----------------------------------------------------------------- words to rows
 
     def _normalise(self, word: str) -> str:
+        if word in self.index:  # an entry written exactly as in the vocabulary, even " " or "\n"
+            return word
         word = word.strip()
         if not self.lowercase:
             return word
@@ -310,7 +320,7 @@ class EmbeddingTable:
     def _check_word(self, word: object, argument: str = "word") -> str:
         if not isinstance(word, str):
             raise TypeError(f"{argument} must be a str, got {type(word).__name__} {word!r:.40}")
-        if not word.strip():
+        if not word.strip() and word not in self.index:  # a table of characters has rows for " " and "\n"
             raise EmbeddingError(f"{argument} is empty: type a word to look up")
         return self._normalise(word)
 
@@ -662,6 +672,111 @@ def add_positions(vectors: object, positions: object) -> np.ndarray:
     if p.shape[0] < x.shape[0]:
         raise ValueError(f"need a position vector for each of the {x.shape[0]} tokens, got only {p.shape[0]}")
     return (x + p[: x.shape[0]]).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- do classes of tokens cluster?
+
+CHARACTER_CLASSES = (
+    "lower-case vowel",
+    "lower-case consonant",
+    "upper-case letter",
+    "digit",
+    "punctuation",
+    "whitespace",
+)
+
+
+def character_class(char: str) -> str:
+    """Which of :data:`CHARACTER_CLASSES` a single character belongs to.
+
+    Vowels are a, e, i, o, u (y counts as a consonant); every character that is not a letter,
+    a digit or whitespace counts as punctuation (so do symbols such as ``@`` or ``_``). A letter
+    with no case (Chinese, Arabic...) fits none of the classes and is refused.
+    """
+    if not isinstance(char, str):
+        raise TypeError(f"char must be a str, got {type(char).__name__} {char!r:.40}")
+    if len(char) != 1:
+        raise ValueError(f"char must be a single character, got {len(char)} characters: {char!r:.40}")
+    if char.isspace():
+        return "whitespace"
+    if char.isdigit():
+        return "digit"
+    if char.isupper():
+        return "upper-case letter"
+    if char.islower():
+        return "lower-case vowel" if char in "aeiou" else "lower-case consonant"
+    if char.isalpha():
+        raise ValueError(f"{char!r} is a letter with no upper or lower case, which none of the classes describes")
+    return "punctuation"
+
+
+def nearest_other(vectors: object) -> np.ndarray:
+    """For each row, the index of the *other* row with the highest cosine similarity to it.
+
+    Ties go to the lowest index, so the answer is the same on every machine.
+    """
+    x = _as_matrix(vectors, "vectors")
+    if x.shape[0] < 2:
+        raise ValueError(f"vectors must have at least 2 rows to find a neighbour, got {x.shape[0]}")
+    similarity = cosine_matrix(x)
+    np.fill_diagonal(similarity, -np.inf)  # a row is not its own neighbour
+    return np.argmax(similarity, axis=1)
+
+
+def _check_labels(labels: object, n_rows: int | None = None) -> list:
+    if isinstance(labels, str) or not isinstance(labels, Sequence):
+        raise TypeError(f"labels must be a list with one label per row, got {type(labels).__name__}")
+    labels = list(labels)
+    if n_rows is not None and len(labels) != n_rows:
+        raise ValueError(f"labels must have one label per row: {n_rows} rows but {len(labels)} labels")
+    if all(label is None for label in labels):
+        raise ValueError("labels are all None: label at least one row to measure anything")
+    return labels
+
+
+def _per_class(hits: Sequence[float], labels: list, by_class: bool) -> dict[str, float] | float:
+    """Average ``hits`` over the labelled rows, per class (in order of first appearance) or overall."""
+    scored = [i for i, label in enumerate(labels) if label is not None]
+    if not by_class:
+        return float(np.mean([hits[i] for i in scored]))
+    rates: dict[str, float] = {}
+    for label in dict.fromkeys(labels[i] for i in scored):
+        rates[label] = float(np.mean([hits[i] for i in scored if labels[i] == label]))
+    return rates
+
+
+def same_class_neighbour_rate(
+    vectors: object, labels: Sequence[object], by_class: bool = True
+) -> dict[str, float] | float:
+    """How often a row's nearest other row (by cosine similarity) carries the same label.
+
+    ``labels`` holds one label per row (e.g. :func:`character_class` of each character).
+    Returns, for each label, the fraction of its rows whose nearest neighbour shares it, or
+    with ``by_class=False`` one fraction over all labelled rows. A row labelled ``None`` is not
+    scored and never counts as a match, but can still be another row's nearest neighbour. A
+    class with a single row scores 0: it has no partner to find.
+    """
+    x = _as_matrix(vectors, "vectors")
+    labels = _check_labels(labels, x.shape[0])
+    nearest = nearest_other(x)
+    hits = [label is not None and labels[j] == label for label, j in zip(labels, nearest, strict=True)]
+    return _per_class(hits, labels, by_class)
+
+
+def chance_same_class_rate(labels: Sequence[object], by_class: bool = True) -> dict[str, float] | float:
+    """What :func:`same_class_neighbour_rate` would give on average if each row's neighbour were a random other row.
+
+    A row with ``n`` rows in its class (itself included) among ``N`` rows finds a classmate
+    with probability ``(n - 1) / (N - 1)``. The baseline a trained table has to beat.
+    """
+    labels = _check_labels(labels)
+    if len(labels) < 2:
+        raise ValueError(f"labels must cover at least 2 rows, got {len(labels)}")
+    counts: dict[object, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    odds = [0.0 if label is None else (counts[label] - 1) / (len(labels) - 1) for label in labels]
+    return _per_class(odds, labels, by_class)
 
 
 # --------------------------------------------------------------------------- text reports (behind the widgets)

@@ -240,6 +240,86 @@ def test_random_like_keeps_shape_and_vocabulary(toy):
     np.testing.assert_array_equal(rnd.matrix, toy.random_like(seed=1).matrix)
 
 
+def test_a_table_of_characters_looks_up_whitespace_entries():
+    chars = ["a", " ", "\n", "b"]
+    table = EmbeddingTable(chars, [[1.0, 0.0], [0.0, 1.0], [0.1, 1.0], [1.0, 0.2]], name="chars")
+    assert table.id_of(" ") == 1 and table.id_of("\n") == 2 and "\n" in table
+    assert [t for t, _ in table.neighbours("\n", k=2)] == [" ", "b"]  # itself left out
+    assert [t for t, _ in table.neighbours(" a ", k=1)] == ["b"]  # not an entry as written: stripped as before
+    with pytest.raises(EmbeddingError, match="word is empty"):
+        table.vector("\t")  # whitespace that is not an entry is still refused
+
+
+# --------------------------------------------------------------------------- do classes cluster?
+
+# Worked out by hand. Cosines: rows 0 and 1 are each other's nearest (0.994); row 2 (0, 1) is
+# closer to row 1 (0.1 / 0.906 = 0.110) than to row 3 (0.1 / 1.005 = 0.0995); row 3 points
+# left, so its only positive cosine is with row 2.
+CLASS_VECTORS = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.1]])
+CLASS_LABELS = ["A", "A", "B", "B"]
+
+
+def test_nearest_other_by_hand():
+    np.testing.assert_array_equal(emb.nearest_other(CLASS_VECTORS), [1, 0, 1, 2])
+    np.testing.assert_array_equal(emb.nearest_other(np.ones((3, 2))), [1, 0, 0])  # ties: lowest index
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        emb.nearest_other(np.ones((1, 2)))
+
+
+def test_same_class_neighbour_rate_by_hand():
+    assert emb.same_class_neighbour_rate(CLASS_VECTORS, CLASS_LABELS) == {"A": 1.0, "B": 0.5}
+    assert emb.same_class_neighbour_rate(CLASS_VECTORS, CLASS_LABELS, by_class=False) == 0.75
+    # an unlabelled row next to row 2 steals its neighbour: row 2 now misses, and row 4 is not scored
+    vectors = np.vstack([CLASS_VECTORS, [[0.05, 1.0]]])
+    labels = [*CLASS_LABELS, None]
+    np.testing.assert_array_equal(emb.nearest_other(vectors), [1, 0, 4, 2, 2])
+    assert emb.same_class_neighbour_rate(vectors, labels) == {"A": 1.0, "B": 0.5}
+    assert emb.same_class_neighbour_rate(vectors, ["A", None, "B", "B", None]) == {"A": 0.0, "B": 0.5}
+    # a class with one member has no partner to find
+    assert emb.same_class_neighbour_rate(CLASS_VECTORS, ["A", "A", "B", "C"]) == {"A": 1.0, "B": 0.0, "C": 0.0}
+
+
+def test_chance_same_class_rate_by_hand():
+    assert emb.chance_same_class_rate(CLASS_LABELS) == {"A": pytest.approx(1 / 3), "B": pytest.approx(1 / 3)}
+    # five rows, a class of three and a class of two: 2/4 and 1/4; overall (3 * 2/4 + 2 * 1/4) / 5
+    rates = emb.chance_same_class_rate(["x", "y", "x", "y", "x"])
+    assert rates == {"x": 0.5, "y": 0.25}
+    assert emb.chance_same_class_rate(["x", "y", "x", "y", "x"], by_class=False) == pytest.approx(0.4)
+    assert emb.chance_same_class_rate(["x", "x", None]) == {"x": 0.5}
+
+
+def test_class_rates_refuse_bad_labels():
+    with pytest.raises(ValueError, match="one label per row: 4 rows but 3 labels"):
+        emb.same_class_neighbour_rate(CLASS_VECTORS, ["A", "A", "B"])
+    with pytest.raises(TypeError, match="labels must be a list"):
+        emb.same_class_neighbour_rate(CLASS_VECTORS, "AABB")
+    with pytest.raises(ValueError, match="all None"):
+        emb.same_class_neighbour_rate(CLASS_VECTORS, [None] * 4)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        emb.chance_same_class_rate(["A"])
+
+
+def test_character_class():
+    classes = [emb.character_class(c) for c in "aEy7\n ?_"]
+    assert classes == [
+        "lower-case vowel",
+        "upper-case letter",
+        "lower-case consonant",
+        "digit",
+        "whitespace",
+        "whitespace",
+        "punctuation",
+        "punctuation",
+    ]
+    assert set(classes) == set(emb.CHARACTER_CLASSES)
+    with pytest.raises(ValueError, match="single character, got 2"):
+        emb.character_class("ab")
+    with pytest.raises(TypeError, match="char must be a str, got int"):
+        emb.character_class(3)
+    with pytest.raises(ValueError, match="no upper or lower case"):
+        emb.character_class("中")
+
+
 # --------------------------------------------------------------------------- errors
 
 
