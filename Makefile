@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # Two workers by default (the machine the course targets has two cores); `make test JOBS=1` to run serially.
 JOBS   ?= 2
 
-.PHONY: setup lab test lint data student execute clean help
+.PHONY: setup lab test lint data student execute site clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
@@ -18,6 +18,7 @@ help:
 	@echo "make setup   only install packages into $(VENV) and fetch + verify the data"
 	@echo "make student write student versions (solutions stubbed, outputs cleared) into build/student/"
 	@echo "make execute re-run every notebook in place (maintainers, after changing a lesson)"
+	@echo "make site    build the lessons as static HTML pages in build/site/ (saved outputs, no network) and check their links"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; found " + sys.version.split()[0] + ". Try: make PYTHON=python3.11 ...")'
@@ -48,6 +49,10 @@ student: $(STAMP)
 
 execute: setup
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 notebooks/*.ipynb
+
+site: $(STAMP)
+	$(BIN)/python -m course_lib.site build --out build/site
+	$(BIN)/python -m course_lib.site check build/site
 
 clean:
 	rm -rf $(VENV) data/cache

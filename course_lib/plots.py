@@ -3,26 +3,41 @@
 Each helper draws on a Matplotlib ``Axes`` (a new figure unless ``ax`` is given) and returns
 it, so a lesson can add to it; the lesson ends the cell with ``plt.show()``.
 
+:func:`use_course_style` also gives every figure a notebook shows a text description (the ``alt``
+text of its image, built by :func:`describe_figure`), for readers who cannot see the picture.
+
 Add new helpers at the end, each documented, each labelling its axes and giving a title.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 # Okabe & Ito's palette: distinguishable with the common colour-vision deficiencies.
 COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+# Line styles that go with the colours, so that lines differ by more than their colour.
+LINE_STYLES = ["-", "--", "-.", ":"]
 # Sequential/diverging colour maps that stay readable with colour-vision deficiencies and in grey.
 SAFE_CMAPS = ("viridis", "cividis", "magma", "inferno", "plasma", "Greys", "RdBu", "PuOr", "BrBG")
 
-FONT_SIZES = {"title": 14, "label": 12, "tick": 11, "annotation": 10}
+# Points. Nothing smaller than MIN_FONT_SIZE, so a plot stays readable on a projector.
+MIN_FONT_SIZE = 12
+FONT_SIZES = {"title": 16, "label": 14, "tick": MIN_FONT_SIZE, "annotation": MIN_FONT_SIZE}
 
 
 def use_course_style() -> None:
-    """Readable defaults for every later plot: larger fonts and the colour-blind-safe cycle."""
+    """Readable defaults for every later plot: larger fonts and the colour-blind-safe cycle.
+
+    In a notebook it also makes every figure's image carry a text description as its ``alt``
+    text (see :func:`describe_figure`). Call it once, near the top of a lesson.
+    """
+    _describe_figures_in_notebooks()
     plt.rcParams.update(
         {
             "font.size": FONT_SIZES["tick"],
@@ -31,10 +46,46 @@ def use_course_style() -> None:
             "xtick.labelsize": FONT_SIZES["tick"],
             "ytick.labelsize": FONT_SIZES["tick"],
             "legend.fontsize": FONT_SIZES["tick"],
+            "figure.titlesize": FONT_SIZES["title"],
             "axes.prop_cycle": plt.cycler(color=COLORS),
             "figure.dpi": 100,
         }
     )
+
+
+def _describe_figures_in_notebooks() -> None:
+    """Make IPython publish each figure's PNG with ``{"alt": describe_figure(fig)}`` as its metadata.
+
+    IPython turns a figure into PNG with the formatter registered for ``Figure`` (Matplotlib's inline
+    backend registers it when the backend loads, which is normally at the first figure: so it is loaded
+    here first). We wrap that formatter rather than replace it, to keep its settings (retina, bbox).
+    Outside IPython, or with a backend that shows no PNG, there is nothing to do.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    if matplotlib.get_backend(auto_select=False) in ("inline", "module://matplotlib_inline.backend_inline"):
+        import matplotlib_inline.backend_inline  # noqa: F401  (loading it registers the PNG formatter)
+    formatter = shell.display_formatter.formatters["image/png"]
+    current = formatter.type_printers.get(Figure)
+    if current is None:
+        return
+    to_png = getattr(current, "course_to_png", current)  # never wrap twice when called again
+
+    def png_with_alt(fig: Figure):
+        alt = describe_figure(fig)
+        result = to_png(fig)
+        if result is None:
+            return None
+        data, metadata = result if isinstance(result, tuple) else (result, None)
+        return data, {**(metadata or {}), "alt": alt}
+
+    png_with_alt.course_to_png = to_png
+    formatter.for_type(Figure, png_with_alt)
 
 
 def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> plt.Axes:
@@ -82,7 +133,11 @@ def bar_chart(
             ax.invert_yaxis()
     else:
         bars = ax.bar(positions, values, color=colors)
-        rotate = max(map(len, labels), default=0) > 8  # long labels slant so they don't overlap
+        # Slant the labels when they are long, or wider than the space each bar has (a character of the
+        # tick font is about 0.6 of its size wide).
+        longest = max(map(len, labels), default=0)
+        per_bar = ax.get_position().width * ax.figure.get_figwidth() / max(len(labels), 1)
+        rotate = longest > 8 or longest * 0.6 * FONT_SIZES["tick"] / 72 > 0.9 * per_bar
         ax.set_xticks(positions, labels, rotation=30 if rotate else 0, ha="right" if rotate else "center")
     if annotate:
         ax.bar_label(
@@ -133,6 +188,7 @@ def heatmap(
     image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     colorbar = ax.figure.colorbar(image, ax=ax)
     colorbar.set_label(colorbar_label, fontsize=FONT_SIZES["label"])
+    colorbar.ax.tick_params(labelsize=FONT_SIZES["tick"])
     if row_labels is not None:
         ax.set_yticks(np.arange(rows), row_labels)
     if col_labels is not None:
@@ -169,16 +225,21 @@ def line_plot(
     markers: bool = False,
     ax: plt.Axes | None = None,
 ) -> plt.Axes:
-    """One line per named series against the shared ``x``, with a legend when there are several."""
+    """One line per named series against the shared ``x``, with a legend when there are several.
+
+    Each series has its own colour and line style, so the lines can be told apart in grey too.
+    """
     ax = _axes(ax, (7, 4))
     for index, (name, ys) in enumerate(series.items()):
         if len(ys) != len(x):
             raise ValueError(f"series {name!r} has {len(ys)} values but x has {len(x)}")
-        ax.plot(x, ys, label=name, color=COLORS[index % len(COLORS)], marker="o" if markers else None, markersize=4)
+        style = LINE_STYLES[index % len(LINE_STYLES)]  # not told apart by colour alone
+        color = COLORS[index % len(COLORS)]
+        ax.plot(x, ys, label=name, color=color, ls=style, marker="o" if markers else None, markersize=4)
     if logy:
         ax.set_yscale("log")
     if len(series) > 1:
-        ax.legend()
+        ax.legend(fontsize=FONT_SIZES["tick"])
     ax.grid(alpha=0.3)
     _label(ax, title, xlabel, ylabel)
     return ax
@@ -236,7 +297,15 @@ def vectors_2d(
         x, y = (float(v) for v in vector)
         color = COLORS[index % len(COLORS)]
         ax.annotate("", xy=(x, y), xytext=(0, 0), arrowprops={"arrowstyle": "-|>", "color": color, "lw": 2.5})
-        ax.annotate(name, (x, y), xytext=(6, 6), textcoords="offset points", color=color, fontweight="bold")
+        ax.annotate(
+            name,
+            (x, y),
+            xytext=(6, 6),
+            textcoords="offset points",
+            color=color,
+            fontweight="bold",
+            fontsize=FONT_SIZES["label"],
+        )
         reach = max(reach, abs(x), abs(y))
     lim = limit if limit is not None else 1.2 * reach
     ax.set_xlim(-lim, lim)
@@ -305,6 +374,11 @@ def position_profile(encodings: np.ndarray, position: int, title: str = "Positio
     return fig
 
 
+# Inches one character's tick label needs at the tick font size: a monospace glyph is 0.6 em wide,
+# so 0.62 em spaces the labels like ordinary monospace text.
+_MONOSPACE_PITCH = 0.62 * FONT_SIZES["tick"] / 72
+
+
 def values_along_text(
     values: Sequence[float],
     text: str,
@@ -331,11 +405,15 @@ def values_along_text(
             label = highlight_label if n == 0 else None
             ax.axvspan(i - 0.5, i + 0.5, color=COLORS[1], alpha=0.3, lw=0, label=label)
         if highlight_label and highlight.any():
-            ax.legend(loc="upper right")
+            ax.legend(loc="upper right", fontsize=FONT_SIZES["tick"])
     ax.plot(positions, values, color=COLORS[0], marker="o", markersize=3, lw=1.2)
     ax.axhline(0, color="black", lw=0.6)
-    step = max(1, len(text) // 120)
-    ax.set_xticks(positions[::step], [show_piece(c) for c in text[::step]], fontsize=8, fontfamily="monospace")
+    # Label every character if the labels fit at the tick size, else every step-th one.
+    axes_inches = ax.get_position().width * ax.figure.get_figwidth()
+    step = max(1, math.ceil(len(text) * _MONOSPACE_PITCH / max(axes_inches, 1e-9)))
+    ax.set_xticks(
+        positions[::step], [show_piece(c) for c in text[::step]], fontsize=FONT_SIZES["tick"], fontfamily="monospace"
+    )
     ax.set_xlim(-0.5, len(text) - 0.5)
     ax.grid(alpha=0.3, axis="y")
     _label(ax, title, "character of the text", ylabel)
@@ -396,7 +474,7 @@ def loss_curves(
         ax.plot(
             steps, [r["val_loss"] for r in history], color=color, ls="--", marker="s", ms=3, label=prefix + "validation"
         )
-    ax.legend()
+    ax.legend(fontsize=FONT_SIZES["tick"])
     ax.grid(alpha=0.3)
     _label(ax, title, xlabel, ylabel)
     return ax
@@ -426,7 +504,15 @@ def pipeline_diagram(
         ax.add_patch(
             FancyBboxPatch((x, 0.0), width, 1.2, boxstyle="round,pad=0.05", fc=color, ec="black", alpha=0.25, lw=1)
         )
-        ax.text(x + width / 2, 0.82, name, ha="center", va="center", fontsize=FONT_SIZES["label"], fontweight="bold")
+        ax.text(
+            x + width / 2,
+            0.82,
+            name,
+            ha="center",
+            va="center",
+            fontsize=FONT_SIZES["annotation"] + 1,
+            fontweight="bold",
+        )
         ax.text(x + width / 2, 0.36, detail, ha="center", va="center", fontsize=FONT_SIZES["annotation"], wrap=True)
         if i < n - 1:
             ax.add_patch(
@@ -453,3 +539,178 @@ def pipeline_diagram(
     ax.set_axis_off()
     ax.set_title(title, fontsize=FONT_SIZES["title"])
     return ax
+
+
+# --------------------------------------------------------------------------- text descriptions (alt text)
+
+
+def describe_figure(fig: Figure, max_items: int = 8) -> str:
+    """A short text description of ``fig`` for readers who cannot see it: the ``alt`` text of its image.
+
+    Built from what the figure holds, panel by panel: the kind of plot, its title, what the axes
+    show, then the lines, bars, cells or points, for example "Line plot 'Loss while training':
+    x = training step, y = loss; 2 lines: training (from 4.17 to 1.52), validation (from 4.18 to 1.6)".
+    Lists stop after ``max_items`` entries. A colour bar is described with the panel it explains.
+    """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a Matplotlib Figure, got {type(fig).__name__}")
+    colorbar_axes = {
+        mappable.colorbar.ax
+        for ax in fig.axes
+        for mappable in (*ax.images, *ax.collections)
+        if getattr(mappable, "colorbar", None) is not None
+    }
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax not in colorbar_axes]
+    descriptions = [_describe_axes(ax, max_items) for ax in panels]
+    suptitle = fig.get_suptitle()
+    if len(descriptions) == 1 and not suptitle:
+        return descriptions[0]
+    if not descriptions:
+        return f"Figure '{suptitle}' with nothing drawn" if suptitle else "Empty figure"
+    heading = f"Figure with {len(descriptions)} panel{'s' if len(descriptions) > 1 else ''}"
+    heading += f", '{suptitle}'" if suptitle else ""
+    return heading + ". " + " ".join(f"Panel {i}: {text}." for i, text in enumerate(descriptions, 1))
+
+
+def _listed(items: Sequence[str], max_items: int) -> str:
+    """'a, b, c' with at most ``max_items`` items and 'and N more' for the rest."""
+    shown = ", ".join(items[:max_items])
+    return shown + (f" and {len(items) - max_items} more" if len(items) > max_items else "")
+
+
+def _fixed_tick_labels(axis) -> list[str]:
+    """The tick labels set by name (``set_xticks(positions, labels)``), or [] for a numeric scale."""
+    from matplotlib.category import StrCategoryLocator
+    from matplotlib.ticker import FixedLocator
+
+    if not isinstance(axis.get_major_locator(), FixedLocator | StrCategoryLocator):
+        return []
+    labels = [label.get_text() for label in axis.get_ticklabels()]
+    return labels if any(labels) else []
+
+
+def _describe_axes(ax: plt.Axes, max_items: int) -> str:
+    """One panel: '<kind> '<title>': x = ..., y = ...; <details>'."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.container import BarContainer
+    from matplotlib.text import Annotation
+
+    images = [image for image in ax.images if image.get_visible()]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    points = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets())]
+    lines = [line for line in ax.lines if line.get_visible() and line.get_transform() is ax.transData]
+    arrows = [t for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is not None]
+    words = [" ".join(t.get_text().split()) for t in ax.texts if t.get_text().strip() and not _is_bar_label(t, bars)]
+    details, kinds = [], []
+    if images:
+        kinds.append("Heatmap")
+        details.append(_describe_image(ax, images[0], max_items))
+    if bars and all(map(_is_histogram, bars)):
+        kinds.append("Histogram")
+        details.append("; ".join(_describe_histogram(container) for container in bars))
+    elif bars:
+        horizontal = bars[0].orientation == "horizontal"
+        kinds.append("Horizontal bar chart" if horizontal else "Bar chart")
+        details.append(_describe_bars(ax, bars, horizontal, max_items))
+    if points:
+        kinds.append("Scatter plot")
+        details.append(f"{sum(len(c.get_offsets()) for c in points)} points")
+    if arrows:
+        kinds.append("Arrow diagram")
+        details.append(f"{len(arrows)} arrow{'s' if len(arrows) > 1 else ''}")
+    if lines:
+        kinds.append("Line plot")
+        details.append(_describe_lines(lines, max_items))
+    if words and not images:  # a heatmap's cell values are already summarised
+        details.append("labels: " + _listed(words, max_items if ax.axison else len(words)))  # a diagram's in full
+    if not kinds:
+        kinds.append("Diagram" if not ax.axison else "Empty plot")
+    title = " ".join((ax.get_title() or ax.get_title("left") or ax.get_title("right")).split())
+    text = kinds[0] + (f" '{title}'" if title else "")
+    if ax.axison:
+        xlabel, ylabel = (" ".join(label.split()) or "unlabelled" for label in (ax.get_xlabel(), ax.get_ylabel()))
+        axes = [f"x = {xlabel}", f"y = {ylabel}"]
+        axes += [f"{name} on a log scale" for name in "xy" if getattr(ax, f"get_{name}scale")() == "log"]
+        text += ": " + ", ".join(axes)
+    return "; ".join([text, *details])
+
+
+def _is_bar_label(text, bars) -> bool:
+    """Whether ``text`` is a number written on a bar (the bars' values are listed already)."""
+    if not bars:
+        return False
+    try:
+        float(text.get_text().replace(",", "").replace("%", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def _describe_image(ax: plt.Axes, image, max_items: int) -> str:
+    rows, cols = np.asarray(image.get_array()).shape[:2]
+    parts = [f"{rows} x {cols} cells"]
+    colorbar = getattr(image, "colorbar", None)
+    name = colorbar.ax.get_ylabel() if colorbar is not None else ""
+    low, high = image.norm.vmin, image.norm.vmax
+    if low is not None and high is not None:
+        parts.append(f"colour = {name or 'value'} from {low:,.4g} to {high:,.4g}")
+    for which, axis in (("rows", ax.yaxis), ("columns", ax.xaxis)):
+        labels = _fixed_tick_labels(axis)
+        if labels:
+            parts.append(f"{which}: {_listed(labels, max_items)}")
+    return "; ".join(parts)
+
+
+def _describe_bars(ax: plt.Axes, bars, horizontal: bool, max_items: int) -> str:
+    """'3 bars: a 1, b 2, c 3', or per named series when there are several (stacked or grouped bars)."""
+    names = _fixed_tick_labels(ax.yaxis if horizontal else ax.xaxis)
+    groups = []
+    for container in bars:
+        values = [float(v) for v in container.datavalues]
+        if len(names) == len(values):
+            items = [f"{name} {value:,.4g}" for name, value in zip(names, values, strict=True)]
+        else:
+            items = [f"{value:,.4g}" for value in values]
+        label = container.get_label() or ""
+        named = len(bars) > 1 and not label.startswith("_") and label
+        groups.append((f"{label}: " if named else "") + _listed(items, max_items))
+    count = sum(len(container) for container in bars)
+    heading = f"{count} bar{'s' if count > 1 else ''}" + (f" in {len(bars)} series" if len(bars) > 1 else "")
+    return f"{heading}: " + "; ".join(groups)
+
+
+def _is_histogram(container) -> bool:
+    """Whether a ``BarContainer`` looks like a histogram: five or more vertical bars of counts, side by side."""
+    if container.orientation != "vertical" or len(container) < 5 or min(container.datavalues) < 0:
+        return False
+    edges = sorted((bar.get_x(), bar.get_x() + bar.get_width()) for bar in container)
+    return all(np.isclose(right, left) for (_, right), (left, _) in zip(edges, edges[1:], strict=False))
+
+
+def _describe_histogram(container) -> str:
+    """'elsewhere: 39 bins from -0.2 to 1.5, highest at 0.01'."""
+    bars = sorted(container, key=lambda bar: bar.get_x())
+    highest = max(bars, key=lambda bar: bar.get_height())
+    label = bars[0].get_label() or ""  # Axes.hist names a histogram's first bar, not its container
+    name = f"{label}: " if label and not label.startswith("_") else ""
+    low, high = bars[0].get_x(), bars[-1].get_x() + bars[-1].get_width()
+    peak = highest.get_x() + highest.get_width() / 2
+    return f"{name}{len(bars)} bins from {low:,.4g} to {high:,.4g}, highest at {peak:,.4g}"
+
+
+def _describe_lines(lines, max_items: int) -> str:
+    """'2 lines: training (from 4.2 to 1.5), ...': where each named line starts and ends.
+
+    Unnamed lines (construction lines of a drawing) are only counted, unless a lone line is all there is.
+    """
+
+    def ends(line) -> str:
+        ys = np.asarray(line.get_ydata(), dtype=float)
+        ys = ys[np.isfinite(ys)]
+        return f"from {ys[0]:,.4g} to {ys[-1]:,.4g}" if ys.size else "no values"
+
+    count = f"{len(lines)} line{'s' if len(lines) > 1 else ''}"
+    named = [line for line in lines if not line.get_label().startswith("_")]
+    if not named:
+        return f"{count}: {ends(lines[0])}" if len(lines) == 1 else count
+    return f"{count}: " + _listed([f"{line.get_label()} ({ends(line)})" for line in named], max_items)

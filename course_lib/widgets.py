@@ -9,6 +9,7 @@ Add new helpers at the end, each with a docstring saying what it shows and what 
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -189,20 +190,52 @@ def figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def figure_image(fig):
+    """A Matplotlib figure as an image widget described in words (see :func:`course_lib.plots.describe_figure`).
+
+    An ipywidgets ``Image`` has no alt text; the description goes in its tooltip, which the page shows
+    as the image's ``title``, the text a screen reader reads for an image without ``alt``.
+    """
+    png, description = figure_png_and_description(fig)
+    return _described_image_class()(value=png, format="png", tooltip=description)
+
+
+def figure_png_and_description(fig) -> tuple[bytes, str]:
+    """PNG bytes of ``fig`` and its text description; the figure is closed afterwards."""
+    from .plots import describe_figure
+
+    description = describe_figure(fig)
+    return figure_png(fig), description
+
+
+@functools.cache
+def _described_image_class():
+    import ipywidgets as widgets
+    import traitlets
+
+    class DescribedImage(widgets.Image):
+        """An ``Image`` whose ``tooltip`` can be set: ipywidgets 8.1's page code reads a widget's
+        ``description`` before it shows a tooltip, and fails to draw an ``Image`` (which has none)."""
+
+        description = traitlets.Unicode("").tag(sync=True)
+
+    return DescribedImage
+
+
 def text_html(text: str) -> str:
     """Plain text (a report with aligned columns) as escaped, monospace HTML."""
     return f'<pre class="course-text" style="font-size:13px; margin:4px 0">{html.escape(text)}</pre>'
 
 
-def _view_parts(result: Any) -> list[str | bytes]:
-    """What a render function returned, as a list of HTML strings and PNG images."""
+def _view_parts(result: Any) -> list[str | bytes | tuple[bytes, str]]:
+    """What a render function returned, as a list of HTML strings, PNG images and (PNG, description) pairs."""
     from matplotlib.figure import Figure
 
     parts = list(result) if isinstance(result, tuple | list) else [result]
-    out: list[str | bytes] = []
+    out: list[str | bytes | tuple[bytes, str]] = []
     for part in parts:
         if isinstance(part, Figure):
-            out.append(figure_png(part))
+            out.append(figure_png_and_description(part))
         elif isinstance(part, str | bytes):
             out.append(part)
         else:
@@ -223,18 +256,26 @@ def live_view(render: Callable[..., Any], controls: Mapping[str, Any], horizonta
     if not controls:
         raise ValueError("controls must name at least one widget, got an empty mapping")
 
-    def current() -> list[str | bytes]:
+    def current() -> list[str | bytes | tuple[bytes, str]]:
         return _view_parts(render(**{name: control.value for name, control in controls.items()}))
 
+    def view_of(part):
+        if isinstance(part, tuple):  # a figure, with its description as tooltip
+            return _described_image_class()(value=part[0], format="png", tooltip=part[1])
+        return widgets.Image(value=part, format="png") if isinstance(part, bytes) else widgets.HTML(part)
+
     first = current()
-    views = [widgets.Image(value=p, format="png") if isinstance(p, bytes) else widgets.HTML(p) for p in first]
+    views = [view_of(p) for p in first]
 
     def update(change=None) -> None:
         parts = current()
         if len(parts) != len(views):
             raise ValueError(f"render returned {len(parts)} parts, but {len(views)} the first time")
         for view, part in zip(views, parts, strict=True):
-            view.value = part
+            if isinstance(part, tuple):
+                view.value, view.tooltip = part
+            else:
+                view.value = part
 
     for control in controls.values():
         control.observe(update, names="value")
@@ -758,7 +799,7 @@ def training_playground(
     }
     button = widgets.Button(description="Train", button_style="primary", icon="play")
     plan = widgets.HTML()
-    image = widgets.Image(value=figure_png(training_result_figure([])), format="png")
+    image = figure_image(training_result_figure([]))
     outcome = widgets.HTML(text_html("no run yet"))
 
     def values() -> dict:
@@ -772,7 +813,7 @@ def training_playground(
         try:
             settings = values()
             history, sample, _ = run_training(train_data, val_data, tokenizer, prompt=prompt, **settings)
-            image.value = figure_png(training_result_figure(history))
+            image.value, image.tooltip = figure_png_and_description(training_result_figure(history))
             last = history[-1]
             outcome.value = text_html(
                 f"after {last['iter']} steps: training loss {last['train_loss']:.2f}, "
