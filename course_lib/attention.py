@@ -603,9 +603,10 @@ def draw_attention_pattern(
         ax=ax,
     )
     if many:  # too many to label every one: label a readable subset
-        step = max(1, len(tokens) // 30)
-        ax.set_xticks(np.arange(0, len(tokens), step), labels[::step], fontsize=8)
-        ax.set_yticks(np.arange(0, pattern.shape[0], step), labels[-pattern.shape[0] :][::step], fontsize=8)
+        step = max(1, len(tokens) // 20)
+        tick = plots.FONT_SIZES["tick"]
+        ax.set_xticks(np.arange(0, len(tokens), step), labels[::step], fontsize=tick)
+        ax.set_yticks(np.arange(0, pattern.shape[0], step), labels[-pattern.shape[0] :][::step], fontsize=tick)
     if query is not None:
         ax.add_patch(Rectangle((-0.5, query - 0.5), pattern.shape[1], 1, fill=False, edgecolor="#E69F00", lw=3))
     return ax
@@ -736,7 +737,8 @@ def model_head_figure(
         )
         bars.set_ylim(0, 1)
         bars.set_xlim(-0.5, len(tokens) - 0.5)  # line the bars up under the pattern's columns
-        bars.set_xticks(np.arange(len(tokens)), [show_piece(t) for t in tokens], rotation=0, ha="center", fontsize=8)
+        pieces = [show_piece(t) for t in tokens]
+        bars.set_xticks(np.arange(len(tokens)), pieces, rotation=0, ha="center", fontsize=plots.FONT_SIZES["tick"])
     fig.tight_layout()
     return fig
 
@@ -744,6 +746,8 @@ def model_head_figure(
 def all_heads_figure(tokens: list[str], patterns: Array):
     """Every head's pattern on one text in a grid (rows: layers, columns: heads)."""
     import matplotlib.pyplot as plt
+
+    from course_lib.plots import FONT_SIZES
 
     p = patterns.detach().cpu().numpy() if is_torch(patterns) else np.asarray(patterns)
     n_layer, n_head = p.shape[:2]
@@ -755,11 +759,13 @@ def all_heads_figure(tokens: list[str], patterns: Array):
             image = ax.imshow(p[layer, head], cmap="viridis", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"layer {layer}, head {head}", fontsize=10)
+            ax.set_title(f"layer {layer}, head {head}", fontsize=FONT_SIZES["tick"])
             if head == 0:
-                ax.set_ylabel("query", fontsize=10)
+                ax.set_ylabel("query", fontsize=FONT_SIZES["label"])
             if layer == n_layer - 1:
-                ax.set_xlabel("key", fontsize=10)
-    fig.suptitle(f"Every head's pattern on {len(tokens)} characters", fontsize=14)
-    fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
+                ax.set_xlabel("key", fontsize=FONT_SIZES["label"])
+    fig.suptitle(f"Every head's pattern on {len(tokens)} characters", fontsize=FONT_SIZES["title"])
+    colorbar = fig.colorbar(image, ax=axes, shrink=0.6)
+    colorbar.set_label("attention weight", fontsize=FONT_SIZES["label"])
+    colorbar.ax.tick_params(labelsize=FONT_SIZES["tick"])
     return fig

@@ -20,7 +20,7 @@ from IPython.core.pylabtools import print_figure
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from course_lib import mlp, plots, widgets
+from course_lib import attention, mlp, plots, widgets
 
 ROOT = Path(__file__).resolve().parents[1]
 HISTORY = [{"iter": 0, "train_loss": 4.2, "val_loss": 4.25}, {"iter": 100, "train_loss": 1.5, "val_loss": 1.75}]
@@ -228,6 +228,10 @@ def course_figures() -> dict[str, Figure]:
         "training_result_figure (empty)": widgets.training_result_figure([]),
         "training_result_figure": widgets.training_result_figure(HISTORY),
         "mlp.neuron_figure": mlp.neuron_figure(np.arange(len(text)), text, 0, feature="space"),
+        "attention.draw_attention_pattern": attention.draw_attention_pattern(
+            np.tril(np.ones((len(text), len(text)))) / np.arange(1, len(text) + 1)[:, None], list(text), query=3
+        ).figure,
+        "attention.all_heads_figure": attention.all_heads_figure(list("abcd"), np.full((2, 2, 4, 4), 0.25)),
     }
     return figures
 
