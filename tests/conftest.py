@@ -35,6 +35,15 @@ def close_figures():
     plt.close("all")
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for a whole test module (``pytestmark = pytest.mark.usefixtures(...)``)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def tiny_model():
     """A randomly initialised 2-layer GPT on a 32-character vocabulary: fast and deterministic."""

@@ -15,15 +15,9 @@ from course_lib.sampling import next_token_logits
 from course_lib.smollm import GGUFError, SmolLMConfig
 from course_lib.smollm_tokenizer import ChatTemplate, byte_symbols, pretokenize
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread for this module: generating one token at a time is limited by memory, not arithmetic,
-    and on a busy 2-core machine (pytest -n 2) two threads per process wait on each other and run many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# SmolLM2 generates one token at a time, which memory speed limits, not arithmetic: on a busy
+# 2-core machine two threads per process wait on each other and run many times slower.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -23,21 +23,14 @@ from tokenizers import Tokenizer, pre_tokenizers  # noqa: E402  (installed with 
 from course_lib import smollm  # noqa: E402
 from course_lib.data import asset_path, load_text  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
 # Our logits equal transformers' to this absolute tolerance (measured: about 1e-4 on logits up to ~40 in size;
 # both run float32 on the same dequantised weights, so only the order of floating-point operations differs).
 LOGIT_ATOL = 1e-3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread for this module: generating one token at a time is limited by memory, not arithmetic,
-    and on a busy 2-core machine (pytest -n 2) two threads per process wait on each other and run many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+# SmolLM2 generates one token at a time, which memory speed limits, not arithmetic: on a busy
+# 2-core machine two threads per process wait on each other and run many times slower.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]
 
 
 @pytest.fixture(scope="module")
