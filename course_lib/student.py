@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -54,20 +55,16 @@ def _assigned_names(code: str) -> list[str]:
     return names
 
 
-def strip_solutions(source: str) -> str:
-    """Replace each marked solution in one cell's source by a stub, keeping the indentation."""
-    lines = source.split("\n")
-    out: list[str] = []
+def _solution_blocks(lines: list[str]) -> Iterator[tuple[int, int, str, str]]:
+    """Each marked solution of a cell's lines: (index of BEGIN, index of END, indentation, body)."""
     i = 0
     while i < len(lines):
         line = lines[i]
         if END in line:
             raise SolutionMarkerError(f"'{END}' without a '{BEGIN}' before it (line {i + 1})")
         if BEGIN not in line:
-            out.append(line)
             i += 1
             continue
-        indent = line[: len(line) - len(line.lstrip())]
         j = i + 1
         while j < len(lines) and END not in lines[j]:
             if BEGIN in lines[j]:
@@ -75,13 +72,60 @@ def strip_solutions(source: str) -> str:
             j += 1
         if j == len(lines):
             raise SolutionMarkerError(f"'{BEGIN}' on line {i + 1} has no '{END}'")
-        body = "\n".join(lines[i + 1 : j])
+        yield i, j, line[: len(line) - len(line.lstrip())], "\n".join(lines[i + 1 : j])
+        i = j + 1
+
+
+def strip_solutions(source: str) -> str:
+    """Replace each marked solution in one cell's source by a stub, keeping the indentation."""
+    lines = source.split("\n")
+    out: list[str] = []
+    done = 0  # lines before this index are already handled
+    for begin, end, indent, body in _solution_blocks(lines):
+        out += lines[done:begin]
         if indent:
             out += [indent + STUB_COMMENT, indent + "raise NotImplementedError()"]
         else:
             out += [f"{name} = ...  {STUB_COMMENT}" for name in _assigned_names(body)]
-        i = j + 1
-    return "\n".join(out)
+        done = end + 1
+    return "\n".join(out + lines[done:])
+
+
+def stubbed_names(source: str) -> dict[str, str]:
+    """What the student version of one cell leaves for the learner: ``{name: kind}``, in order.
+
+    The kind is ``"function"`` for a function whose body becomes the stub (calling it raises
+    ``NotImplementedError``) and ``"value"`` for a name set to ``...``. A solution that is indented
+    but not inside a function raises :class:`SolutionMarkerError`: its stub would stop "Run all".
+    """
+    names: dict[str, str] = {}
+    functions = None
+    for begin, _end, indent, body in _solution_blocks(source.split("\n")):
+        if not indent:
+            names.update(dict.fromkeys(_assigned_names(body), "value"))
+            continue
+        if functions is None:
+            try:
+                tree = ast.parse(source)
+            except SyntaxError as err:
+                raise SolutionMarkerError(
+                    f"a cell with a solution inside a function must be valid Python: {err}"
+                ) from err
+            functions = [node for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+        around = [node for node in functions if node.lineno <= begin + 1 <= node.end_lineno]
+        if not around:
+            raise SolutionMarkerError(
+                f"the solution on line {begin + 1} is indented but not inside a function, so its stub "
+                "`raise NotImplementedError()` would stop the notebook; put it inside a function"
+            )
+        names[max(around, key=lambda node: node.lineno).name] = "function"
+    return names
+
+
+def hidden_lines(source: str) -> list[str]:
+    """The non-blank lines of one cell's solutions, stripped: the text the student version must not show."""
+    blocks = _solution_blocks(source.split("\n"))
+    return [line.strip() for *_, body in blocks for line in body.split("\n") if line.strip()]
 
 
 def has_solution(source: str) -> bool:
@@ -89,14 +133,20 @@ def has_solution(source: str) -> bool:
 
 
 def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy of ``nb`` with solutions stubbed and all outputs and execution counts cleared."""
+    """A copy of ``nb`` with solutions stubbed and every trace of the solution run cleared.
+
+    That is each code cell's outputs, execution count and timings, and the saved widget state
+    (the sliders' last pictures and texts, which were computed with the solutions).
+    """
     copy = nbformat.from_dict(nb)
+    copy.metadata.pop("widgets", None)
     for cell in copy.cells:
         if cell.cell_type != "code":
             continue
         cell.source = strip_solutions(cell.source)
         cell.outputs = []
         cell.execution_count = None
+        cell.metadata.pop("execution", None)
     return copy
 
 

@@ -6,7 +6,14 @@ import nbformat
 import pytest
 
 from course_lib.checks import Case, check_function, check_value
-from course_lib.student import SolutionMarkerError, make_student_versions, strip_solutions
+from course_lib.student import (
+    SolutionMarkerError,
+    hidden_lines,
+    make_student_versions,
+    strip_solutions,
+    stubbed_names,
+    student_notebook,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -68,16 +75,58 @@ def test_broken_markers_are_reported(source, message):
         strip_solutions(source)
 
 
-def _solution_lines(source: str) -> list[str]:
-    lines, inside = [], False
-    for line in source.split("\n"):
-        if "### BEGIN SOLUTION" in line:
-            inside = True
-        elif "### END SOLUTION" in line:
-            inside = False
-        elif inside and len(line.strip()) > 12:  # short lines like `return x` may occur elsewhere
-            lines.append(line.strip())
-    return lines
+def test_stubbed_names_says_what_each_stub_leaves_for_the_learner():
+    assert stubbed_names(FUNCTION_CELL) == {"one_hot": "function"}
+    assert stubbed_names(TOP_LEVEL_CELL) == {"n_chars": "value", "first": "value", "last": "value"}
+    nested = "def outer():\n    def inner(x):\n        ### BEGIN SOLUTION\n        return x\n"
+    nested += "        ### END SOLUTION\n    return inner"
+    assert stubbed_names(nested) == {"inner": "function"}
+    assert stubbed_names("x = 1") == {}
+
+
+def test_a_solution_indented_outside_any_function_is_reported():
+    # Its stub would be a top-level `raise NotImplementedError()`, which stops "Run all".
+    loop = "for i in range(3):\n    ### BEGIN SOLUTION\n    print(i)\n    ### END SOLUTION"
+    with pytest.raises(SolutionMarkerError, match="not inside a function"):
+        stubbed_names(loop)
+
+
+def test_hidden_lines_are_the_solution_lines_only():
+    assert hidden_lines(FUNCTION_CELL) == ["eye = np.eye(vocab_size)", "return eye[ids]"]
+    assert hidden_lines(TOP_LEVEL_CELL) == ["n_chars = len(text)", "first, last = text[0], text[-1]"]
+
+
+def _strings(node) -> list[str]:
+    """Every string anywhere in a notebook: sources, outputs, metadata (widget state included)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for key, value in node.items() for s in [key, *_strings(value)]]
+    if isinstance(node, list):
+        return [s for value in node for s in _strings(value)]
+    return []
+
+
+def _leaks(solution: nbformat.NotebookNode, student: nbformat.NotebookNode) -> list[str]:
+    # Lines of 12 characters or fewer (`return x`) may occur outside solutions too.
+    hidden = [line for c in solution.cells if c.cell_type == "code" for line in hidden_lines(c.source)]
+    text = "\n".join(_strings(student))
+    return [line for line in hidden if len(line) > 12 and line in text]
+
+
+def test_student_version_drops_outputs_and_widget_state_that_show_the_solution():
+    cell = nbformat.v4.new_code_cell(
+        FUNCTION_CELL, execution_count=3, metadata={"execution": {"a": "b"}, "tags": ["t"]}
+    )
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="eye = np.eye(vocab_size)\n")]
+    solution = nbformat.v4.new_notebook(cells=[cell])
+    solution.metadata["widgets"] = {"state": {"value": "return eye[ids]"}}
+    assert len(_leaks(solution, solution)) == 2  # the check sees outputs and widget state, not only sources
+    student = student_notebook(solution)
+    assert _leaks(solution, student) == []
+    assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
+    assert student.cells[0].metadata == {"tags": ["t"]} and "widgets" not in student.metadata
+    assert solution.cells[0].outputs and "widgets" in solution.metadata  # the solution notebook is left alone
 
 
 def test_real_lessons_have_exercises_and_their_student_versions_leak_no_solution(tmp_path):
@@ -87,13 +136,13 @@ def test_real_lessons_have_exercises_and_their_student_versions_leak_no_solution
         solution = nbformat.read(NOTEBOOKS / path.name, as_version=4)
         student = nbformat.read(path, as_version=4)
         solution_code = [c.source for c in solution.cells if c.cell_type == "code"]
-        hidden = [line for source in solution_code for line in _solution_lines(source)]
         assert len([s for s in solution_code if "### BEGIN SOLUTION" in s]) >= 3, f"{path.name}: fewer than 3 exercises"
-        student_code = "\n".join(c.source for c in student.cells if c.cell_type == "code")
-        leaked = [line for line in hidden if line in student_code]
+        leaked = _leaks(solution, student)
         assert leaked == [], f"{path.name}: solution lines leak into the student version: {leaked[:3]}"
-        assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
-        assert "YOUR CODE HERE" in student_code
+        code = [c for c in student.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None and "execution" not in c.metadata for c in code)
+        assert "widgets" not in student.metadata
+        assert "YOUR CODE HERE" in "\n".join(c.source for c in code)
 
 
 def test_every_lesson_is_saved_executed_so_nbval_compares_real_outputs():
