@@ -19,6 +19,12 @@ It launches Debian's Chromium through Playwright (never a downloaded browser) an
 Widgets are found the way a learner finds them: by their visible description (the label left of an
 ipywidgets control) and, to tell apart two similar controls, by what their cell shows
 (``near=".course-token"``: the cell whose output contains that element).
+
+Controls are driven with the keyboard, as a keyboard-only learner would (``move_slider``/``step_slider``,
+``step_dropdown``, ``toggle_checkbox``, ``press_button``, ``type_text``); ``accessibility_problems``
+says when one cannot be reached with Tab or has no accessible name. ``timed_change`` times a control
+change to its updated output in the page's own clock; ``shown_view`` and ``LabSession.fresh_view``
+compare what the page shows with what a new copy of the widget, built in the kernel, shows.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -358,6 +364,121 @@ async (path) => {
 )
 
 
+_JS_KERNEL_EXECUTE = (
+    """
+async ([path, code, timeoutMs]) => {
+  const panel = ("""
+    + _JS_PANEL
+    + """)(path);
+  const kernel = panel && panel.sessionContext.session ? panel.sessionContext.session.kernel : null;
+  if (!kernel) throw new Error('the notebook has no kernel');
+  const future = kernel.requestExecute({ code, silent: false, store_history: false, stop_on_error: false });
+  let out = '';
+  let error = null;
+  future.onIOPub = (msg) => {
+    const kind = msg.header.msg_type;
+    if (kind === 'stream') out += msg.content.text;
+    if (kind === 'error') {
+      error = msg.content.ename + ': ' + msg.content.evalue + '\\n' + msg.content.traceback.join('\\n');
+    }
+  };
+  const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs));
+  await Promise.race([future.done, timeout]);
+  return { out, error };
+}
+"""
+)
+
+_JS_CELL_SOURCE = (
+    """
+([path, index]) => {
+  const panel = ("""
+    + _JS_PANEL
+    + """)(path);
+  const cells = Array.from(panel.content.node.querySelectorAll('.jp-CodeCell'));
+  const widget = panel.content.widgets.find((w) => w.node === cells[index]);
+  if (!widget) throw new Error('no code cell at index ' + index);
+  return widget.model.sharedModel.getSource();
+}
+"""
+)
+
+# Defined in the kernel by LabSession.fresh_view, then called with the cell's source and the settings.
+_KERNEL_FRESH_VIEW = """
+def _course_fresh_view(source, settings):
+    import ast
+    import hashlib
+    import json
+    from html.parser import HTMLParser
+
+    import ipywidgets as W
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    tree = ast.parse(shell.transform_cell(source))
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        raise ValueError("the widget's cell must end with the expression that builds the widget")
+    namespace = dict(shell.user_ns)  # a copy: running the cell again changes none of the notebook's names
+    exec(compile(ast.Module(tree.body[:-1], type_ignores=[]), "<widget cell>", "exec"), namespace)
+    root = eval(compile(ast.Expression(tree.body[-1].value), "<widget cell>", "eval"), namespace)
+
+    def walk(widget):
+        yield widget
+        for child in getattr(widget, "children", ()):
+            yield from walk(child)
+
+    widgets = list(walk(root))
+    kinds = {
+        "slider": (W.IntSlider, W.FloatSlider),
+        "checkbox": W.Checkbox,
+        "dropdown": W.Dropdown,
+        "text": (W.Text, W.Textarea),
+    }
+    used = set()
+    try:
+        for kind, description, value in settings:
+            same = description.strip().rstrip(":").strip()
+            found = [
+                w for w in widgets
+                if isinstance(w, kinds[kind]) and id(w) not in used
+                and w.description.strip().rstrip(":").strip() == same
+            ]
+            if not found:
+                raise LookupError(f"the widget's fresh copy has no {kind} described {description!r}")
+            control = found[0]
+            used.add(id(control))
+            if kind == "slider":
+                control.value = int(float(value)) if isinstance(control, W.IntSlider) else float(value)
+            elif kind == "dropdown":
+                control.label = value
+            else:
+                control.value = value
+
+        class Text(HTMLParser):
+            def __init__(self):
+                super().__init__(convert_charrefs=True)
+                self.parts = []
+
+            def handle_data(self, data):
+                self.parts.append(data)
+
+        def text_of(markup):
+            parser = Text()
+            parser.feed(markup)
+            parser.close()
+            return " ".join("".join(parser.parts).split())
+
+        return json.dumps({
+            "images": [hashlib.sha256(w.value).hexdigest() for w in widgets if isinstance(w, W.Image)],
+            "texts": [text_of(w.value) for w in widgets if isinstance(w, W.HTML)],
+        })
+    finally:
+        for w in widgets:
+            w.close()
+
+"""
+
+
 @dataclass
 class LabSession:
     """A running JupyterLab plus a browser; ``open`` a notebook, ``run_all``, then drive its widgets."""
@@ -487,6 +608,42 @@ class LabSession:
             + self._server.log_tail()
         )
 
+    # ----------------------------------------------------------------- the kernel, for checks
+
+    def kernel_execute(self, page, code: str, *, timeout: float = ACTION_TIMEOUT_MS / 1000) -> str:
+        """Run ``code`` in ``page``'s kernel, outside any cell (nothing is shown); return what it printed.
+
+        The code runs in the notebook's namespace, after everything the cells defined. Nothing is
+        added to the history and no execution count is used. A Python error raises BrowserTestError.
+        """
+        name = self._pages[page]
+        try:
+            result = page.evaluate(_JS_KERNEL_EXECUTE, [name, code, timeout * 1000])
+        except Exception as exc:
+            raise BrowserTestError(f"Could not run code in the kernel of {name}: {exc}") from exc
+        if result["error"]:
+            raise BrowserTestError(f"Code run in the kernel of {name} failed: {_strip_ansi(result['error'])[-3000:]}")
+        return result["out"]
+
+    def fresh_view(self, page, cell, settings=None, *, timeout: float = 120.0) -> dict[str, list[str]]:
+        """What a new copy of ``cell``'s widget shows once its controls hold ``settings``, built in the kernel.
+
+        The kernel runs the cell's source again (in a copy of the notebook's namespace, so nothing the
+        notebook defined changes), sets each control to the value in ``settings`` (default: what the page's
+        controls show now, :func:`control_settings`), and reports its outputs the way :func:`shown_view`
+        reads the page: the SHA-256 of every image and the text of every HTML view. The widget is then
+        closed. When the page shows the same, the browser displays exactly what the kernel computes for
+        those settings: the right figure, not merely a different one.
+        """
+        name = self._pages[page]
+        index = cell.evaluate("(el, sel) => Array.from(document.querySelectorAll(sel)).indexOf(el)", _CELLS)
+        source = page.evaluate(_JS_CELL_SOURCE, [name, index])
+        settings = control_settings(cell) if settings is None else settings
+        literal = repr([tuple(setting) for setting in settings])
+        code = f"{_KERNEL_FRESH_VIEW}\nprint(_course_fresh_view({source!r}, {literal}))\ndel _course_fresh_view\n"
+        out = self.kernel_execute(page, code, timeout=timeout)
+        return json.loads(out.strip().splitlines()[-1])
+
     def close_pages(self, screenshot_prefix: str | None = None) -> list[Path]:
         """Shut down each open page's kernel and close the page; screenshot it first if a prefix is given.
 
@@ -596,15 +753,18 @@ def find_cell(page, *has: str, timeout_ms: float = ACTION_TIMEOUT_MS):
     return cell_of(matching.first)
 
 
-def _control(page, kind: str, description: str | None, near: str | None):
+def _control(page, kind: str, description: str | None, near: str | None, label: str | None = ".widget-label"):
     """The first ipywidgets control box of ``kind`` (CSS), labelled ``description``, in a cell ``near``.
 
     With ``near``, the cell must show both that control and an element matching ``near``: an earlier
     cell with only one of them (a static token view, another box with the same label) is passed over.
+    ``label`` is the CSS of the element inside the box that shows the description (a check box shows it
+    beside the box, in ``.widget-label-basic``); None means the box's own text (a button's caption).
     """
     boxes = page.locator(f".jp-Cell-outputArea {kind}")
     if description is not None:
-        boxes = boxes.filter(has=page.locator(".widget-label", has_text=_label_pattern(description)))
+        pattern = _label_pattern(description)
+        boxes = boxes.filter(has=page.locator(label, has_text=pattern)) if label else boxes.filter(has_text=pattern)
     cells = page.locator(_CELLS).filter(has=boxes)
     if near:
         cells = cells.filter(has=page.locator(f".jp-Cell-outputArea {near}"))
@@ -660,6 +820,206 @@ def move_slider(handle, key: str = "ArrowRight", presses: int = 1) -> str:
     for _ in range(presses):
         handle.press(key)
     return slider_value(handle)
+
+
+def find_checkbox(page, description: str | None = None, *, near: str | None = None):
+    """The ``<input type=checkbox>`` of the first ipywidgets Checkbox labelled ``description``."""
+    box = _control(page, ".widget-checkbox", description, near, label=".widget-label-basic")
+    return box.locator("input[type=checkbox]").first
+
+
+def find_dropdown(page, description: str | None = None, *, near: str | None = None):
+    """The ``<select>`` of the first ipywidgets Dropdown labelled ``description``."""
+    box = _control(page, ".widget-dropdown", description, near)
+    return box.locator("select").first
+
+
+def find_button(page, description: str | None = None, *, near: str | None = None):
+    """The first ipywidgets Button whose caption is ``description``."""
+    return _control(page, ".widget-button", description, near, label=None)
+
+
+# What a lesson spec calls each kind of control, and how to find it.
+CONTROL_FINDERS = {
+    "slider": find_slider,
+    "checkbox": find_checkbox,
+    "dropdown": find_dropdown,
+    "text": find_text_box,
+    "button": find_button,
+}
+
+
+def find_control(page, kind: str, description: str, *, near: str | None = None):
+    """The control of ``kind`` (a key of :data:`CONTROL_FINDERS`) labelled ``description``."""
+    if kind not in CONTROL_FINDERS:
+        raise ValueError(f"kind must be one of {sorted(CONTROL_FINDERS)}, got {kind!r}")
+    return CONTROL_FINDERS[kind](page, description, near=near)
+
+
+_OPPOSITE_KEYS = {
+    "ArrowRight": "ArrowLeft",
+    "ArrowLeft": "ArrowRight",
+    "ArrowUp": "ArrowDown",
+    "ArrowDown": "ArrowUp",
+    "PageUp": "PageDown",
+    "PageDown": "PageUp",
+    "Home": "End",
+    "End": "Home",
+}
+
+
+def opposite_key(key: str) -> str:
+    """The key that undoes ``key`` on a slider or a dropdown (ArrowRight -> ArrowLeft, Home -> End...)."""
+    if key not in _OPPOSITE_KEYS:
+        raise ValueError(f"key must be one of {sorted(_OPPOSITE_KEYS)}, got {key!r}")
+    return _OPPOSITE_KEYS[key]
+
+
+def _key_that_moves(at_start: bool, at_end: bool, key: str) -> str:
+    """``key``, or its opposite when ``key`` would push against the end it is already at."""
+    towards_end = key in {"ArrowRight", "ArrowUp", "PageUp", "End"}
+    if (towards_end and at_end) or (not towards_end and at_start):
+        return opposite_key(key)
+    return key
+
+
+def step_slider(handle, key: str = "ArrowRight") -> str:
+    """Press ``key`` once on a slider handle; at the end ``key`` points to, press the opposite key.
+
+    Returns the new readout. Use it when the starting value is not known (a lesson may start a slider
+    at its maximum); :func:`move_slider` presses exactly what it is told.
+    """
+    low, high, now = (float(handle.get_attribute(a)) for a in ("aria-valuemin", "aria-valuemax", "aria-valuenow"))
+    return move_slider(handle, _key_that_moves(now <= low, now >= high, key))
+
+
+def step_dropdown(select, key: str = "ArrowDown") -> str:
+    """Choose the next (``ArrowDown``) or previous (``ArrowUp``) option of a dropdown with the keyboard.
+
+    At the first or last option the other arrow is used. Returns the chosen option's text. The list is
+    opened first (Alt+ArrowDown), the arrow moves within it and Enter chooses: JupyterLab takes a plain
+    arrow key pressed on a closed ``<select>`` for its own "select the next cell" shortcut, so the way
+    most keyboard users change a dropdown does nothing there (ipywidgets issue #3912).
+    """
+    if key not in {"ArrowDown", "ArrowUp"}:
+        raise ValueError(f"key must be 'ArrowDown' or 'ArrowUp', got {key!r}")
+    index, count = select.evaluate("(el) => [el.selectedIndex, el.options.length]")
+    if count < 2:
+        raise BrowserTestError(f"the dropdown has {count} option(s): there is nothing to choose")
+    is_open = "(el) => { try { return el.matches(':open'); } catch (e) { return null; } }"
+    if (key == "ArrowDown" and index >= count - 1) or (key == "ArrowUp" and index <= 0):
+        key = opposite_key(key)  # in a list, ArrowDown goes towards the end
+    page = select.page
+    # The list takes a moment to accept keys after it opens (keys sent too early are lost): a person is
+    # never that fast, a test can be, so wait a little longer on each try.
+    for pause_ms in (100, 400, 1500):
+        select.focus()
+        select.press("Alt+ArrowDown")
+        try:
+            page.wait_for_function(f"(el) => ({is_open})(el) !== false", arg=select.element_handle(), timeout=5000)
+        except Exception as exc:
+            raise BrowserTestError("Alt+ArrowDown did not open the dropdown's list") from exc
+        page.wait_for_timeout(pause_ms)
+        select.press(key)
+        select.press("Enter")
+        with contextlib.suppress(Exception):
+            page.wait_for_function(
+                f"([el, index]) => ({is_open})(el) !== true && el.selectedIndex !== index",
+                arg=[select.element_handle(), index],
+                timeout=2000,
+            )
+        if select.evaluate("(el) => el.selectedIndex") != index:
+            break
+        if select.evaluate(is_open):
+            select.press("Escape")
+    else:
+        raise BrowserTestError(f"the dropdown still shows option {index} after choosing another with the keyboard")
+    return dropdown_value(select)
+
+
+def dropdown_value(select) -> str:
+    """The text of the dropdown's chosen option ('' when none is chosen), no-break spaces made plain."""
+    chosen = select.evaluate("(el) => (el.selectedIndex < 0 ? '' : el.options[el.selectedIndex].textContent)")
+    return chosen.replace("\u00a0", " ")
+
+
+def toggle_checkbox(checkbox) -> bool:
+    """Focus the check box and press Space, as a keyboard user does; returns whether it is now ticked."""
+    checkbox.focus()
+    checkbox.press("Space")
+    return checkbox.is_checked()
+
+
+def press_button(button) -> None:
+    """Focus the button and press Enter, as a keyboard user does."""
+    button.focus()
+    button.press("Enter")
+
+
+_JS_CONTROL_VALUES = """
+(cell) => {
+  // Every ipywidgets control in the cell's output, in page order: [kind, description, value].
+  const area = cell.querySelector('.jp-Cell-outputArea') || cell;
+  const text = (el) => (el ? el.textContent.trim() : '');
+  const values = [];
+  area.querySelectorAll('.widget-slider, .widget-checkbox, .widget-dropdown, .widget-text, .widget-textarea')
+    .forEach((box) => {
+      if (box.classList.contains('widget-slider')) {
+        const readout = box.querySelector('.widget-readout');
+        const handle = box.querySelector('[role=slider]');
+        const shown = readout && readout.offsetParent !== null ? text(readout) : handle.getAttribute('aria-valuetext');
+        values.push(['slider', text(box.querySelector('.widget-label')), shown]);
+      } else if (box.classList.contains('widget-checkbox')) {
+        values.push(['checkbox', text(box.querySelector('.widget-label-basic')), box.querySelector('input').checked]);
+      } else if (box.classList.contains('widget-dropdown')) {
+        const select = box.querySelector('select');
+        const chosen = select.selectedIndex < 0 ? '' : select.options[select.selectedIndex].textContent;
+        // ipywidgets shows an option's spaces as no-break spaces; report the label as the kernel knows it
+        values.push(['dropdown', text(box.querySelector('.widget-label')), chosen.replace(/\\u00a0/g, ' ')]);
+      } else {
+        values.push(['text', text(box.querySelector('.widget-label')), box.querySelector('input, textarea').value]);
+      }
+    });
+  return values;
+}
+"""
+
+
+def control_settings(cell) -> list[tuple[str, str, str | bool]]:
+    """Every control in ``cell``'s output as (kind, description, value), in page order.
+
+    Sliders give their readout, dropdowns the chosen option's text, check boxes True/False, text boxes
+    their text. :meth:`LabSession.fresh_view` sets a new copy of the widget to exactly these values.
+    """
+    return [tuple(setting) for setting in cell.evaluate(_JS_CONTROL_VALUES)]
+
+
+def control_values(cell) -> dict[str, str | bool]:
+    """:func:`control_settings` as a mapping description -> value (a later control wins a shared name)."""
+    return {description: value for _, description, value in control_settings(cell)}
+
+
+def accessibility_problems(control) -> list[str]:
+    """What keeps a keyboard or screen-reader user from this control (empty when nothing does).
+
+    Checks that the Tab key can reach it (it takes the focus, is not disabled, has no negative tabindex)
+    and that it has an accessible name (what a screen reader announces; Playwright computes it the way
+    the browser's accessibility tree does).
+    """
+    import re
+
+    problems = []
+    reachable = control.evaluate(
+        "(el) => { el.focus(); return el.tabIndex >= 0 && !el.disabled && document.activeElement === el; }"
+    )
+    if not reachable:
+        problems.append("cannot be reached with the Tab key")
+    lines = control.aria_snapshot().strip().splitlines()
+    match = re.match(r'^\s*-\s*([\w-]+)(?:\s+"(.*?)")?', lines[0]) if lines else None
+    role = match.group(1) if match else "element"
+    if not (match and match.group(2) and match.group(2).strip()):
+        problems.append(f"has no accessible name: a screen reader announces it as an unnamed {role}")
+    return problems
 
 
 def type_text(box, text: str, *, commit: bool = True, keys: int | None = None) -> None:
@@ -805,3 +1165,106 @@ def type_and_wait_for_tokens(box, cell, text: str, *, timeout_ms: float = ACTION
         page.evaluate("() => window.__courseObserver && window.__courseObserver.disconnect()")
     done, pressed = page.evaluate("() => [window.__courseDone, window.__courseLastKey]")
     return TimedUpdate(seconds=(done - pressed) / 1000, tokens=read_tokens(cell))
+
+
+# --------------------------------------------------------------------------- what a widget shows, and how fast
+
+_JS_SHOWN_VIEW = """
+async (cell) => {
+  // The SHA-256 of every widget image in the cell's output and the text of every HTML view, in page order.
+  const area = cell.querySelector('.jp-Cell-outputArea') || cell;
+  const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+  const images = [];
+  for (const img of area.querySelectorAll('img.widget-image')) {
+    const bytes = await (await fetch(img.src)).arrayBuffer();
+    images.push(hex(await crypto.subtle.digest('SHA-256', bytes)));
+  }
+  const texts = Array.from(area.querySelectorAll('.widget-html-content'), (el) =>
+    el.textContent.split(/\\s+/).filter(Boolean).join(' '));
+  return { images, texts };
+}
+"""
+
+
+def shown_view(cell) -> dict[str, list[str]]:
+    """What ``cell``'s widget shows, in the form :meth:`LabSession.fresh_view` reports it.
+
+    ``images``: the SHA-256 of each image's bytes (a Matplotlib figure arrives as PNG bytes);
+    ``texts``: the text of each HTML view, whitespace collapsed.
+    """
+    return cell.evaluate(_JS_SHOWN_VIEW)
+
+
+_JS_ARM_TIMING = (
+    """
+(scope, events) => {
+  // Note when the learner acts (the first of `events` from now on: a key press, a click...) and what
+  // the output shows after each change of the page, so the time to the final state can be looked up.
+  const snapshot = """
+    + _JS_SNAPSHOT.strip()
+    + """;
+  const timing = (window.__courseTiming = { armed: performance.now(), acted: null, seen: [] });
+  const onEvent = () => { if (timing.acted === null) timing.acted = performance.now(); };
+  events.forEach((e) => document.addEventListener(e, onEvent, { capture: true }));
+  let last = snapshot(scope);
+  const observer = new MutationObserver(() => {
+    const now = snapshot(scope);
+    if (now !== last) { timing.seen.push([performance.now(), now]); last = now; }
+  });
+  const watch = { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['src'] };
+  observer.observe(scope, watch);
+  timing.stop = () => {
+    observer.disconnect();
+    events.forEach((e) => document.removeEventListener(e, onEvent, { capture: true }));
+  };
+}
+"""
+)
+
+
+@dataclass
+class TimedChange:
+    """A control change and its effect: the output before and after, and how long the update took."""
+
+    ms: float  # from the learner's action (key press, click, leaving a box) to the output's final state
+    before: str  # output_snapshot before the action
+    after: str  # output_snapshot once the output held still
+
+
+START_EVENTS = ("keydown", "pointerdown", "mousedown", "input", "change", "focusout", "click")
+
+
+def timed_change(
+    scope,
+    act,
+    *,
+    start_events: Sequence[str] = START_EVENTS,
+    timeout_ms: float = ACTION_TIMEOUT_MS,
+    settle_ms: float = 300,
+) -> TimedChange:
+    """Do ``act()`` (a learner's action on a control), wait for ``scope``'s output to change, and time it.
+
+    The clock starts at the first of ``start_events`` in the page after arming (by default a key press,
+    a click, an edit, a ``change`` or a box losing focus; pass ``("change",)`` to start when a dropdown's
+    choice is made rather than when its list is opened) and stops at the first change of the page
+    after which ``scope`` shows what it finally shows (:func:`wait_for_change`): an update drawn in
+    several steps (a text, then a figure) is timed to its last step. Both times are the page's own, so
+    Playwright's overhead is not counted. Raises BrowserTestError if the output does not change within ``timeout_ms``.
+    """
+    page = scope.page
+    before = output_snapshot(scope)
+    scope.evaluate(_JS_ARM_TIMING, list(start_events))
+    try:
+        act()
+        after = wait_for_change(scope, before, timeout_ms=timeout_ms, settle_ms=settle_ms)
+    finally:
+        page.evaluate("() => window.__courseTiming && window.__courseTiming.stop()")
+    timing = page.evaluate("() => ({ armed: window.__courseTiming.armed, acted: window.__courseTiming.acted })")
+    seen = page.evaluate("() => window.__courseTiming.seen")
+    start = timing["acted"] if timing["acted"] is not None else timing["armed"]
+    # The last recorded change that produced the final output (the output may pass through it earlier,
+    # e.g. a figure cleared and redrawn, but then it differs in between).
+    done = next((t for t, shown in reversed(seen) if shown == after), None)
+    if done is None:  # the final state was reached between two observations; fall back to the last change
+        done = seen[-1][0] if seen else start
+    return TimedChange(ms=done - start, before=before, after=after)
