@@ -70,3 +70,16 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def lab(lab_session, request):
+    """A browser test module's ``lab_session`` (JupyterLab + Chromium, defined in that module).
+
+    After each test its pages and kernels are closed, screenshotted first if the test failed.
+    """
+    yield lab_session
+    report = getattr(request.node, "rep_call", None)
+    failed = report is None or report.failed
+    for shot in lab_session.close_pages(screenshot_prefix=f"failed-{request.node.name}" if failed else None):
+        print(f"[browser] screenshot of the failure: {shot}")

@@ -110,16 +110,6 @@ def lab_session(chromium, tmp_path_factory):
         yield lab
 
 
-@pytest.fixture
-def lab(lab_session, request):
-    """The session; after each test its pages are closed, screenshotted first if the test failed."""
-    yield lab_session
-    report = getattr(request.node, "rep_call", None)
-    failed = report is None or report.failed
-    for shot in lab_session.close_pages(screenshot_prefix=f"failed-{request.node.name}" if failed else None):
-        print(f"[browser] screenshot of the failure: {shot}")
-
-
 def check_token_box(lab, page, typed: str, screenshot: str) -> None:
     """Find the token text box, type ``typed``, and check the token view spells it."""
     box = find_text_box(page, TEXT_BOX_LABEL, near=TOKEN_SPAN)

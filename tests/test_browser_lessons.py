@@ -43,16 +43,6 @@ def lab_session(chromium):
         yield lab
 
 
-@pytest.fixture
-def lab(lab_session, request):
-    """The session; after each test its pages and kernels are closed, screenshotted first if the test failed."""
-    yield lab_session
-    report = getattr(request.node, "rep_call", None)
-    failed = report is None or report.failed
-    for shot in lab_session.close_pages(screenshot_prefix=f"failed-{request.node.name}" if failed else None):
-        print(f"[browser] screenshot of the failure: {shot}")
-
-
 def _differences(shown: dict, fresh: dict) -> str:
     """Where the page's widget output differs from the fresh copy's, in words."""
     lines = []
