@@ -33,8 +33,11 @@ data: $(STAMP)
 
 setup: $(STAMP) data
 
+# Jupyter refuses to start as root unless told to; containers and CI machines often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_lib tests notebooks benchmarks scripts

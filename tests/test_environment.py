@@ -4,6 +4,7 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 import yaml
 
@@ -62,3 +63,19 @@ def test_environment_yml_parses_and_points_at_requirements():
 def test_running_python_satisfies_requires_python():
     required = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     assert sys.version_info[:2] >= tuple(int(x) for x in required.lstrip(">=").split(".")[:2])
+
+
+def test_make_lab_starts_jupyterlab_on_the_lessons_even_as_root():
+    """`make lab` is one of the README's two commands; Jupyter refuses root unless given --allow-root."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry_run = subprocess.run(
+        ["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, check=True, env={**os.environ, "MAKEFLAGS": ""}
+    ).stdout
+    command = next(line for line in dry_run.splitlines() if "jupyter lab" in line)
+    assert command.rstrip().endswith("notebooks/")
+    assert ("--allow-root" in command) == (os.getuid() == 0), command
