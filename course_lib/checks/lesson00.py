@@ -75,15 +75,10 @@ def model_next_probs(model, tokenizer):
     It runs the model on the text's last ``block_size`` characters and applies softmax to the last position's
     logits (lesson 07 shows every step of that).
     """
-    import torch
-
-    from course_lib.sampling import softmax
+    from course_lib.sampling import next_token_logits, softmax
 
     def next_probs(text: str) -> dict[str, float]:
-        ids = tokenizer.encode(text)[-model.config.block_size :]
-        with torch.no_grad():
-            logits, _ = model(torch.tensor([ids]))
-        probs = softmax(logits[0, -1].double().numpy())
+        probs = softmax(next_token_logits(model, tokenizer.encode(text)).double().numpy())
         return {tokenizer.decode([i]): float(p) for i, p in enumerate(probs)}
 
     return next_probs
