@@ -63,10 +63,11 @@ __all__ = [
     "toy_embeddings",
     "toy_head",
     "draw_attention_pattern",
-    "toy_attention_figure",
+    "toy_attention_view",
     "model_attention",
     "head_scores",
     "model_head_figure",
+    "model_head_view",
     "all_heads_figure",
 ]
 
@@ -612,33 +613,41 @@ def draw_attention_pattern(
     return ax
 
 
-def toy_attention_figure(words: list[str], query: int, *, causal: bool = True, scale: bool = True, asker: str = "noun"):
-    """The toy head on ``words``: its pattern (``query``'s row outlined) and that row's weights as bars."""
-    import matplotlib.pyplot as plt
+def _settings(causal: bool, scale: bool) -> str:
+    return f"mask {'on' if causal else 'off'}, scaling {'on' if scale else 'off'}"
 
-    from course_lib import plots
+
+def toy_attention_view(words: list[str], query: int, *, causal: bool = True, scale: bool = True, asker: str = "noun"):
+    """The toy head on ``words`` as HTML (lesson 04's widget): its pattern with ``query``'s row outlined,
+    and that row's weights as bars, drawn as SVG so the widget follows its controls at once."""
+    from course_lib import svg_plots
 
     if not 0 <= query < len(words):
         raise ValueError(f"query must be a position between 0 and {len(words) - 1}, got {query}")
     _, steps = single_head_attention(
         toy_embeddings(words), **toy_head(asker), causal=causal, scale=scale, return_steps=True
     )
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.6), gridspec_kw={"width_ratios": [1.25, 1]})
-    settings = f"mask {'on' if causal else 'off'}, scaling {'on' if scale else 'off'}"
-    draw_attention_pattern(steps.pattern, words, query=query, title=f"Pattern ({settings})", ax=left)
-    plots.bar_chart(
-        steps.pattern[query],
-        list(words),
-        title=f"Where {words[query]!r} (position {query}) looks",
-        xlabel="key",
-        ylabel="attention weight",
-        value_format="{:.2f}",
-        ax=right,
+    pattern = np.asarray(steps.pattern)
+    return svg_plots.row(
+        svg_plots.heatmap(
+            pattern,
+            list(words),
+            list(words),
+            f"Pattern ({_settings(causal, scale)})",
+            "key: the token looked at",
+            "query: the token looking",
+            colorbar_label="attention weight",
+            outline_row=query,
+        ),
+        svg_plots.bar_chart(
+            pattern[query],
+            list(words),
+            f"Where {words[query]!r} (position {query}) looks",
+            "key",
+            "attention weight",
+            limits=(0, 1.1),
+        ),
     )
-    right.set_ylim(0, 1.1)
-    right.set_xticks(np.arange(len(words)), list(words), rotation=45, ha="right", rotation_mode="anchor")
-    fig.tight_layout()
-    return fig
 
 
 # --------------------------------------------------------------------------- a trained model's heads
@@ -689,6 +698,22 @@ def head_scores(patterns: Array) -> dict[str, np.ndarray]:
     }
 
 
+def _one_head(model, tokenizer, text: str, layer: int, head: int, query: int | None, causal: bool, scale: bool):
+    """(tokens as shown, the head's pattern as a numpy array, query clipped to the text, a title)."""
+    n_layer, n_head = model.config.n_layer, model.config.n_head
+    if not 0 <= layer < n_layer or not 0 <= head < n_head:
+        raise ValueError(f"layer must be in 0..{n_layer - 1} and head in 0..{n_head - 1}, got {layer}, {head}")
+    tokens, patterns = model_attention(model, tokenizer, text, causal=causal, scale=scale)
+    if query is not None:
+        query = min(max(int(query), 0), len(tokens) - 1)
+    title = f"Layer {layer}, head {head} ({_settings(causal, scale)})"
+    return [show_piece(t) for t in tokens], patterns[layer, head].numpy(), query, title
+
+
+def _query_title(pieces: list[str], query: int) -> str:
+    return f"Where character {query} ({pieces[query]!r}) looks"
+
+
 def model_head_figure(
     model,
     tokenizer,
@@ -700,35 +725,26 @@ def model_head_figure(
     causal: bool = True,
     scale: bool = True,
 ):
-    """One head's pattern on ``text`` (lesson 04's widget); with ``query``, that row is outlined and
+    """One head's pattern on ``text`` as a Matplotlib figure; with ``query``, that row is outlined and
     drawn as bars too. ``causal`` and ``scale`` as in :func:`model_attention`."""
     import matplotlib.pyplot as plt
 
     from course_lib import plots
 
-    n_layer, n_head = model.config.n_layer, model.config.n_head
-    if not 0 <= layer < n_layer or not 0 <= head < n_head:
-        raise ValueError(f"layer must be in 0..{n_layer - 1} and head in 0..{n_head - 1}, got {layer}, {head}")
-    tokens, patterns = model_attention(model, tokenizer, text, causal=causal, scale=scale)
-    if query is not None:
-        query = min(max(int(query), 0), len(tokens) - 1)
-    side = min(9.0, 3.0 + 0.16 * len(tokens))
-    settings = f"mask {'on' if causal else 'off'}, scaling {'on' if scale else 'off'}"
+    pieces, pattern, query, title = _one_head(model, tokenizer, text, layer, head, query, causal, scale)
+    side = min(9.0, 3.0 + 0.16 * len(pieces))
     if query is None:
         fig, ax = plt.subplots(figsize=(side + 1.5, side))
-        draw_attention_pattern(patterns[layer, head], tokens, title=f"Layer {layer}, head {head} ({settings})", ax=ax)
+        draw_attention_pattern(pattern, pieces, title=title, ax=ax)
     else:
         fig, (ax, bars) = plt.subplots(
             2, 1, figsize=(side + 1.5, side + 3.2), gridspec_kw={"height_ratios": [side, 2.6]}
         )
-        draw_attention_pattern(
-            patterns[layer, head], tokens, query=query, title=f"Layer {layer}, head {head} ({settings})", ax=ax
-        )
-        row = patterns[layer, head, query].numpy()
+        draw_attention_pattern(pattern, pieces, query=query, title=title, ax=ax)
         plots.bar_chart(
-            row,
-            [show_piece(t) for t in tokens],
-            title=f"Where character {query} ({show_piece(tokens[query])!r}) looks",
+            pattern[query],
+            pieces,
+            title=_query_title(pieces, query),
             xlabel="key: the character looked at",
             ylabel="weight",
             annotate=False,
@@ -736,11 +752,41 @@ def model_head_figure(
             ax=bars,
         )
         bars.set_ylim(0, 1)
-        bars.set_xlim(-0.5, len(tokens) - 0.5)  # line the bars up under the pattern's columns
-        pieces = [show_piece(t) for t in tokens]
-        bars.set_xticks(np.arange(len(tokens)), pieces, rotation=0, ha="center", fontsize=plots.FONT_SIZES["tick"])
+        bars.set_xlim(-0.5, len(pieces) - 0.5)  # line the bars up under the pattern's columns
+        bars.set_xticks(np.arange(len(pieces)), pieces, rotation=0, ha="center", fontsize=plots.FONT_SIZES["tick"])
     fig.tight_layout()
     return fig
+
+
+def model_head_view(
+    model, tokenizer, text: str, layer: int, head: int, query: int, *, causal: bool = True, scale: bool = True
+) -> str:
+    """What :func:`model_head_figure` draws with a ``query``, as HTML with SVG (lesson 04's widget): the
+    pattern with the query's row outlined, and below it that row as bars."""
+    from course_lib import svg_plots
+
+    pieces, pattern, query, title = _one_head(model, tokenizer, text, layer, head, query, causal, scale)
+    heatmap = svg_plots.heatmap(
+        pattern,
+        pieces,
+        pieces,
+        title,
+        "key: the character looked at",
+        "query: the character looking",
+        colorbar_label="attention weight",
+        outline_row=query,
+    )
+    bars = svg_plots.bar_chart(
+        pattern[query],
+        pieces,
+        _query_title(pieces, query),
+        "key: the character looked at",
+        "weight",
+        value_format=None,
+        limits=(0, 1),
+        width=680,  # as wide as the pattern above it, so the two read together
+    )
+    return f"<div>{heatmap}</div><div>{bars}</div>"
 
 
 def all_heads_figure(tokens: list[str], patterns: Array):

@@ -46,7 +46,8 @@ __all__ = [
     "find_feature_neurons",
     "record_neurons",
     "neuron_figure",
-    "neuron_responses_figure",
+    "neuron_view",
+    "neuron_responses_view",
 ]
 
 
@@ -433,13 +434,8 @@ def record_neurons(model, tokenizer, text: str, layer: int | None, *, after_gelu
     return result if layer is None else result[0]
 
 
-def neuron_figure(activations: Array, text: str, neuron: int, *, feature: str | None = None, title: str | None = None):
-    """One neuron's activation along ``text`` (``activations``: ``(len(text),)`` or ``(len(text), neurons)``),
-    with the positions where ``feature`` (a :data:`CHAR_FEATURES` name) holds shaded, and its AUC."""
-    import matplotlib.pyplot as plt
-
-    from course_lib import plots
-
+def _neuron_along_text(activations: Array, text: str, neuron: int, feature: str | None, title: str | None):
+    """(the neuron's values, the positions where ``feature`` holds or None, the title with its AUC)."""
     acts = np.asarray(_to_numpy(activations), dtype=float)
     values = acts[:, neuron] if acts.ndim == 2 else acts
     if values.shape != (len(text),):
@@ -449,6 +445,17 @@ def neuron_figure(activations: Array, text: str, neuron: int, *, feature: str | 
         title = f"Neuron {neuron} along the text"
         if highlight is not None and highlight.any() and not highlight.all():
             title += f" (AUC for {feature!r}: {auc(values, highlight):.2f})"
+    return values, highlight, title
+
+
+def neuron_figure(activations: Array, text: str, neuron: int, *, feature: str | None = None, title: str | None = None):
+    """One neuron's activation along ``text`` (``activations``: ``(len(text),)`` or ``(len(text), neurons)``),
+    with the positions where ``feature`` (a :data:`CHAR_FEATURES` name) holds shaded, and its AUC."""
+    import matplotlib.pyplot as plt
+
+    from course_lib import plots
+
+    values, highlight, title = _neuron_along_text(activations, text, neuron, feature, title)
     fig, ax = plt.subplots(figsize=(min(16, 2 + 0.16 * len(text)), 3.6))
     plots.values_along_text(
         values, text, title=title, ylabel="activation (after GELU)", highlight=highlight, highlight_label=feature, ax=ax
@@ -457,14 +464,33 @@ def neuron_figure(activations: Array, text: str, neuron: int, *, feature: str | 
     return fig
 
 
-def neuron_responses_figure(
-    x: Array, w: Array, b: Array, neuron_names: list[str], *, activation: str = "relu", title: str | None = None
-):
-    """Bars for each neuron of one linear layer on one vector ``x``: the question's answer (before the
-    nonlinearity) next to the neuron's activation (after it)."""
-    import matplotlib.pyplot as plt
+def neuron_view(activations: Array, text: str, neuron: int, *, feature: str | None = None, title: str | None = None):
+    """What :func:`neuron_figure` draws, as SVG (lesson 06's widget, which redraws as the learner types)."""
+    from course_lib import svg_plots
+    from course_lib.tokenizers import show_piece
 
-    from course_lib import plots
+    values, highlight, title = _neuron_along_text(activations, text, neuron, feature, title)
+    return svg_plots.line_chart(
+        np.arange(len(text)),
+        {f"neuron {neuron}": values},
+        title,
+        "character of the text",
+        "activation (after GELU)",
+        x_labels=[show_piece(c) for c in text],
+        highlight=highlight,
+        highlight_label=feature,
+        width=min(1400, max(700, 12 * len(text) + 250)),
+    )
+
+
+def neuron_responses_view(
+    x: Array, w: Array, b: Array, neuron_names: list[str], *, activation: str = "relu", title: str | None = None
+) -> str:
+    """Bars for each neuron of one linear layer on one vector ``x``, as SVG (lesson 06's playground): the
+    question's answer (before the nonlinearity) next to the neuron's activation (after it), on one scale."""
+    import html
+
+    from course_lib import svg_plots
 
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
@@ -472,22 +498,16 @@ def neuron_responses_figure(
     if before.shape != (len(neuron_names),):
         raise ValueError(f"neuron_names must name each of the {before.size} outputs, got {len(neuron_names)} names")
     after = np.asarray(_to_numpy(_ACTIVATIONS[activation](before)), dtype=float)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
-    plots.bar_chart(
-        before, neuron_names, "Before the nonlinearity: w . x + b", "neuron", "value", value_format="{:.2f}", ax=left
+    low, high = min(0.0, before.min(), after.min()), max(0.0, before.max(), after.max())
+    room = 0.2 * ((high - low) or 1.0)
+    limits = (low - room if low < 0 else 0.0, high + room)
+    panels = svg_plots.row(
+        svg_plots.bar_chart(
+            before, neuron_names, "Before the nonlinearity: w · x + b", "neuron", "value", limits=limits
+        ),
+        svg_plots.bar_chart(
+            after, neuron_names, f"After {activation}: the neuron's activation", "neuron", "value", limits=limits
+        ),
     )
-    plots.bar_chart(
-        after,
-        neuron_names,
-        f"After {activation}: the neuron's activation",
-        "neuron",
-        "value",
-        value_format="{:.2f}",
-        ax=right,
-    )
-    for ax in (left, right):
-        ax.axhline(0, color="black", lw=0.8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    heading = f'<div style="font-weight:bold; font-size:18px">{html.escape(title)}</div>' if title else ""
+    return heading + panels

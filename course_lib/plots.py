@@ -347,33 +347,6 @@ def dot_product_picture(a: Sequence[float], b: Sequence[float], limit: float = 3
     return ax
 
 
-def position_profile(encodings: np.ndarray, position: int, title: str = "Position vectors"):
-    """Two panels for one row of a position table: its values, and its cosine similarity to every position.
-
-    Returns the ``Figure`` (a lesson shows it with ``plt.show()``; a widget turns it into an image).
-    """
-    encodings = np.asarray(encodings, dtype=float)
-    if encodings.ndim != 2:
-        raise ValueError(f"encodings must be 2-D (positions x dimensions), got shape {encodings.shape}")
-    n_positions = encodings.shape[0]
-    if not 0 <= position < n_positions:
-        raise ValueError(f"position must be between 0 and {n_positions - 1}, got {position}")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6))
-    row = encodings[position]
-    left.bar(np.arange(row.size), row, color=COLORS[0], width=1.0)
-    left.set_ylim(-1.15 * max(1.0, np.abs(encodings).max()), 1.15 * max(1.0, np.abs(encodings).max()))
-    _label(left, f"{title}: position {position}", "dimension", "value")
-    unit = encodings / np.linalg.norm(encodings, axis=1, keepdims=True).clip(1e-12)
-    similarity = unit @ unit[position]
-    right.plot(np.arange(n_positions), similarity, color=COLORS[1], marker="o", markersize=3)
-    right.axvline(position, color="#555555", ls=":", lw=1)
-    right.set_ylim(-1.05, 1.05)
-    right.grid(alpha=0.3)
-    _label(right, f"How similar position {position} is to the others", "other position", "cosine similarity")
-    fig.tight_layout()
-    return fig
-
-
 # Inches one character's tick label needs at the tick font size: a monospace glyph is 0.6 em wide,
 # so 0.62 em spaces the labels like ordinary monospace text.
 _MONOSPACE_PITCH = 0.62 * FONT_SIZES["tick"] / 72
@@ -434,6 +407,15 @@ def top_probabilities(
     ``labels`` names every entry (a token's text); whitespace is made visible and named ("space '·'",
     "newline '↵'") so that it is not an empty label. Each bar shows its value to 3 decimals.
     """
+    values, shown = likeliest(probs, labels, k)
+    return bar_chart(
+        values, shown, title, xlabel, ylabel, horizontal=True, value_format="{:.3f}", color=COLORS[0], ax=ax
+    )
+
+
+def likeliest(probs: Sequence[float], labels: Sequence[str], k: int) -> tuple[np.ndarray, list[str]]:
+    """The ``k`` largest entries of ``probs``, largest first, and their labels made readable:
+    whitespace is shown and named ("space '·'", "newline '↵'"), other labels are quoted."""
     from .tokenizers import show_piece
 
     probs = np.asarray(probs, dtype=float)
@@ -443,10 +425,7 @@ def top_probabilities(
         raise ValueError(f"k must be a positive int, got {k!r}")
     order = np.argsort(-probs, kind="stable")[:k]
     named = {" ": "space '·'", "\n": "newline '↵'", "\t": "tab '→'"}  # a lone '·' is easily read as '.'
-    shown = [named.get(labels[i], repr(show_piece(labels[i]))) for i in order]
-    return bar_chart(
-        probs[order], shown, title, xlabel, ylabel, horizontal=True, value_format="{:.3f}", color=COLORS[0], ax=ax
-    )
+    return probs[order], [named.get(labels[i], repr(show_piece(labels[i]))) for i in order]
 
 
 def loss_curves(

@@ -1,8 +1,9 @@
 """Interactive pieces shared by the lessons, and the pure functions behind them.
 
 Every widget here is a thin shell around a function that returns HTML (or text) and is
-tested on its own in ``tests/test_plots_widgets.py``. Builders render once when called (so a
-saved notebook shows something even without a kernel) and then on every change.
+tested on its own. Builders render once when called (so a saved notebook shows something even
+without a kernel) and then on every change. Figures in widgets are SVG from
+:mod:`course_lib.svg_plots`, so that a view follows its control within the course's 150 ms aim.
 
 Add new helpers at the end, each with a docstring saying what it shows and what it expects.
 """
@@ -190,16 +191,6 @@ def figure_png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def figure_image(fig):
-    """A Matplotlib figure as an image widget described in words (see :func:`course_lib.plots.describe_figure`).
-
-    An ipywidgets ``Image`` has no alt text; the description goes in its tooltip, which the page shows
-    as the image's ``title``, the text a screen reader reads for an image without ``alt``.
-    """
-    png, description = figure_png_and_description(fig)
-    return _described_image_class()(value=png, format="png", tooltip=description)
-
-
 def figure_png_and_description(fig) -> tuple[bytes, str]:
     """PNG bytes of ``fig`` and its text description; the figure is closed afterwards."""
     from .plots import describe_figure
@@ -250,6 +241,9 @@ def live_view(render: Callable[..., Any], controls: Mapping[str, Any], horizonta
     ``render`` returns an HTML string, a Matplotlib ``Figure`` (shown as an image), or a tuple
     of them, the same kinds every time. It runs once now (a static first render) and again on
     every change of any control; give heavy views controls with ``continuous_update=False``.
+
+    Prefer figures from :mod:`course_lib.svg_plots` (HTML strings): they are drawn in a millisecond
+    or two, where a Matplotlib figure costs 0.2-1 s per change in the kernel, too slow to feel live.
     """
     import ipywidgets as widgets
 
@@ -340,7 +334,7 @@ def analogy_box(table: Any, a: str = "king", b: str = "man", c: str = "woman", e
 
 def position_explorer(encodings: Any, position: int = 0, title: str = "Sinusoidal position vector"):
     """A slider "Position" over the rows of ``encodings``; below, a line of numbers, that row and its similarities."""
-    from .plots import position_profile
+    from .svg_plots import position_profile
 
     n_positions = len(encodings)
     controls = {"position": _slider(position, 0, n_positions - 1, 1, "Position")}
@@ -396,7 +390,7 @@ def dot_product_explorer(angle_a: int = 30, length_a: float = 2.0, angle_b: int 
     """
     import numpy as np
 
-    from .plots import dot_product_picture
+    from .svg_plots import dot_product_picture
 
     controls = {
         "angle_a": _slider(angle_a, 0, 360, 5, "Angle of a (°)"),
@@ -409,12 +403,8 @@ def dot_product_explorer(angle_a: int = 30, length_a: float = 2.0, angle_b: int 
         return length * np.array([np.cos(np.radians(angle)), np.sin(np.radians(angle))])
 
     def render(angle_a, length_a, angle_b, length_b):
-        import matplotlib.pyplot as plt
-
         a, b = polar(angle_a, length_a), polar(angle_b, length_b)
-        fig, ax = plt.subplots(figsize=(5, 5))
-        dot_product_picture(a, b, ax=ax)
-        return dot_product_html(a, b), fig
+        return dot_product_html(a, b), dot_product_picture(a, b)
 
     return live_view(render, controls)
 
@@ -462,7 +452,7 @@ def _follow_length(slider, text_box, length: Callable[[str], int]) -> None:
 def toy_attention_explorer(sentence: str = "the dog chased the black cat through the garden", query: int = 5):
     """Lesson 04's hand-built head: type a sentence (toy words), pick the query position, toggle the
     causal mask and the division by sqrt(d_k); shows the pattern and where the query looks."""
-    from .attention import toy_attention_figure
+    from .attention import toy_attention_view
 
     box = _text_box(sentence, "Sentence")
     box.layout.width = "480px"
@@ -477,7 +467,7 @@ def toy_attention_explorer(sentence: str = "the dog chased the black cat through
 
     def render(sentence: str, query: int, causal: bool, scale: bool):
         words = sentence.split() or ["(empty)"]
-        return toy_attention_figure(words, min(query, len(words) - 1), causal=causal, scale=scale)
+        return toy_attention_view(words, min(query, len(words) - 1), causal=causal, scale=scale)
 
     return live_view(render, controls)
 
@@ -485,7 +475,7 @@ def toy_attention_explorer(sentence: str = "the dog chased the black cat through
 def model_attention_explorer(model: Any, tokenizer: Any, text: str, layer: int = 0, head: int = 0, query: int = 0):
     """Lesson 04: a trained model's attention on the learner's text. Pick layer, head and query
     character; toggle the mask and the scaling (recomputed from the head's own queries and keys)."""
-    from .attention import model_head_figure
+    from .attention import model_head_view
 
     box = _text_area(text, "Your text")
     limit = model.config.block_size
@@ -501,7 +491,7 @@ def model_attention_explorer(model: Any, tokenizer: Any, text: str, layer: int =
     }
 
     def render(text: str, layer: int, head: int, query: int, causal: bool, scale: bool):
-        return model_head_figure(model, tokenizer, text or " ", layer, head, query, causal=causal, scale=scale)
+        return model_head_view(model, tokenizer, text or " ", layer, head, query, causal=causal, scale=scale)
 
     return live_view(render, controls)
 
@@ -517,7 +507,7 @@ def neuron_playground(
     """Lesson 06: one slider per input feature; bars show each neuron's answer before and after the nonlinearity."""
     import numpy as np
 
-    from .mlp import neuron_responses_figure
+    from .mlp import neuron_responses_view
 
     if len(feature_names) != len(x):
         raise ValueError(f"feature_names and x must have the same length, got {len(feature_names)} and {len(x)}")
@@ -528,7 +518,7 @@ def neuron_playground(
 
     def render(**values):
         vector = np.array([values[f"f{i}"] for i in range(len(feature_names))])
-        return neuron_responses_figure(vector, w, b, list(neuron_names), activation=activation)
+        return neuron_responses_view(vector, w, b, list(neuron_names), activation=activation)
 
     return live_view(render, controls)
 
@@ -537,7 +527,7 @@ def neuron_explorer(model: Any, tokenizer: Any, text: str, neurons: Mapping[str,
     """Lesson 06: pick one of the trained model's neurons (``neurons`` maps a label to
     ``(layer, neuron, feature)``) and see its activation along the learner's text, the positions
     with ``feature`` shaded."""
-    from .mlp import neuron_figure, record_neurons
+    from .mlp import neuron_view, record_neurons
 
     if not neurons:
         raise ValueError("neurons must name at least one (layer, neuron, feature), got an empty mapping")
@@ -548,7 +538,7 @@ def neuron_explorer(model: Any, tokenizer: Any, text: str, neurons: Mapping[str,
         layer, neuron, feature = neurons[choice]
         text = text or " "
         acts = record_neurons(model, tokenizer, text, layer)
-        return neuron_figure(acts[:, neuron], text, neuron, feature=feature, title=f"Layer {layer}, neuron {neuron}")
+        return neuron_view(acts[:, neuron], text, neuron, feature=feature, title=f"Layer {layer}, neuron {neuron}")
 
     return live_view(render, controls)
 
@@ -590,23 +580,19 @@ def temperature_explorer(
     the entropy, and, if ``sample`` is given, ``sample(T)``: text generated at that temperature."""
     import numpy as np
 
-    from .plots import top_probabilities
     from .sampling import softmax
+    from .svg_plots import likeliest_bars
 
     controls = {"temperature": _slider(temperature, 0.05, 3.0, 0.05, "Temperature", integer=False)}
 
     def render(temperature: float):
-        import matplotlib.pyplot as plt
-
         probs = softmax(np.asarray(logits, dtype=float), temperature)
-        fig, ax = plt.subplots(figsize=(7, 0.35 * min(k, len(probs)) + 1.5))
-        top_probabilities(probs, labels, k, title=f"{title} at T = {temperature:.2f}", ax=ax)
-        ax.set_xlim(0, 1.1)  # one scale for every T, so the bars can be compared as the slider moves
-        fig.tight_layout()
+        # One scale for every T (0 to 1.1), so the bars can be compared as the slider moves.
+        bars = likeliest_bars(probs, labels, min(k, len(probs)), f"{title} at T = {temperature:.2f}")
         text = temperature_report(logits, labels, temperature)
         if sample is not None:
             text += "\n\ngenerated at this temperature:\n" + sample(temperature)
-        return fig, text_html(text)
+        return bars, text_html(text)
 
     return live_view(render, controls)
 
@@ -754,20 +740,13 @@ def run_training(
     return result.history, sample, model
 
 
-def training_result_figure(history: Sequence[Mapping[str, float]], title: str = "Your training run"):
-    """The loss curves of one run as a Figure (an empty, labelled frame when ``history`` is empty)."""
-    import matplotlib.pyplot as plt
+def training_result_html(history: Sequence[Mapping[str, float]], title: str = "Your training run") -> str:
+    """The loss curves of one run as SVG; before any run (``history`` empty), a line saying how to get them."""
+    from .svg_plots import loss_curves
 
-    from .plots import loss_curves
-
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    if history:
-        loss_curves({"run": history}, title=title, ax=ax)
-    else:
-        ax.text(0.5, 0.5, "press Train to draw the loss curves", ha="center", va="center", transform=ax.transAxes)
-        ax.set(title=title, xlabel="training step", ylabel="cross-entropy loss (nats per token)")
-    fig.tight_layout()
-    return fig
+    if not history:
+        return text_html("press Train to draw the loss curves of a run here")
+    return loss_curves(history, title)
 
 
 def training_playground(
@@ -799,7 +778,7 @@ def training_playground(
     }
     button = widgets.Button(description="Train", button_style="primary", icon="play")
     plan = widgets.HTML()
-    image = figure_image(training_result_figure([]))
+    curves = widgets.HTML(training_result_html([]))
     outcome = widgets.HTML(text_html("no run yet"))
 
     def values() -> dict:
@@ -810,10 +789,12 @@ def training_playground(
 
     def train_now(_button=None) -> None:
         button.disabled, button.description = True, "Training..."
+        settings = values()
+        # Shown at once (the page gets it before the run starts): the run itself takes seconds.
+        outcome.value = text_html(f"training a fresh model for {settings['steps']} steps...")
         try:
-            settings = values()
             history, sample, _ = run_training(train_data, val_data, tokenizer, prompt=prompt, **settings)
-            image.value, image.tooltip = figure_png_and_description(training_result_figure(history))
+            curves.value = training_result_html(history)
             last = history[-1]
             outcome.value = text_html(
                 f"after {last['iter']} steps: training loss {last['train_loss']:.2f}, "
@@ -827,4 +808,4 @@ def training_playground(
     button.on_click(train_now)
     show_plan()
     row = widgets.HBox([controls["n_layer"], controls["n_embd"], controls["learning_rate"]])
-    return widgets.VBox([row, controls["steps"], button, plan, image, outcome])
+    return widgets.VBox([row, controls["steps"], button, plan, curves, outcome])

@@ -1,6 +1,7 @@
 """course_lib.attention: the step-by-step version equals torch's fused implementations."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -300,13 +301,40 @@ def test_toy_head_nouns_find_their_describers():
         A.toy_head("verb")
 
 
-def test_toy_attention_figure_labels():
-    fig = A.toy_attention_figure("the black cat".split(), 2, causal=False, scale=False)
-    left, right = fig.axes[0], fig.axes[1]  # then the colour bar
-    assert "mask off, scaling off" in left.get_title() and "'cat'" in right.get_title()
-    assert [t.get_text() for t in left.get_xticklabels()] == ["the", "black", "cat"]
+def _svg_titles(view: str) -> list[str]:
+    """The description (``<title>``) of each SVG figure in a widget's HTML."""
+    return re.findall(r"<title>(.*?)</title>", view)
+
+
+def test_toy_attention_view_pattern_and_row():
+    words = "the black cat".split()
+    view = A.toy_attention_view(words, 2, causal=False, scale=False)
+    pattern, bars = _svg_titles(view)
+    assert "Heatmap &#x27;Pattern (mask off, scaling off)&#x27;: 3 x 3 cells" in pattern
+    assert "Bar chart &#x27;Where &#x27;cat&#x27; (position 2) looks&#x27;" in bars
+    _, steps = A.single_head_attention(
+        A.toy_embeddings(words), **A.toy_head(), causal=False, scale=False, return_steps=True
+    )
+    # the bars are the query's row of the pattern, to 2 decimals
+    assert all(f"{w} {p:.2f}" in bars for w, p in zip(words, steps.pattern[2], strict=True))
+    assert "outlined row cat" in pattern
     with pytest.raises(ValueError, match="query must be a position between 0 and 2"):
-        A.toy_attention_figure("the black cat".split(), 3)
+        A.toy_attention_view(words, 3)
+
+
+def test_model_head_view_matches_the_figure(tiny_model):
+    model, tokenizer = tiny_model
+    text = "abc def"
+    fig = A.model_head_figure(model, tokenizer, text, 1, 0, 3, causal=True)
+    pattern, bars = _svg_titles(A.model_head_view(model, tokenizer, text, 1, 0, 3))
+    assert fig.axes[0].get_title() == "Layer 1, head 0 (mask on, scaling on)"
+    assert "Layer 1, head 0 (mask on, scaling on)" in pattern and "7 x 7 cells" in pattern
+    _, patterns = A.model_attention(model, tokenizer, text)
+    row = patterns[1, 0, 3].numpy()
+    assert row[4:].sum() == 0  # the mask hides the future: those bars are 0
+    assert "Where character 3 (&#x27;·&#x27;) looks" in bars and f"d {row[4]:.3g}" in bars
+    with pytest.raises(ValueError, match="layer must be in 0..1 and head in 0..1"):
+        A.model_head_view(model, tokenizer, text, 2, 0, 3)
 
 
 def test_model_attention_equals_the_models_own_patterns(tiny_model):
@@ -363,7 +391,7 @@ def test_attention_widgets_render_first_and_follow_changes(tiny_model):
     controls = box.children[0].children
     assert [c.description for c in controls] == ["Sentence", "Query position", "Causal mask", "Divide by √d_k"]
     first = box.children[1].value
-    assert first[:4] == b"\x89PNG"
+    assert first.count("<svg") == 2 and "mask on, scaling on" in first
     controls[2].value = False  # mask off: a new picture
     assert box.children[1].value != first
     controls[0].value = "a small orange fruit today"

@@ -1,6 +1,7 @@
 """course_lib.embeddings: hand-computed small cases, clear errors, and the real pretrained table."""
 
 import math
+import re
 import time
 
 import matplotlib
@@ -489,14 +490,19 @@ def test_vectors_and_dot_product_picture(no_open_figures):
         plots.dot_product_picture([1, 0, 0], [1, 0])
 
 
-def test_position_profile_two_labelled_panels(no_open_figures):
-    fig = plots.position_profile(emb.sinusoidal_positions(10, 8), 3)
-    left, right = fig.axes
-    assert left.get_title().endswith("position 3") and right.get_ylabel() == "cosine similarity"
-    # the similarity curve peaks at the chosen position
-    assert int(np.argmax(right.lines[0].get_ydata())) == 3
+def test_position_profile_two_labelled_panels():
+    from course_lib import svg_plots
+
+    view = svg_plots.position_profile(emb.sinusoidal_positions(10, 8), 3)
+    values, similarity = re.findall(r'aria-label="([^"]*)"', view)
+    assert "Position vectors: position 3" in values and "8 bars" in values
+    assert "How similar position 3 is to the others" in similarity and "cosine similarity" in similarity
+    # the similarity line starts at position 0's cosine with position 3 and ends at position 9's
+    table = emb.sinusoidal_positions(10, 8)
+    cosines = emb.cosine_matrix(table, table[3:4])[:, 0]
+    assert f"from {cosines[0]:.3g} to {cosines[-1]:.3g}" in similarity
     with pytest.raises(ValueError, match="between 0 and 9, got 10"):
-        plots.position_profile(emb.sinusoidal_positions(10, 8), 10)
+        svg_plots.position_profile(emb.sinusoidal_positions(10, 8), 10)
 
 
 def test_figure_png_and_text_html(no_open_figures):
@@ -539,12 +545,12 @@ def test_neighbour_explorer_and_analogy_box(toy, royal):
 
 def test_position_explorer_moves(no_open_figures):
     box = widgets.position_explorer(emb.sinusoidal_positions(12, 64), position=2)
-    (slider,), text, image = box.children[0].children, box.children[1], box.children[2]
+    (slider,), text, picture = box.children[0].children, box.children[1], box.children[2]
     assert slider.description == "Position" and (slider.min, slider.max) == (0, 11) and not slider.continuous_update
     assert "position 2: starts [+0.91, -0.42, +1.00, +0.07, ...]" in text.value
-    first = image.value
+    first = picture.value
     slider.value = 7
-    assert image.value != first and bytes(image.value).startswith(b"\x89PNG")
+    assert picture.value != first and "Sinusoidal position vector: position 7" in picture.value
     assert "position 7:" in text.value and "most similar other position: 6" in text.value
     with pytest.raises(ValueError, match="between 0 and 11, got 12"):
         widgets.position_summary_html(emb.sinusoidal_positions(12, 64), 12)
@@ -552,12 +558,12 @@ def test_position_explorer_moves(no_open_figures):
 
 def test_dot_product_explorer_and_its_text(no_open_figures):
     box = widgets.dot_product_explorer(angle_a=0, length_a=2.0, angle_b=45, length_b=1.0)
-    sliders, text, image = box.children
+    sliders, text, picture = box.children
     angle_b = sliders.children[2]
     assert angle_b.description == "Angle of b (°)" and not angle_b.continuous_update
-    assert "positive" in text.value and bytes(image.value).startswith(b"\x89PNG")
+    assert "positive" in text.value and "θ = 45°" in picture.value
     angle_b.value = 90
-    assert "zero: they are perpendicular" in text.value
+    assert "zero: they are perpendicular" in text.value and "cos θ = +0.00" in picture.value
     angle_b.value = 180
     assert "a · b = (+2.00)(-1.00) + (+0.00)(+0.00) = -2.00" in text.value and "negative" in text.value
     by_hand = widgets.dot_product_html([3, 4], [4, -3])

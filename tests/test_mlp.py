@@ -1,6 +1,7 @@
 """course_lib.mlp: the block's pieces, parameter counts, and the neuron-finding tools."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -211,8 +212,24 @@ def test_neuron_figures():
     assert ax.get_legend().get_texts()[0].get_text() == "after newline"
     with pytest.raises(ValueError, match="one activation per character"):
         M.neuron_figure(np.ones(3), text, 0)
-    fig = M.neuron_responses_figure(np.array([1.0, -1.0]), np.eye(2), np.zeros(2), ["first", "second"])
-    assert [p.get_height() for p in fig.axes[1].patches] == [1.0, 0.0]  # ReLU silenced the second
+    view = M.neuron_view(acts, text, 2, feature="after newline")
+    assert view.count("<svg") == 1 and ax.get_title() in view.replace("&#x27;", "'")
+    assert "neuron 2 (from 2 to 23)" in view and "2 positions shaded: after newline" in view
+    with pytest.raises(ValueError, match="one activation per character"):
+        M.neuron_view(np.ones(3), text, 0)
+
+
+def test_neuron_responses_view_before_and_after_the_nonlinearity():
+    view = M.neuron_responses_view(np.array([1.0, -1.0]), np.eye(2), np.zeros(2), ["first", "second"])
+    before, after = re.findall(r'aria-label="([^"]*)"', view)
+    assert "2 bars: first 1.00, second -1.00" in before
+    assert "After relu" in after and "2 bars: first 1.00, second 0.00" in after  # ReLU silenced the second
+    gelu = M.neuron_responses_view(np.array([1.0, -1.0]), np.eye(2), np.zeros(2), ["a", "b"], activation="gelu")
+    assert "b -0.16" in gelu  # GELU lets a little of a negative answer through
+    with pytest.raises(ValueError, match="activation must be one of"):
+        M.neuron_responses_view(np.ones(2), np.eye(2), np.zeros(2), ["a", "b"], activation="tanh")
+    with pytest.raises(ValueError, match="must name each of the 2 outputs"):
+        M.neuron_responses_view(np.ones(2), np.eye(2), np.zeros(2), ["a"])
 
 
 def test_values_along_text_checks_lengths():

@@ -65,7 +65,13 @@ def test_heatmap_is_described_with_its_size_colour_scale_and_labels():
 
 
 def test_several_panels_long_lists_and_diagrams():
-    fig = plots.position_profile(np.eye(12) - 0.25, 2)
+    fig, (left, right) = plt.subplots(1, 2)
+    row = np.eye(12)[2] - 0.25
+    left.bar(np.arange(12), row)
+    left.set(title="Position vectors: position 2", xlabel="dimension", ylabel="value")
+    plots.line_plot(
+        np.arange(12), {"cosine": row}, "How similar position 2 is to the others", "position", "cosine", ax=right
+    )
     description = plots.describe_figure(fig)
     assert description.startswith("Figure with 2 panels. Panel 1: Bar chart 'Position vectors: position 2'")
     assert "12 bars: -0.25, -0.25, 0.75, -0.25, -0.25, -0.25, -0.25, -0.25 and 4 more." in description
@@ -134,10 +140,12 @@ def test_widget_figures_carry_their_description_as_tooltip():
     assert image.tooltip == "Bar chart 'Bars': x = x, y = y; 2 bars: a 1, b 2"
     slider.value = 4
     assert image.tooltip.endswith("b 4")
-    empty = widgets.figure_image(widgets.training_result_figure([]))
-    assert empty.tooltip.startswith("Empty plot 'Your training run'") and "press Train" in empty.tooltip
-    drawn = widgets.figure_image(widgets.training_result_figure(HISTORY))
-    assert "2 lines: training (from 4.2 to 1.5), validation (from 4.25 to 1.75)" in drawn.tooltip
+
+
+def test_training_result_html_empty_and_drawn():
+    assert "press Train" in widgets.training_result_html([])
+    drawn = widgets.training_result_html(HISTORY)
+    assert "2 lines: training (from 4.2 to 1.5), validation (from 4.25 to 1.75)" in drawn
 
 
 # --------------------------------------------------------------------------- colour maps
@@ -218,15 +226,12 @@ def course_figures() -> dict[str, Figure]:
         "word_map": plots.word_map(np.eye(2), ["man", "king"], "W", "a", "b", arrows=[("man", "king")]).figure,
         "vectors_2d": plots.vectors_2d({"a": [1, 0], "b": [0, 1]}, "V").figure,
         "dot_product_picture": plots.dot_product_picture([1, 0], [1, 1]).figure,
-        "position_profile": plots.position_profile(np.eye(8), 1),
         "values_along_text": plots.values_along_text(
             np.arange(len(text)), text, "V", "value", highlight=[c == " " for c in text], highlight_label="space"
         ).figure,
         "top_probabilities": plots.top_probabilities(np.array([0.5, 0.3, 0.2]), ["a", " ", "\n"]).figure,
         "loss_curves": plots.loss_curves({"a": HISTORY, "b": HISTORY}).figure,
         "pipeline_diagram": plots.pipeline_diagram([("text", "'Hi'"), ("tokens", "2 ids")], "F", "again").figure,
-        "training_result_figure (empty)": widgets.training_result_figure([]),
-        "training_result_figure": widgets.training_result_figure(HISTORY),
         "mlp.neuron_figure": mlp.neuron_figure(np.arange(len(text)), text, 0, feature="space"),
         "attention.draw_attention_pattern": attention.draw_attention_pattern(
             np.tril(np.ones((len(text), len(text)))) / np.arange(1, len(text) + 1)[:, None], list(text), query=3

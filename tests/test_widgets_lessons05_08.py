@@ -81,9 +81,11 @@ def test_temperature_explorer_renders_first_and_on_change():
     assert slider.description == "Temperature" and slider.continuous_update is False
     assert slider.min == 0.05 and slider.max == 3.0
     assert calls == [1.0] and "sampled at 1.0" in box.children[2].value  # the static first render
-    assert box.children[1].value[:4] == b"\x89PNG"
+    assert "Bar chart &#x27;Next-token probabilities at T = 1.00&#x27;" in box.children[1].value
+    assert "3 bars: &#x27;a&#x27; 0.665, &#x27;b&#x27; 0.245, &#x27;c&#x27; 0.090" in box.children[1].value
     slider.value = 2.0
     assert calls == [1.0, 2.0] and "T = 2.00" in box.children[2].value
+    assert "at T = 2.00" in box.children[1].value and "&#x27;a&#x27; 0.506" in box.children[1].value
 
 
 # --------------------------------------------------------------------------- lesson 07: the forward pass
@@ -138,24 +140,21 @@ def test_run_training_is_seeded_and_learns(tiny):
     assert sample.startswith("\n") and len(sample) == 11 and model.config.n_layer == 1
 
 
-def test_training_result_figure_empty_and_full():
-    assert widgets.training_result_figure([]).axes[0].texts[0].get_text().startswith("press Train")
-    history = [{"iter": 5, "train_loss": 3.0, "val_loss": 3.2}]
-    assert len(widgets.training_result_figure(history).axes[0].get_lines()) == 2
-
-
 def test_training_playground_first_render_and_train_button(tiny, monkeypatch):
     _, tokenizer = tiny
     runs = []
 
+    shown_during_run = []
+
     def fake_run(train_data, val_data, tokenizer, **settings):  # run_training itself is tested above
         runs.append(settings)
+        shown_during_run.append(box.children[-1].value)  # what the learner sees while the model trains
         return [{"iter": settings["steps"], "train_loss": 2.0, "val_loss": 2.5}], "sampled text", None
 
     monkeypatch.setattr(widgets, "run_training", fake_run)
     data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 30))
     box = widgets.training_playground(data, data, tokenizer, n_layer=1, n_embd=32, learning_rate=1e-2, steps=50)
-    row, steps, button, plan, image, outcome = box.children
+    row, steps, button, plan, curves, outcome = box.children
     assert [c.description for c in row.children] == ["Layers", "Width", "Learning rate"]
     assert steps.description == "Steps" and steps.continuous_update is False
     assert button.description == "Train" and "no run yet" in outcome.value  # nothing trained at build time
@@ -165,8 +164,10 @@ def test_training_playground_first_render_and_train_button(tiny, monkeypatch):
     assert runs == []
     button.click()
     assert runs == [{"prompt": "\n", "n_layer": 1, "n_embd": 64, "learning_rate": 1e-2, "steps": 50}]
+    assert "training a fresh model for 50 steps..." in shown_during_run[0]
     assert "after 50 steps: training loss 2.00, validation loss 2.50" in outcome.value
     assert "sampled text" in outcome.value and button.description == "Train" and not button.disabled
+    assert "Line plot &#x27;Your training run&#x27;" in curves.value and "training (from 2 to 2)" in curves.value
     with pytest.raises(ValueError, match="learning_rate must be one of"):
         widgets.training_playground(data, data, tokenizer, learning_rate=0.5)
 
