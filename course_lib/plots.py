@@ -31,6 +31,12 @@ MIN_FONT_SIZE = 12
 FONT_SIZES = {"title": 16, "label": 14, "tick": MIN_FONT_SIZE, "annotation": MIN_FONT_SIZE}
 
 
+def signed(value: float, decimals: int = 2) -> str:
+    """``value`` with its sign and ``decimals`` decimals ('+0.50', '-1.25'). A rounding error around zero
+    (perpendicular vectors give a · b = -1.5e-16) shows as '+0.00', never as a puzzling '-0.00'."""
+    return f"{round(float(value), decimals) + 0.0:+.{decimals}f}"
+
+
 def use_course_style() -> None:
     """Readable defaults for every later plot: larger fonts and the colour-blind-safe cycle.
 
@@ -340,9 +346,9 @@ def dot_product_picture(a: Sequence[float], b: Sequence[float], limit: float = 3
         radius = 0.22 * limit
         ax.plot(radius * np.cos(theta), radius * np.sin(theta), color="#555555", lw=1)
         cosine = dot / lengths
-        title = f"a · b = {dot:+.2f}    cos θ = {cosine:+.2f}    θ = {abs(sweep):.0f}°"
+        title = f"a · b = {signed(dot)}    cos θ = {signed(cosine)}    θ = {abs(sweep):.0f}°"
     else:
-        title = f"a · b = {dot:+.2f}    (a zero vector has no angle)"
+        title = f"a · b = {signed(dot)}    (a zero vector has no angle)"
     ax.set_title(title, fontsize=FONT_SIZES["title"])
     return ax
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .plots import COLORS, MIN_FONT_SIZE, SAFE_CMAPS
+from .plots import COLORS, MIN_FONT_SIZE, SAFE_CMAPS, signed
 
 # Pixels (an SVG's unit): a point is 4/3 px, so the smallest text is 16 px.
 PX_PER_PT = 4 / 3
@@ -143,13 +143,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / max(count, 1)
     step = 10 ** math.floor(math.log10(raw))
     step *= next(m for m in (1, 2, 2.5, 5, 10) if step * m >= raw)
-    first = math.ceil(low / step - 1e-9) * step
-    ticks = []
-    value = first
-    while value <= high + 1e-9 * step:
-        ticks.append(round(value, 10) + 0.0)  # + 0.0 turns -0.0 into 0.0
-        value += step
-    return ticks
+    decimals = max(0, 3 - math.floor(math.log10(step)))  # enough to write any multiple of the step exactly
+    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+    return [round(k * step, decimals) + 0.0 for k in range(first, last + 1)]  # + 0.0 turns -0.0 into 0.0
 
 
 def _tick_text(value: float) -> str:
@@ -187,8 +183,10 @@ def _limits(values: np.ndarray, limits: tuple[float, float] | None, pad: float =
             raise ValueError(f"limits must be (low, high) with low < high, got {limits}")
         return low, high
     low, high = min(0.0, float(values.min())), max(0.0, float(values.max()))
-    span = (high - low) or 1.0
-    return (low - pad * span if low < 0 else 0.0), (high + pad * span if high > 0 else 0.0) or 1.0
+    if low == high == 0.0:  # all zero: show 0 to 1 rather than an empty range
+        return 0.0, 1.0
+    span = high - low
+    return (low - pad * span if low < 0 else 0.0), (high + pad * span if high > 0 else 0.0)
 
 
 def _finite(values: Sequence[float], name: str) -> np.ndarray:
@@ -435,6 +433,8 @@ def heatmap(
             f"need {rows} row labels and {cols} column labels for a {rows} x {cols} matrix, "
             f"got {len(row_labels)} and {len(col_labels)}"
         )
+    if not vmin < vmax:
+        raise ValueError(f"vmin must be below vmax (the colour scale's ends), got vmin={vmin}, vmax={vmax}")
     if outline_row is not None and not 0 <= outline_row < rows:
         raise ValueError(f"outline_row must be a row between 0 and {rows - 1}, got {outline_row}")
     cell = max(3.0, min(56.0, size / max(rows, cols)))
@@ -526,9 +526,9 @@ def dot_product_picture(a: Sequence[float], b: Sequence[float], limit: float = 3
     if lengths > 0:
         start, end = math.degrees(math.atan2(a[1], a[0])), math.degrees(math.atan2(b[1], b[0]))
         sweep = (end - start + 180) % 360 - 180  # the short way round, signed
-        title = f"a · b = {dot:+.2f}   cos θ = {dot / lengths:+.2f}   θ = {abs(sweep):.0f}°"
+        title = f"a · b = {signed(dot)}   cos θ = {signed(dot / lengths)}   θ = {abs(sweep):.0f}°"
     else:
-        title = f"a · b = {dot:+.2f}   (a zero vector has no angle)"
+        title = f"a · b = {signed(dot)}   (a zero vector has no angle)"
     panel = Panel(80, 40, size - 100, size - 100, (-limit, limit), (-limit, limit))
     parts = _frame(panel, title, "x", "y")
     for tick in nice_ticks(-limit, limit):

@@ -367,19 +367,23 @@ def dot_product_html(a: Sequence[float], b: Sequence[float]) -> str:
     """The dot product of two 2-D vectors written out term by term, with the lengths and the cosine."""
     import numpy as np
 
+    from .plots import signed
+
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     dot = float(a @ b)
     length_a, length_b = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    sign = "positive: they point the same way" if dot > 1e-9 else "negative: they point apart"
-    if abs(dot) <= 1e-9:
+    shown = round(dot, 2)  # name the sign the learner reads: 0.004 shows as +0.00, so it is "zero" here
+    sign = "positive: they point the same way" if shown > 0 else "negative: they point apart"
+    if shown == 0:
         sign = "zero: they are perpendicular"
+    (a0, a1), (b0, b1) = [signed(v) for v in a], [signed(v) for v in b]
     lines = [
-        f"a = ({a[0]:+.2f}, {a[1]:+.2f})    b = ({b[0]:+.2f}, {b[1]:+.2f})",
-        f"a · b = ({a[0]:+.2f})({b[0]:+.2f}) + ({a[1]:+.2f})({b[1]:+.2f}) = {dot:+.2f}   ({sign})",
+        f"a = ({a0}, {a1})    b = ({b0}, {b1})",
+        f"a · b = ({a0})({b0}) + ({a1})({b1}) = {signed(dot)}   ({sign})",
         f"|a| = {length_a:.2f}    |b| = {length_b:.2f}",
     ]
     if length_a > 0 and length_b > 0:
-        lines.append(f"cosine = a · b / (|a| |b|) = {dot / (length_a * length_b):+.2f}   (lengths divided out)")
+        lines.append(f"cosine = a · b / (|a| |b|) = {signed(dot / (length_a * length_b))}   (lengths divided out)")
     return text_html("\n".join(lines))
 
 

@@ -458,19 +458,30 @@ def _course_fresh_view(source, settings):
             def __init__(self):
                 super().__init__(convert_charrefs=True)
                 self.parts = []
+                self.digests = []
+
+            def handle_starttag(self, tag, attrs):
+                if tag == "svg" and dict(attrs).get("data-digest"):
+                    self.digests.append(dict(attrs)["data-digest"])
 
             def handle_data(self, data):
                 self.parts.append(data)
 
-        def text_of(markup):
+        def read(markup):
             parser = Text()
             parser.feed(markup)
             parser.close()
-            return " ".join("".join(parser.parts).split())
+            return " ".join("".join(parser.parts).split()), parser.digests
 
+        images = []
+        for w in widgets:
+            if isinstance(w, W.Image):
+                images.append(hashlib.sha256(w.value).hexdigest())
+            elif isinstance(w, W.HTML):
+                images += read(w.value)[1]
         return json.dumps({
-            "images": [hashlib.sha256(w.value).hexdigest() for w in widgets if isinstance(w, W.Image)],
-            "texts": [text_of(w.value) for w in widgets if isinstance(w, W.HTML)],
+            "images": images,
+            "texts": [read(w.value)[0] for w in widgets if isinstance(w, W.HTML)],
         })
     finally:
         for w in widgets:
@@ -631,7 +642,7 @@ class LabSession:
         The kernel runs the cell's source again (in a copy of the notebook's namespace, so nothing the
         notebook defined changes), sets each control to the value in ``settings`` (default: what the page's
         controls show now, :func:`control_settings`), and reports its outputs the way :func:`shown_view`
-        reads the page: the SHA-256 of every image and the text of every HTML view. The widget is then
+        reads the page: each figure's hash (image bytes, SVG digest) and the text of every HTML view. The widget is then
         closed. When the page shows the same, the browser displays exactly what the kernel computes for
         those settings: the right figure, not merely a different one.
         """
@@ -1072,7 +1083,8 @@ _JS_SNAPSHOT = """
   clone.querySelectorAll('input, textarea, select, button, .widget-readout, .slider-container, .widget-label')
     .forEach((n) => n.remove());
   const images = Array.from(clone.querySelectorAll('img'), (i) => i.getAttribute('src') || '');
-  const svgs = Array.from(clone.querySelectorAll('svg'), (s) => s.outerHTML.length + ':' + s.textContent);
+  const svgs = Array.from(clone.querySelectorAll('svg'), (s) =>
+    (s.getAttribute('data-digest') || s.outerHTML.length) + ':' + s.textContent);
   return [clone.textContent, ...images, ...svgs].join('\\n');
 }
 """
@@ -1171,12 +1183,14 @@ def type_and_wait_for_tokens(box, cell, text: str, *, timeout_ms: float = ACTION
 
 _JS_SHOWN_VIEW = """
 async (cell) => {
-  // The SHA-256 of every widget image in the cell's output and the text of every HTML view, in page order.
+  // Every figure in the cell's output, in page order: the SHA-256 of a widget image's bytes, the
+  // digest an SVG figure carries (course_lib.svg_plots); and the text of every HTML view.
   const area = cell.querySelector('.jp-Cell-outputArea') || cell;
   const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
   const images = [];
-  for (const img of area.querySelectorAll('img.widget-image')) {
-    const bytes = await (await fetch(img.src)).arrayBuffer();
+  for (const figure of area.querySelectorAll('img.widget-image, .widget-html-content svg[data-digest]')) {
+    if (figure.tagName.toLowerCase() === 'svg') { images.push(figure.getAttribute('data-digest')); continue; }
+    const bytes = await (await fetch(figure.src)).arrayBuffer();
     images.push(hex(await crypto.subtle.digest('SHA-256', bytes)));
   }
   const texts = Array.from(area.querySelectorAll('.widget-html-content'), (el) =>
@@ -1189,7 +1203,8 @@ async (cell) => {
 def shown_view(cell) -> dict[str, list[str]]:
     """What ``cell``'s widget shows, in the form :meth:`LabSession.fresh_view` reports it.
 
-    ``images``: the SHA-256 of each image's bytes (a Matplotlib figure arrives as PNG bytes);
+    ``images``: each figure: the SHA-256 of an image's bytes (a Matplotlib figure arrives as PNG
+    bytes), or the ``data-digest`` of an SVG figure (:mod:`course_lib.svg_plots`, a hash of what it draws);
     ``texts``: the text of each HTML view, whitespace collapsed.
     """
     return cell.evaluate(_JS_SHOWN_VIEW)
@@ -1229,6 +1244,7 @@ class TimedChange:
     ms: float  # from the learner's action (key press, click, leaving a box) to the output's final state
     before: str  # output_snapshot before the action
     after: str  # output_snapshot once the output held still
+    first_ms: float = 0.0  # from the action to the output's first change (a "working..." note, or the result)
 
 
 START_EVENTS = ("keydown", "pointerdown", "mousedown", "input", "change", "focusout", "click")
@@ -1267,4 +1283,5 @@ def timed_change(
     done = next((t for t, shown in reversed(seen) if shown == after), None)
     if done is None:  # the final state was reached between two observations; fall back to the last change
         done = seen[-1][0] if seen else start
-    return TimedChange(ms=done - start, before=before, after=after)
+    first = next((t for t, _ in seen if t >= start), done)
+    return TimedChange(ms=done - start, before=before, after=after, first_ms=first - start)

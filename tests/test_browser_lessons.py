@@ -7,8 +7,8 @@ the Train button's Enter) and check that the output next to the control changed 
 
 - the strings the move expects (the new temperature, the new word's neighbours, the new prompt) are
   shown now and were not before;
-- a figure the move should redraw is a different image;
-- the whole output (every image, byte for byte, and every text) is what a new copy of the widget,
+- a figure the move should redraw is a different picture (an image's bytes, an SVG figure's digest);
+- the whole output (every figure, and every text, SVG labels included) is what a new copy of the widget,
   built in the kernel and set to the same values, shows: the page displays the right figure.
 
 Each lesson's page and kernel are closed after its test (lesson 09's kernel holds about 1.1 GB).
@@ -47,7 +47,7 @@ def _differences(shown: dict, fresh: dict) -> str:
     """Where the page's widget output differs from the fresh copy's, in words."""
     lines = []
     if shown["images"] != fresh["images"]:
-        lines.append(f"images (SHA-256) in the page {shown['images']}, in the fresh copy {fresh['images']}")
+        lines.append(f"figures (hashes) in the page {shown['images']}, in the fresh copy {fresh['images']}")
     for i, (a, b) in enumerate(zip(shown["texts"], fresh["texts"], strict=False)):
         if a != b:
             lines.append(f"text {i} in the page:\n  {a[:600]!r}\nin the fresh copy:\n  {b[:600]!r}")
