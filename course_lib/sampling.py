@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ from course_lib.model import GPT, KVCache
 __all__ = [
     "entropy",
     "generate",
+    "generate_at_temperatures",
     "generate_text",
     "next_token_logits",
     "sample_next",
@@ -257,6 +259,46 @@ def generate(
     finally:
         model.train(was_training)
     return ids[0] if single else ids
+
+
+@torch.no_grad()
+def generate_at_temperatures(
+    model: GPT, prompt, max_new_tokens: int, temperatures: Sequence[float], *, seed: int = 0
+) -> torch.Tensor:
+    """Continue one prompt at each of ``temperatures``, all in one batch, with the same random numbers.
+
+    Each step draws a single number u in [0, 1), and every row takes the first token whose cumulative
+    probability passes u (inverse-transform sampling, lesson 05's ``sample_index``). So the rows differ
+    only because of their temperature: a fair comparison, and many samples for about the price of one.
+    Returns ``(len(temperatures), len(prompt) + max_new_tokens)`` token ids. Keep the prompt plus the
+    new tokens within ``block_size``: past it, every step would re-read the whole context.
+    """
+    if not isinstance(model, GPT):
+        raise TypeError(f"model must be a course_lib.model.GPT, got {type(model).__name__}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    if len(temperatures) == 0:
+        raise ValueError("temperatures must list at least one temperature, got none")
+    scale = torch.tensor([float(_check_temperature(t)) for t in temperatures])[:, None]
+    ids, single = _prompt_tensor(prompt, model)
+    if not single:
+        raise ValueError(f"prompt must be one sequence of token ids, got shape {tuple(ids.shape)}")
+    ids = ids.expand(len(scale), -1).contiguous()
+    generator = torch.Generator(device=ids.device).manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    try:
+        step = _CachedStepper(model)
+        for _ in range(max_new_tokens):
+            cumulative = torch.softmax(step(ids).float() / scale.to(ids.device), dim=-1).cumsum(dim=-1)
+            u = torch.rand(1, 1, generator=generator, device=ids.device).expand(len(scale), 1).contiguous()
+            # The first token whose cumulative probability is above u (rounding can leave the total a
+            # hair below 1: then the last token).
+            next_id = torch.searchsorted(cumulative, u, right=True).clamp_(max=cumulative.shape[-1] - 1)
+            ids = torch.cat([ids, next_id], dim=1)
+    finally:
+        model.train(was_training)
+    return ids
 
 
 def _uncached_step(model: GPT):

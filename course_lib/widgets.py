@@ -572,6 +572,36 @@ def temperature_report(logits: Any, labels: Sequence[str], temperature: float, k
     )
 
 
+TEMPERATURE_SLIDER = (0.05, 3.0, 0.05)  # the temperature slider's lowest, highest value and step
+
+
+def temperature_steps() -> list[float]:
+    """Every value the temperature slider of :func:`temperature_explorer` can take (0.05, 0.1, ..., 3.0)."""
+    low, high, step = TEMPERATURE_SLIDER
+    return [round(low + i * step, 2) for i in range(round((high - low) / step) + 1)]
+
+
+def samples_by_temperature(
+    model: Any, tokenizer: Any, prompt: str, n_chars: int, seed: int = 0
+) -> Callable[[float], str]:
+    """``sample(T)`` for :func:`temperature_explorer`: text continuing ``prompt`` at each slider temperature,
+    all drawn now in one batch with the same random numbers (:func:`course_lib.sampling.generate_at_temperatures`),
+    so moving the slider only looks a sample up: no model runs while the learner drags."""
+    from .sampling import generate_at_temperatures
+
+    temperatures = temperature_steps()
+    rows = generate_at_temperatures(model, tokenizer.encode(prompt), n_chars, temperatures, seed=seed)
+    samples = {t: tokenizer.decode(row.tolist()) for t, row in zip(temperatures, rows, strict=True)}
+
+    def sample(temperature: float) -> str:
+        key = round(float(temperature), 2)
+        if key not in samples:
+            raise ValueError(f"no sample was drawn for T = {temperature}: the slider's values are {temperatures}")
+        return samples[key]
+
+    return sample
+
+
 def temperature_explorer(
     logits: Any,
     labels: Sequence[str],
@@ -587,7 +617,7 @@ def temperature_explorer(
     from .sampling import softmax
     from .svg_plots import likeliest_bars
 
-    controls = {"temperature": _slider(temperature, 0.05, 3.0, 0.05, "Temperature", integer=False)}
+    controls = {"temperature": _slider(temperature, *TEMPERATURE_SLIDER, "Temperature", integer=False)}
 
     def render(temperature: float):
         probs = softmax(np.asarray(logits, dtype=float), temperature)

@@ -54,6 +54,7 @@ class Move:
     fresh: bool = True  # compare the whole output with a fresh copy of the widget built in the kernel
     repeat: bool = True  # the benchmark may do it again and undo it (False: a training run)
     timeout_s: float = 60.0  # how long the output may take to change
+    until: str | None = None  # text the output shows once the action has finished (after a "working..." note)
 
     def __post_init__(self) -> None:
         needs = {"slider": "key", "dropdown": "key", "text": "text"}.get(self.kind)
@@ -198,6 +199,7 @@ LESSONS: tuple[Lesson, ...] = (
                 fresh=False,
                 repeat=False,
                 timeout_s=600.0,
+                until="validation loss",
             ),
         ),
         run_all_timeout=900.0,
@@ -266,7 +268,7 @@ def perform(page, move: Move, *, undo: bool = False, text: str | None = None) ->
         def act():
             control.evaluate("(el) => el.blur()")
 
-    change = timed_change(cell, act, start_events=start_events, timeout_ms=move.timeout_s * 1000)
+    change = timed_change(cell, act, start_events=start_events, timeout_ms=move.timeout_s * 1000, until=move.until)
     return Outcome(move, cell, control_values(cell), change, problems)
 
 

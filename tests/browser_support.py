@@ -1095,11 +1095,15 @@ def output_snapshot(scope) -> str:
     return scope.evaluate(_JS_SNAPSHOT)
 
 
-def wait_for_change(scope, before: str, *, timeout_ms: float = ACTION_TIMEOUT_MS, settle_ms: float = 300) -> str:
+def wait_for_change(
+    scope, before: str, *, timeout_ms: float = ACTION_TIMEOUT_MS, settle_ms: float = 300, until: str | None = None
+) -> str:
     """Wait until :func:`output_snapshot` of ``scope`` differs from ``before`` and then holds still.
 
     "Holds still" means unchanged for ``settle_ms``, so an output that is cleared and redrawn (an
-    ``Output`` widget, a figure) is returned redrawn, not half-way. Returns the new snapshot.
+    ``Output`` widget, a figure) is returned redrawn, not half-way. With ``until``, also wait for the
+    output to contain that text: an action that shows "working..." at once and its result seconds
+    later (a training run) is finished only then. Returns the new snapshot.
     """
     page = scope.page
     deadline = time.monotonic() + timeout_ms / 1000
@@ -1115,7 +1119,7 @@ def wait_for_change(scope, before: str, *, timeout_ms: float = ACTION_TIMEOUT_MS
     while time.monotonic() < deadline:
         page.wait_for_timeout(settle_ms)
         latest = output_snapshot(scope)
-        if latest == current:
+        if latest == current and (until is None or until in latest):
             return latest
         current = latest
     return current
@@ -1257,6 +1261,7 @@ def timed_change(
     start_events: Sequence[str] = START_EVENTS,
     timeout_ms: float = ACTION_TIMEOUT_MS,
     settle_ms: float = 300,
+    until: str | None = None,
 ) -> TimedChange:
     """Do ``act()`` (a learner's action on a control), wait for ``scope``'s output to change, and time it.
 
@@ -1272,7 +1277,7 @@ def timed_change(
     scope.evaluate(_JS_ARM_TIMING, list(start_events))
     try:
         act()
-        after = wait_for_change(scope, before, timeout_ms=timeout_ms, settle_ms=settle_ms)
+        after = wait_for_change(scope, before, timeout_ms=timeout_ms, settle_ms=settle_ms, until=until)
     finally:
         page.evaluate("() => window.__courseTiming && window.__courseTiming.stop()")
     timing = page.evaluate("() => ({ armed: window.__courseTiming.armed, acted: window.__courseTiming.acted })")

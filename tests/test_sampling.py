@@ -12,6 +12,7 @@ from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import (
     entropy,
     generate,
+    generate_at_temperatures,
     generate_text,
     next_token_logits,
     sample_next,
@@ -249,3 +250,57 @@ def test_generate_text_round_trips_through_the_tokenizer(model):
     assert text.startswith("abc") and len(text) == 9 and set(text) <= set(tokenizer.chars)
     with pytest.raises(ValueError, match="prompt is empty"):
         generate_text(model, tokenizer, "", 3)
+
+
+# --------------------------------------------------------------------------- many temperatures, one batch
+
+
+def _inverse_cdf_by_hand(model, prompt, n, temperature, seed):
+    """One temperature's row of generate_at_temperatures, step by step: the same uniform numbers, each
+    turned into the first token whose cumulative probability is above it."""
+    generator = torch.Generator().manual_seed(seed)
+    ids = list(prompt)
+    for _ in range(n):
+        probs = torch.softmax(next_token_logits(model, ids).float() / temperature, dim=-1)
+        u = float(torch.rand(1, 1, generator=generator))
+        total, choice = 0.0, len(probs) - 1
+        for index, p in enumerate(probs.tolist()):
+            total += p
+            if u < total:
+                choice = index
+                break
+        ids.append(choice)
+    return ids
+
+
+def test_generate_at_temperatures_is_inverse_cdf_sampling_with_shared_random_numbers(model):
+    rows = generate_at_temperatures(model, [1, 2], 6, [0.5, 1.0, 2.5], seed=3)
+    assert rows.shape == (3, 8) and rows[:, :2].tolist() == [[1, 2]] * 3
+    for row, temperature in zip(rows.tolist(), [0.5, 1.0, 2.5], strict=True):
+        assert row == _inverse_cdf_by_hand(model, [1, 2], 6, temperature, seed=3)
+    assert len({tuple(r) for r in rows.tolist()}) > 1  # the temperatures do change the text
+
+
+def test_generate_at_temperatures_rows_do_not_depend_on_the_batch(model):
+    together = generate_at_temperatures(model, [4], 7, [0.7, 1.3], seed=0)
+    assert together[1].tolist() == generate_at_temperatures(model, [4], 7, [1.3], seed=0)[0].tolist()
+    twins = generate_at_temperatures(model, [4], 7, [1.0, 1.0], seed=0)
+    assert twins[0].tolist() == twins[1].tolist()  # same T, same random numbers: the same text
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"temperatures": []}, ValueError, "at least one temperature"),
+        ({"temperatures": [1.0, 0.0]}, ValueError, "temperature must be > 0"),
+        ({"prompt": [[1, 2], [3, 4]]}, ValueError, "one sequence of token ids"),
+        ({"max_new_tokens": -1}, ValueError, "max_new_tokens must be an int >= 0"),
+        ({"model": "gpt"}, TypeError, "must be a course_lib.model.GPT"),
+    ],
+)
+def test_generate_at_temperatures_bad_arguments(model, kwargs, error, message):
+    arguments = {"model": model, "prompt": [1, 2], "max_new_tokens": 3, "temperatures": [1.0], **kwargs}
+    with pytest.raises(error, match=message):
+        generate_at_temperatures(
+            arguments["model"], arguments["prompt"], arguments["max_new_tokens"], arguments["temperatures"]
+        )

@@ -88,6 +88,19 @@ def test_temperature_explorer_renders_first_and_on_change():
     assert "at T = 2.00" in box.children[1].value and "&#x27;a&#x27; 0.506" in box.children[1].value
 
 
+def test_samples_by_temperature_covers_every_slider_value(tiny):
+    model, tokenizer = tiny
+    steps = widgets.temperature_steps()
+    assert steps[:3] == [0.05, 0.1, 0.15] and steps[-1] == 3.0 and len(steps) == 60
+    sample = widgets.samples_by_temperature(model, tokenizer, "What", 8)
+    texts = {t: sample(t) for t in steps}
+    assert all(text.startswith("What") and len(text) == 12 for text in texts.values())
+    assert sample(0.1 + 0.05) == texts[0.15]  # a slider's float arithmetic still finds its sample
+    assert len(set(texts.values())) > 1
+    with pytest.raises(ValueError, match="no sample was drawn for T = 0.07"):
+        sample(0.07)
+
+
 # --------------------------------------------------------------------------- lesson 07: the forward pass
 
 
