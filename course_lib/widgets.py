@@ -747,10 +747,12 @@ def run_training(
     prompt: str = "\n",
     sample_chars: int = 200,
     seed: int = 0,
+    callback: Callable[[list[dict]], None] | None = None,
 ):
     """Build a fresh seeded GPT, train it for ``steps`` steps, and return (history, sample text, model).
 
     The same settings and seed give the same run. The sample is drawn at temperature 0.8 with seed 0.
+    ``callback(history)`` runs after each of the run's evaluations (about 7), to show progress.
     """
     from .model import GPT
     from .sampling import generate_text
@@ -769,7 +771,7 @@ def run_training(
         seed=seed,
         device="cpu",
     )
-    result = train(model, train_data, val_data, config, progress=False)
+    result = train(model, train_data, val_data, config, callback=callback, progress=False)
     sample = generate_text(model.eval(), tokenizer, prompt, sample_chars, temperature=0.8, seed=0)
     return result.history, sample, model
 
@@ -824,10 +826,21 @@ def training_playground(
     def train_now(_button=None) -> None:
         button.disabled, button.description = True, "Training..."
         settings = values()
-        # Shown at once (the page gets it before the run starts): the run itself takes seconds.
+        # Shown at once (the page gets it before the run starts): the run itself takes a second or more,
+        # so the curves then grow at each evaluation instead of appearing only at the end.
         outcome.value = text_html(f"training a fresh model for {settings['steps']} steps...")
+
+        def show_progress(history: list[dict]) -> None:
+            curves.value = training_result_html(history)
+            outcome.value = text_html(
+                f"training: step {history[-1]['iter']} of {settings['steps']}, "
+                f"loss on held-out text {history[-1]['val_loss']:.2f}..."
+            )
+
         try:
-            history, sample, _ = run_training(train_data, val_data, tokenizer, prompt=prompt, **settings)
+            history, sample, _ = run_training(
+                train_data, val_data, tokenizer, prompt=prompt, callback=show_progress, **settings
+            )
             curves.value = training_result_html(history)
             last = history[-1]
             outcome.value = text_html(

@@ -199,7 +199,7 @@ LESSONS: tuple[Lesson, ...] = (
                 fresh=False,
                 repeat=False,
                 timeout_s=600.0,
-                until="validation loss",
+                until="sample (T = 0.8)",  # in the run's summary only, not in its progress notes
             ),
         ),
         run_all_timeout=900.0,

@@ -151,17 +151,23 @@ def test_run_training_is_seeded_and_learns(tiny):
     assert [r["val_loss"] for r in history] == [r["val_loss"] for r in second[0]] and sample == second[1]
     assert history[-1]["val_loss"] < history[0]["val_loss"] < math.log(tokenizer.vocab_size) + 0.5
     assert sample.startswith("\n") and len(sample) == 11 and model.config.n_layer == 1
+    seen = []
+    history, _, _ = widgets.run_training(
+        data, data, tokenizer, 1, 32, 1e-2, 30, block_size=16, sample_chars=1, callback=lambda h: seen.append(len(h))
+    )
+    assert seen == list(range(1, len(history) + 1)) and len(seen) > 2  # once per evaluation, as the run goes
 
 
 def test_training_playground_first_render_and_train_button(tiny, monkeypatch):
     _, tokenizer = tiny
     runs = []
-
     shown_during_run = []
 
-    def fake_run(train_data, val_data, tokenizer, **settings):  # run_training itself is tested above
+    def fake_run(train_data, val_data, tokenizer, callback, **settings):  # run_training itself is tested above
         runs.append(settings)
         shown_during_run.append(box.children[-1].value)  # what the learner sees while the model trains
+        callback([{"iter": 0, "train_loss": 3.5, "val_loss": 3.6}, {"iter": 25, "train_loss": 2.5, "val_loss": 2.7}])
+        shown_during_run.append((box.children[-2].value, box.children[-1].value))  # after the first evaluations
         return [{"iter": settings["steps"], "train_loss": 2.0, "val_loss": 2.5}], "sampled text", None
 
     monkeypatch.setattr(widgets, "run_training", fake_run)
@@ -178,6 +184,10 @@ def test_training_playground_first_render_and_train_button(tiny, monkeypatch):
     button.click()
     assert runs == [{"prompt": "\n", "n_layer": 1, "n_embd": 64, "learning_rate": 1e-2, "steps": 50}]
     assert "training a fresh model for 50 steps..." in shown_during_run[0]
+    curves_so_far, note = shown_during_run[1]
+    assert (
+        "training (from 3.5 to 2.5)" in curves_so_far and "training: step 25 of 50, loss on held-out text 2.70" in note
+    )
     assert "after 50 steps: training loss 2.00, validation loss 2.50" in outcome.value
     assert "sampled text" in outcome.value and button.description == "Train" and not button.disabled
     assert "Line plot &#x27;Your training run&#x27;" in curves.value and "training (from 2 to 2)" in curves.value
