@@ -1249,6 +1249,7 @@ class TimedChange:
     before: str  # output_snapshot before the action
     after: str  # output_snapshot once the output held still
     first_ms: float = 0.0  # from the action to the output's first change (a "working..." note, or the result)
+    longest_wait_ms: float = 0.0  # the longest time, from the action to the final state, with no visible change
 
 
 START_EVENTS = ("keydown", "pointerdown", "mousedown", "input", "change", "focusout", "click")
@@ -1289,4 +1290,6 @@ def timed_change(
     if done is None:  # the final state was reached between two observations; fall back to the last change
         done = seen[-1][0] if seen else start
     first = next((t for t, _ in seen if t >= start), done)
-    return TimedChange(ms=done - start, before=before, after=after, first_ms=first - start)
+    moments = [start, *(t for t, _ in seen if start <= t <= done), done]
+    longest = max(later - earlier for earlier, later in zip(moments, moments[1:], strict=False))
+    return TimedChange(ms=done - start, before=before, after=after, first_ms=first - start, longest_wait_ms=longest)
