@@ -417,7 +417,8 @@ def heatmap(
     """A matrix as coloured cells (like :func:`course_lib.plots.heatmap`), with a colour bar.
 
     Rows and columns are labelled (every few when there are many), ``outline_row`` is outlined in
-    orange, and ``annotate`` (default: when there are at most 100 cells) writes each value in its cell.
+    orange, and ``annotate`` writes each value in its cell (by default when there are at most 100 cells,
+    each big enough to hold its number).
     The cells are one small PNG inside the SVG, so a 128 x 128 matrix is as quick as a 3 x 3 one.
     """
     matrix = np.asarray(matrix, dtype=float)
