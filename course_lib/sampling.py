@@ -9,6 +9,7 @@ KV cache so each step only processes the newest token.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 from collections.abc import Sequence
@@ -151,12 +152,8 @@ def next_token_logits(model: torch.nn.Module, prompt) -> torch.Tensor:
         raise ValueError(
             f"prompt must be one sequence of token ids (a list or a 1-D tensor), got shape {tuple(ids.shape)}"
         )
-    was_training = model.training
-    model.eval()  # no dropout: the same prompt always gets the same scores
-    try:
+    with _eval_mode(model):  # no dropout: the same prompt always gets the same scores
         logits, _ = model(ids[:, -model.config.block_size :])
-    finally:
-        model.train(was_training)
     return logits[0, -1].clone()  # a copy, so the (1, T, vocab_size) tensor is not kept alive
 
 
@@ -182,6 +179,24 @@ def sample_next(
         logits = top_p_filter(logits, p=top_p)
     probs = torch.softmax(logits, dim=-1)
     return torch.multinomial(probs, num_samples=1, generator=generator)
+
+
+def _check_generation(model, max_new_tokens) -> None:
+    if not isinstance(model, GPT):
+        raise TypeError(f"model must be a course_lib.model.GPT, got {type(model).__name__}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+
+
+@contextlib.contextmanager
+def _eval_mode(model: GPT):
+    """The model in eval mode (no dropout) for the block, then back in the mode it was in."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 def _prompt_tensor(prompt, model: GPT) -> tuple[torch.Tensor, bool]:
@@ -231,10 +246,7 @@ def generate(
     when the cache is full it is rebuilt from the cropped context, so the output is the same as
     ``use_cache=False``, which reprocesses the whole context each step.
     """
-    if not isinstance(model, GPT):
-        raise TypeError(f"model must be a course_lib.model.GPT, got {type(model).__name__}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    _check_generation(model, max_new_tokens)
     if not greedy:  # check the settings once up front, not on the first sampled token
         _check_temperature(temperature)
         if top_k is not None:
@@ -246,9 +258,7 @@ def generate(
     ids, single = _prompt_tensor(prompt, model)
     if seed is not None:
         generator = torch.Generator(device=ids.device).manual_seed(seed)
-    was_training = model.training
-    model.eval()  # no dropout while generating
-    try:
+    with _eval_mode(model):  # no dropout while generating
         step = _CachedStepper(model) if use_cache else _uncached_step(model)
         for _ in range(max_new_tokens):
             logits = step(ids)
@@ -256,8 +266,6 @@ def generate(
                 logits, greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
             )
             ids = torch.cat([ids, next_id], dim=1)
-    finally:
-        model.train(was_training)
     return ids[0] if single else ids
 
 
@@ -273,10 +281,7 @@ def generate_at_temperatures(
     Returns ``(len(temperatures), len(prompt) + max_new_tokens)`` token ids. Keep the prompt plus the
     new tokens within ``block_size``: past it, every step would re-read the whole context.
     """
-    if not isinstance(model, GPT):
-        raise TypeError(f"model must be a course_lib.model.GPT, got {type(model).__name__}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    _check_generation(model, max_new_tokens)
     if len(temperatures) == 0:
         raise ValueError("temperatures must list at least one temperature, got none")
     scale = torch.tensor([float(_check_temperature(t)) for t in temperatures])[:, None]
@@ -285,9 +290,7 @@ def generate_at_temperatures(
         raise ValueError(f"prompt must be one sequence of token ids, got shape {tuple(ids.shape)}")
     ids = ids.expand(len(scale), -1).contiguous()
     generator = torch.Generator(device=ids.device).manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    try:
+    with _eval_mode(model):
         step = _CachedStepper(model)
         for _ in range(max_new_tokens):
             cumulative = torch.softmax(step(ids).float() / scale.to(ids.device), dim=-1).cumsum(dim=-1)
@@ -296,8 +299,6 @@ def generate_at_temperatures(
             # hair below 1: then the last token).
             next_id = torch.searchsorted(cumulative, u, right=True).clamp_(max=cumulative.shape[-1] - 1)
             ids = torch.cat([ids, next_id], dim=1)
-    finally:
-        model.train(was_training)
     return ids
 
 

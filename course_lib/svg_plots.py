@@ -332,9 +332,7 @@ def line_chart(
         for i in np.flatnonzero(shaded):
             left = panel.x(x[i] - 0.5)
             parts.insert(
-                0,
-                f'<rect x="{_n(left)}" y="{_n(panel.top)}" width="{_n(panel.x(x[i] + 0.5) - left)}" '
-                f'height="{_n(panel.height)}" fill="{HIGHLIGHT}" fill-opacity="0.3"/>',
+                0, _rect(left, panel.top, panel.x(x[i] + 0.5) - left, panel.height, HIGHLIGHT, fill_opacity="0.3")
             )
     if low < 0 < high:
         parts.append(_line(panel.left, panel.y(0), panel.right, panel.y(0), "#000", 0.8))
