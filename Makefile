@@ -17,7 +17,7 @@ help:
 	@echo "make test    set up (if needed) and run unit tests, nbval over every notebook, the browser test and lint"
 	@echo "make setup   only install packages into $(VENV) and fetch + verify the data"
 	@echo "make student write student versions (solutions stubbed, outputs cleared) into build/student/"
-	@echo "make execute re-run every notebook in place (maintainers, after changing a lesson)"
+	@echo "make execute re-run every notebook in place (maintainers, after changing a lesson; NB=notebooks/08_training.ipynb for one)"
 	@echo "make site    build the lessons as static HTML pages in build/site/ (saved outputs, no network) and check their links"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -51,7 +51,7 @@ student: $(STAMP)
 	$(BIN)/python -m course_lib.student notebooks build/student
 
 execute: setup
-	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=900 notebooks/*.ipynb
+	$(BIN)/python scripts/execute_notebooks.py $(NB)
 
 site: $(STAMP)
 	$(BIN)/python -m course_lib.site build --out build/site
