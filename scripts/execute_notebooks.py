@@ -32,12 +32,25 @@ def stable_widget_ids(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebook
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     if not state:
         return nb
-    text = json.dumps(nb, sort_keys=True)
-    known = set(state)
+    # Walk from the widgets the cells display, in cell order, through the widgets each one refers
+    # to (its children, layout, style), so the numbering follows the structure, not the random ids.
     order: dict[str, str] = {}
-    for found in MODEL_ID.findall(text):
-        if found in known and found not in order:
-            order[found] = hashlib.md5(f"{name}:{len(order)}".encode()).hexdigest()
+
+    def visit(model_id: str) -> None:
+        if model_id in order or model_id not in state:
+            return
+        order[model_id] = hashlib.md5(f"{name}:{len(order)}".encode()).hexdigest()
+        for found in MODEL_ID.findall(json.dumps(state[model_id], sort_keys=True)):
+            visit(found)
+
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view:
+                visit(view["model_id"])
+    for model_id in sorted(state, key=lambda i: json.dumps(state[i], sort_keys=True)):
+        visit(model_id)  # widgets no cell displays, in the order of their contents
+    text = json.dumps(nb)
     return nbformat.from_dict(json.loads(MODEL_ID.sub(lambda m: order.get(m.group(0), m.group(0)), text)))
 
 
