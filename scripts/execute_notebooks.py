@@ -54,6 +54,19 @@ def stable_widget_ids(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebook
     return nbformat.from_dict(json.loads(MODEL_ID.sub(lambda m: order.get(m.group(0), m.group(0)), text)))
 
 
+def coalesced_streams(outputs: list) -> list:
+    """Join neighbouring prints to the same stream: how the kernel happened to chunk them is noise."""
+    joined: list = []
+    for output in outputs:
+        previous = joined[-1] if joined else None
+        if output.output_type == "stream" and previous is not None and previous.output_type == "stream":
+            if previous.name == output.name:
+                previous.text += output.text
+                continue
+        joined.append(output)
+    return joined
+
+
 def execute(path: Path, timeout: int = 900) -> float:
     """Run one lesson top to bottom in a fresh kernel, from its own folder, and save it in place."""
     nb = nbformat.read(path, as_version=4)
@@ -64,6 +77,8 @@ def execute(path: Path, timeout: int = 900) -> float:
     client.execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = coalesced_streams(cell.outputs)
     nb = stable_widget_ids(nb, path.name)
     nbformat.write(nb, path)
     return time.perf_counter() - start
