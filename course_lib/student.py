@@ -77,7 +77,7 @@ class Region:
     body: tuple[str, ...]
 
 
-def _marker(line: str, number: int) -> str:
+def _marker(line: str, number: int, cell_type: str) -> str:
     """``"begin"`` or ``"end"`` for an exact marker, ``""`` for any other line; raises for a near miss."""
     stripped = line.strip()
     if stripped in (BEGIN, END):
@@ -86,8 +86,9 @@ def _marker(line: str, number: int) -> str:
     if near_miss:
         meant = BEGIN if near_miss[1].upper() == "BEGIN" else END
         raise SolutionMarkerError(
-            f"line {number}: {stripped!r} looks like a solution marker but is not exactly {meant!r}; "
-            "write the marker exactly, alone on its line, or, if it is text about the marker, quote it in backticks"
+            f"line {number}: {stripped!r} looks like a solution marker but is not exactly {meant!r}; write the "
+            "marker exactly, alone on its line, or, if it is text about the marker, "
+            + ("quote it in backticks" if cell_type in TEXT_CELLS else "put it in a string or after other words")
         )
     return ""
 
@@ -116,7 +117,7 @@ def solution_regions(source: str, cell_type: str = "code") -> list[Region]:
     regions: list[Region] = []
     begin = None
     for i, line in enumerate(lines):
-        kind = _marker(line, i + 1)
+        kind = _marker(line, i + 1, cell_type)
         if kind == "begin" and begin is not None:
             raise SolutionMarkerError(
                 f"line {i + 1}: nested '{BEGIN}' (the one on line {begin + 1} has no '{END}' yet)"
