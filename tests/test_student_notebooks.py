@@ -2,22 +2,21 @@
 
 Each lesson's student version (written by ``course_lib.student``, as ``make student`` does) is
 executed cell by cell in a fresh ``python3`` kernel of this environment, from ``notebooks/`` so
-relative paths behave as in the lesson, with errors allowed so that every cell runs. Then:
+relative paths behave as in the lesson, with errors allowed so that every cell runs and the
+review can list every problem at once. Then:
 
-* Every error must follow from an unsolved exercise. Either it is a stub's own
-  ``NotImplementedError`` (a stubbed function called outside its checker: the innermost frame is
-  that stub), or the failing statement reads, outside a checker call, a name the learner was meant
-  to provide (left as ``...``), a name computed from one, or a name that an earlier failing
-  statement would have bound (a ``NameError`` must be about such a name). Anything else fails the
-  test, and so does any error before the first exercise: a cell that breaks for another reason
-  means the lesson only works once its solutions are filled in. The errors that are allowed are
-  still reported as warnings, since a learner sees a traceback there.
+* No cell raises. A learner's *Run All* stops at the first exception, so a stub that reaches the
+  top level of a cell (a stubbed function called outside its checker, a name left as ``...``
+  used in arithmetic, a name a failing cell never defined) would leave the rest of the lesson
+  unrun. Every error is reported with its cell and line.
 * Every checker call prints "[NOT YET] exercise: not solved yet: ..." once, with the hint for its
   kind of stub (replace ``raise NotImplementedError()``, or replace the ``...``), in the cell where
   the solution notebook prints "[PASSED]" for the same exercise; no checker ever claims success.
   The solution notebook's calls, its "[PASSED]" lines and the student's "not solved yet" lines
   must all agree in number, so a checker that passes a stub, or prints nothing, is caught.
-* Every stubbed name is checked by some checker call, and no solution line shows in the outputs.
+* Every stubbed name is checked by some checker call, and no solution line, from a code, markdown
+  or raw cell, shows anywhere in the executed student version: sources, outputs, attachments,
+  cell and notebook metadata (``course_lib.student.solution_leaks``).
 
 One test per lesson (``-rP`` prints each lesson's time and counts). Under ``--dist loadfile`` the
 whole file runs on one worker while the other takes the rest of the suite, nbval included. The
@@ -31,7 +30,6 @@ import importlib
 import inspect
 import re
 import time
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +44,14 @@ from nbclient import NotebookClient
 from traitlets import default
 
 from course_lib.checks import CheckResult
-from course_lib.student import BEGIN, hidden_lines, make_student_versions, stubbed_names, student_notebook
+from course_lib.student import (
+    TEXT_CELLS,
+    make_student_versions,
+    solution_leaks,
+    solution_regions,
+    stubbed_names,
+    student_notebook,
+)
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 LESSONS = sorted(path.name for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -55,8 +60,7 @@ KERNEL_ENV = {"OMP_NUM_THREADS": "1"}
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 VERDICT = re.compile(r"^\[(PASSED|NOT YET)\] ([^:\n]+): (.*)$", re.MULTILINE)
-CELL_FRAME = re.compile(r"^Cell In\[(\d+)\], line (\d+)(?:, in (\w+)\()?")
-UNDEFINED = re.compile(r"^name '(\w+)' is not defined$")
+CELL_FRAME = re.compile(r"^Cell In\[(\d+)\], line (\d+)")
 HINT = {"function": "replace `raise NotImplementedError()`", "value": "replace the `...`"}
 
 
@@ -93,30 +97,6 @@ def _execute(path: Path) -> nbformat.NotebookNode:
 
 def _tree(source: str) -> ast.Module:
     return ast.parse(TransformerManager().transform_cell(source))
-
-
-def _stored(statements: list[ast.stmt]) -> set[str]:
-    """Every name the statements bind: assignments, loop targets, definitions, imports."""
-    names = set()
-    for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.add(node.name)
-            elif isinstance(node, ast.alias):
-                names.add((node.asname or node.name).split(".")[0])
-    return names
-
-
-def _loaded(node: ast.AST, skip: set[ast.AST] = frozenset()) -> set[str]:
-    """Names ``node`` reads, leaving out the subtrees in ``skip``."""
-    if node in skip:
-        return set()
-    names = {node.id} if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) else set()
-    for child in ast.iter_child_nodes(node):
-        names |= _loaded(child, skip)
-    return names
 
 
 def _checker_module(solution: nbformat.NotebookNode) -> tuple[str, set[str]]:
@@ -162,10 +142,6 @@ def _text(cell: nbformat.NotebookNode) -> str:
     return "\n".join(parts)
 
 
-def _frames(error: nbformat.NotebookNode) -> list[str]:
-    return [ANSI.sub("", entry) for entry in error.traceback if CELL_FRAME.match(ANSI.sub("", entry))]
-
-
 @dataclass
 class Run:
     """What one student lesson did: its problems, and a summary for people reading the log."""
@@ -176,42 +152,32 @@ class Run:
     solutions: int = 0
     exercises: int = 0
     not_solved: int = 0
-    allowed_errors: list[str] = field(default_factory=list)
+    errors: int = 0
     problems: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        lines = [
+        return (
             f"{self.lesson}: {self.seconds:.0f} s (slowest: {self.slowest}); {self.solutions} solutions, "
-            f"{self.exercises} checker calls, {self.not_solved} 'not solved yet', "
-            f"{len(self.allowed_errors)} errors explained by unsolved exercises"
-        ]
-        return "\n  ".join(lines + self.allowed_errors)
+            f"{self.exercises} checker calls, {self.not_solved} 'not solved yet', {self.errors} errors"
+        )
 
 
 @dataclass
 class _Lesson:
-    """What the review knows about a lesson while it walks through the cells in order."""
+    """What the review knows about a lesson: how it calls its checkers, and what its stubs leave."""
 
     alias: str  # the name the lesson imports its checkers as
     checkers: set[str]
-    stubs: dict[int, dict[str, str]]  # cell index -> {name: "function" or "value"}, see stubbed_names
-    kinds: dict[str, str]  # every stubbed name -> its kind
-    by_count: dict[int, int]  # execution count -> cell index, to read tracebacks
-    unfilled: set[str]  # names left as `...`, or computed from one, or bound by a failing statement
-    undefined: set[str] = field(default_factory=set)  # names a failing statement may not have defined
+    kinds: dict[str, str]  # every stubbed name -> "function" or "value", see stubbed_names
 
     def checker_calls(self, tree: ast.AST) -> list[ast.Call]:
         return _checker_calls(tree, self.alias, self.checkers)
-
-    def uses_unsolved(self, statement: ast.stmt) -> set[str]:
-        """Unsolved names ``statement`` reads, outside checker calls (a checker must cope with a stub)."""
-        return _loaded(statement, set(self.checker_calls(statement))) & (self.unfilled | self.undefined)
 
 
 def _verdict_problems(
     lesson: _Lesson, solution: nbformat.NotebookNode, student: nbformat.NotebookNode, run: Run
 ) -> tuple[list[str], set[str]]:
-    """(b) Each checker call of a cell says "not solved yet" with the hint for its kind of stub.
+    """Each checker call of a cell says "not solved yet" with the hint for its kind of stub.
 
     Returns the problems and the names the calls check; counts the calls and verdicts in ``run``.
     """
@@ -237,30 +203,13 @@ def _verdict_problems(
     return problems, {call.args[0].id for call in calls if call.args and isinstance(call.args[0], ast.Name)}
 
 
-def _explain(lesson: _Lesson, tree: ast.Module, error: nbformat.NotebookNode) -> tuple[str, list[ast.stmt]]:
-    """(a) Why an unsolved exercise explains ``error`` ("" if none does), and the statements from the failing one on."""
-    frames = _frames(error)
-    first = CELL_FRAME.match(frames[0]) if frames else None
-    last = CELL_FRAME.match(frames[-1]) if frames else None
-    failed_line = int(first[2]) if first else 1
-    failing = [s for s in tree.body if s.lineno <= failed_line <= s.end_lineno]
-    later = [s for s in tree.body if s.end_lineno >= failed_line]
-    stub_cell, stub = (lesson.by_count.get(int(last[1])), last[3]) if last else (None, None)
-    missing = UNDEFINED.match(error.evalue)
-    uses = set().union(*(lesson.uses_unsolved(s) for s in failing))
-    if (
-        error.ename == "NotImplementedError"
-        and error.evalue == ""
-        and stub_cell is not None
-        and lesson.stubs[stub_cell].get(stub) == "function"
-        and "raise NotImplementedError()" in frames[-1]
-    ):
-        return f"calls the stub {stub}()", later
-    if error.ename == "NameError" and missing and missing[1] in lesson.undefined:
-        return f"uses {missing[1]}, which an earlier failing cell did not define", later
-    if error.ename not in ("NameError", "NotImplementedError") and uses:
-        return f"uses {', '.join(sorted(uses))}, left for the learner", later
-    return "", later
+def _line(error: nbformat.NotebookNode) -> str:
+    """Where in its cell an error was raised, from the first frame of the traceback that is in a cell."""
+    for entry in error.traceback:
+        frame = CELL_FRAME.match(ANSI.sub("", entry))
+        if frame:
+            return f" (line {frame[2]})"
+    return ""
 
 
 def _review(lesson_name: str, solution: nbformat.NotebookNode, student: nbformat.NotebookNode) -> Run:
@@ -268,51 +217,24 @@ def _review(lesson_name: str, solution: nbformat.NotebookNode, student: nbformat
     run = Run(lesson_name)
     pairs = zip(solution.cells, student.cells, strict=True)
     cells = [(i, a, b) for i, (a, b) in enumerate(pairs) if a.cell_type == "code"]
-    stubs = {i: stubbed_names(a.source) for i, a, _ in cells}
-    kinds = {name: kind for names in stubs.values() for name, kind in names.items()}
-    lesson = _Lesson(
-        *_checker_module(solution),
-        stubs=stubs,
-        kinds=kinds,
-        by_count={b.execution_count: i for i, _, b in cells if b.execution_count is not None},
-        unfilled={name for name, kind in kinds.items() if kind == "value"},
+    kinds = {name: kind for _, a, _ in cells for name, kind in stubbed_names(a.source).items()}
+    lesson = _Lesson(*_checker_module(solution), kinds=kinds)
+    run.solutions = sum(
+        len(solution_regions(c.source, c.cell_type)) for c in solution.cells if c.cell_type in ("code", *TEXT_CELLS)
     )
-    run.solutions = sum(a.source.count(BEGIN) for _, a, _ in cells)
-    hidden = [line for _, a, _ in cells for line in hidden_lines(a.source) if len(line) > 12]
     checked: set[str] = set()
-    seen_exercise = False
 
     for i, sol, stu in cells:
         first_line = stu.source.strip().split("\n")[0]
         where = f"cell {i} ({first_line!r})"
-        seen_exercise = seen_exercise or bool(stubs[i])
         problems, names = _verdict_problems(lesson, sol, stu, run)
         checked |= names
         run.problems += [f"{where}: {problem}" for problem in problems]
+        for error in (o for o in stu.get("outputs", []) if o.output_type == "error"):
+            run.errors += 1
+            run.problems.append(f"{where}: {error.ename}: {error.evalue}{_line(error)} would stop Run All")
 
-        # no solution line shows in what the student sees
-        outputs = _text(stu) + "".join(str(o.get("data", "")) for o in stu.get("outputs", []))
-        run.problems += [f"{where}: solution line {line!r} shows in the output" for line in hidden if line in outputs]
-
-        tree = _tree(stu.source)
-        errors = [o for o in stu.get("outputs", []) if o.output_type == "error"]
-        if not errors:  # names computed from an unsolved one are unsolved too
-            for statement in tree.body:
-                if lesson.uses_unsolved(statement):
-                    lesson.unfilled |= _stored([statement])
-            continue
-        why, later = _explain(lesson, tree, errors[0])
-        if seen_exercise and why:
-            run.allowed_errors.append(f"{where}: {errors[0].ename} ({why})")
-        else:
-            before = "" if seen_exercise else " (before the first exercise)"
-            run.problems.append(
-                f"{where}: {errors[0].ename}: {errors[0].evalue} is not explained by an unsolved exercise{before}"
-            )
-        # the names bound from the failing statement on may be missing, or hold nonsense
-        lesson.undefined |= _stored(later)
-        lesson.unfilled |= _stored(later)
-
+    run.problems += [f"a solution still shows in {leak}" for leak in solution_leaks(solution, student)]
     unchecked = sorted(set(kinds) - checked)
     if unchecked:
         run.problems.append(f"no checker call checks {unchecked}")
@@ -351,9 +273,6 @@ def test_student_version_runs_and_reports_each_exercise_unsolved(lesson, student
     run = _review(lesson, nbformat.read(NOTEBOOKS / lesson, as_version=4), executed)
     run.seconds, run.slowest = seconds, _slowest_cells(executed)
     print(run.summary())  # shown with `pytest -rP`
-    for explained in run.allowed_errors:
-        # Allowed, but a learner who has not solved the exercise yet sees a traceback there: say so in the log.
-        warnings.warn(f"{lesson}, {explained}", UserWarning, stacklevel=1)
     assert run.problems == [], f"{lesson}:\n" + "\n".join(run.problems)
     assert run.not_solved == run.exercises > 0
 
@@ -368,20 +287,21 @@ def test_the_review_catches_each_kind_of_problem(tmp_path):
             "    ### END SOLUTION\n\n\nresult = check.dot(dot)",
             passed,
         ),
-        ("dot([1.0], [2.0])", ""),  # the stub's own NotImplementedError: allowed
-        ("### BEGIN SOLUTION\nanswer = 3.0\n### END SOLUTION\nhalf = answer / 2", ""),  # `...` / 2: allowed
-        ("print(half)", ""),  # half was never defined because the cell above failed: allowed
-        ("print(answer)\nprint(1 / 0)", ""),  # the failing line does not use the unsolved answer
+        ("fn = dot\nfn([1.0], [2.0])", ""),  # the stub's NotImplementedError, through a name the generator cannot see
+        ("### BEGIN SOLUTION\nanswer = 3.0\n### END SOLUTION\nhalf = answer / 2", ""),  # `...` / 2
+        ("print(half)", ""),  # half was never defined because the cell above failed
         ("if len(dot.__name__) > 9:\n    check.dot(dot)", passed),  # the student's checker call prints nothing
         ("check.dot(lambda a, b: float(sum(x * y for x, y in zip(a, b))))", passed),  # passes, checks no stub
-        ("pair = (answer, 1)", ""),  # runs, but pair holds the unsolved answer
-        ("print(pair[0] + pair[1])", ""),  # `...` + 1: allowed
+        ("print('return ' + 'float(sum(x * y for x, y in zip(a, b)))')", ""),  # prints the solution's line
+        ("print(answer)", ""),  # runs: printing `...` raises nothing
     ]
     solution = nbformat.v4.new_notebook()
     solution.cells = [
         nbformat.v4.new_code_cell(source, outputs=[nbformat.v4.new_output("stream", name="stdout", text=text)])
         for source, text in cells
     ]
+    why = "Why?\n### BEGIN SOLUTION\nBecause the dot product adds up the products.\n### END SOLUTION"
+    solution.cells.insert(1, nbformat.v4.new_markdown_cell(why))  # removed: no problem
     nbformat.write(student_notebook(solution), tmp_path / "99_made_up.ipynb")
 
     run = _review("99_made_up.ipynb", solution, _execute(tmp_path / "99_made_up.ipynb"))
@@ -389,21 +309,19 @@ def test_the_review_catches_each_kind_of_problem(tmp_path):
     stub_passed = "cell 7 ('check.dot(lambda a, b: float(sum(x * y for x, y in zip(a, b))))'): "
     expected = [
         "cell 0 ('from course_lib.checks import lesson03 as check'): NameError: name 'not_defined_anywhere' is not "
-        "defined is not explained by an unsolved exercise (before the first exercise)",
-        "cell 5 ('print(answer)'): ZeroDivisionError: division by zero is not explained by an unsolved exercise",
+        "defined (line 2) would stop Run All",
+        "cell 3 ('fn = dot'): NotImplementedError:  (line 2) would stop Run All",
+        "cell 4 ('answer = ...  # YOUR CODE HERE'): TypeError: unsupported operand type(s) for /: 'ellipsis' and "
+        "'int' (line 2) would stop Run All",
+        "cell 5 ('print(half)'): NameError: name 'half' is not defined (line 1) would stop Run All",
         "cell 6 ('if len(dot.__name__) > 9:'): the student version reports [], expected 'not solved yet' for ['dot']",
         stub_passed + "a checker passes the student's stub: ",
         stub_passed + "check.dot(lambda a, b: ",
+        "a solution still shows in cell 8 outputs: 'return float(sum(x * y for x, y in zip(a, b)))'",
         "no checker call checks ['answer']",
     ]
     assert len(run.problems) == len(expected), run.problems
     for problem, start in zip(run.problems, expected, strict=True):
-        assert problem.startswith(start)
-    assert run.problems[4].endswith("does not check a name the student must provide")
-    assert run.allowed_errors == [
-        "cell 2 ('dot([1.0], [2.0])'): NotImplementedError (calls the stub dot())",
-        "cell 3 ('answer = ...  # YOUR CODE HERE'): TypeError (uses answer, left for the learner)",
-        "cell 4 ('print(half)'): NameError (uses half, which an earlier failing cell did not define)",
-        "cell 9 ('print(pair[0] + pair[1])'): TypeError (uses pair, left for the learner)",
-    ]
-    assert (run.exercises, run.not_solved) == (3, 1)
+        assert problem.startswith(start), problem
+    assert run.problems[6].endswith("does not check a name the student must provide")
+    assert (run.exercises, run.not_solved, run.errors, run.solutions) == (3, 1, 4, 3)
