@@ -186,10 +186,11 @@ class LabSession:
 
         The kernel runs the cell's source again (in a copy of the notebook's namespace, so nothing the
         notebook defined changes), sets each control to the value in ``settings`` (default: what the page's
-        controls show now, :func:`control_settings`), and reports its outputs the way :func:`shown_view`
-        reads the page: each figure's hash (image bytes, SVG digest) and the text of every HTML view. The widget is then
-        closed. When the page shows the same, the browser displays exactly what the kernel computes for
-        those settings: the right figure, not merely a different one.
+        controls show now, :func:`.views.control_settings`), and reports its outputs the way
+        :func:`.views.shown_view` reads the page: each figure's hash (image bytes, SVG digest) and the text
+        of every HTML view (``kernel/fresh_view.py``). The widget is then closed.
+        When the page shows the same, the browser displays exactly what the kernel computes for those
+        settings: the right figure, not merely a different one.
         """
         name = self._pages[page]
         index = cell.evaluate("(el, sel) => Array.from(document.querySelectorAll(sel)).indexOf(el)", CELLS)
