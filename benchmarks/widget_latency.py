@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/widget_latency.py                       # every lesson, 5 moves per control
     .venv/bin/python benchmarks/widget_latency.py --moves 9 --lessons 04 05
+    .venv/bin/python -m benchmarks.widget_latency --lessons 01              # the same, as a module
 
 It drives the lessons exactly as tests/test_browser_lessons.py does: the same harness
-(tests/browser_support.py: JupyterLab on 127.0.0.1, Debian's Chromium through Playwright) and the same
-moves (tests/browser_lessons.py). Each lesson is opened and run, then each of its controls is moved
+(the package tests/browser/: JupyterLab on 127.0.0.1, Debian's Chromium through Playwright) and the same
+moves (tests/browser/lessons.py). Each lesson is opened and run, then each of its controls is moved
 ``--moves`` times, back and forth (a slider one step right then left, a check box on then off, a text
 box to the new text then back), and each move is timed in the page: from the key press (or the choice,
 or leaving the text box) to the moment the output next to the control shows its final state. A
@@ -28,10 +29,13 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+if __package__ in (None, ""):  # run as a file: see the repository root, as `python -m benchmarks.widget_latency` does
+    sys.path.insert(0, str(REPO))
 
-from browser_lessons import LESSONS, perform, unexpected  # noqa: E402
-from browser_support import NOT_INSTALLED, chromium_executable, find_control, jupyterlab_session  # noqa: E402
+from tests.browser.chromium import NOT_INSTALLED, chromium_executable
+from tests.browser.controls import find_control
+from tests.browser.lessons import LESSONS, perform, unexpected
+from tests.browser.session import jupyterlab_session
 
 
 def load_average() -> str:

@@ -3,6 +3,9 @@
 Under ``pytest -n 2`` each worker (and each notebook kernel nbval starts, which inherits the
 environment) would otherwise start one math thread per core: 4 busy threads on 2 cores, which
 makes the model tests several times slower than running them one after another.
+
+The browser fixtures (``chromium``, ``lab``) import the harness (``tests/browser/``) only when a browser
+test asks for them, so unit tests never load it or Playwright (``tests/test_browser_harness.py`` checks).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ matplotlib.use("Agg")  # tests draw figures but never show them
 import matplotlib.pyplot as plt
 import pytest
 import torch
-from browser_support import NOT_INSTALLED, browser_required, chromium_executable
 
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
@@ -56,6 +58,9 @@ def tiny_model():
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Path of the Chromium to drive; skips the test when there is none, unless COURSE_REQUIRE_BROWSER=1."""
+    # Imported here, not at the top: a run of unit tests never loads the browser harness.
+    from tests.browser.chromium import NOT_INSTALLED, browser_required, chromium_executable
+
     path = chromium_executable()
     if path is None:
         if browser_required():

@@ -14,19 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import (
-    cell_of,
-    find_cell,
-    find_slider,
-    find_text_box,
-    jupyterlab_session,
-    move_slider,
-    output_snapshot,
-    read_tokens,
-    strip_whitespace,
-    type_and_wait_for_tokens,
-    wait_for_change,
-)
+
+from tests.browser.controls import cell_of, find_cell, find_slider, find_text_box, move_slider
+from tests.browser.session import jupyterlab_session
+from tests.browser.timing import type_and_wait_for_tokens
+from tests.browser.views import output_snapshot, read_tokens, strip_whitespace, wait_for_change
 
 pytestmark = pytest.mark.browser
 

@@ -1,7 +1,7 @@
 """Every lesson, end to end in a real browser: open it in JupyterLab, run all cells, use its widgets.
 
 For each lesson of notebooks/ (one test each, named by the lesson), in one JupyterLab + Chromium
-session: open the notebook, Run All Cells, then do each move of tests/browser_lessons.py with the
+session: open the notebook, Run All Cells, then do each move of tests/browser/lessons.py with the
 keyboard (a slider's arrow key, a dropdown's next option, a check box's Space, a text box's new text,
 the Train button's Enter) and check that the output next to the control changed the way it should:
 
@@ -25,8 +25,11 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_lessons import LESSONS, Lesson, perform, unexpected
-from browser_support import cell_of, find_control, jupyterlab_session, shown_view
+
+from tests.browser.controls import cell_of, find_control
+from tests.browser.lessons import LESSONS, Lesson, perform, unexpected
+from tests.browser.session import jupyterlab_session
+from tests.browser.views import shown_view
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ one left the widget):
 
 A move's control is found by its kind and its visible label (``near``: CSS of something else in the
 same cell, to tell apart two controls with the same label). ``shows`` receives every control's value in
-that cell after the move (label -> value, :func:`browser_support.control_values`) and returns strings
+that cell after the move (label -> value, :func:`.views.control_values`) and returns strings
 the output must contain afterwards and did not contain before: the new temperature, the new word's
 neighbours, the new prompt. Outputs that are only a figure are checked against the kernel instead
 (``fresh``): the page must show exactly the image a new copy of the widget draws for those values.
@@ -21,21 +21,19 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from browser_support import (
-    START_EVENTS,
-    TimedChange,
+from .controls import (
     accessibility_problems,
     cell_of,
-    control_values,
     find_control,
     opposite_key,
     press_button,
     step_dropdown,
     step_slider,
-    timed_change,
     toggle_checkbox,
     type_text,
 )
+from .timing import START_EVENTS, TimedChange, timed_change
+from .views import control_values
 
 Values = dict[str, str | bool]
 
