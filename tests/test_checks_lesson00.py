@@ -13,7 +13,7 @@ REFERENCE_NAMES = {"most_likely", "greedy_continue", "chat_prompt"}
 
 
 def test_most_likely():
-    verdict(check.most_likely(lambda probs, vocab: vocab[int(np.argmax(probs))]), True, "correct on all 3 test cases")
+    verdict(check.most_likely(lambda probs, vocab: vocab[int(np.argmax(probs))]), True, "correct on all 4 test cases (1 drawn at random).")
     verdict(check.most_likely(lambda probs, vocab: max(zip(probs, vocab, strict=True))[1]), True)
     verdict(check.most_likely(stub), False, "not solved yet")
     verdict(check.most_likely(lambda probs, vocab: int(np.argmax(probs))), False, "returned the position")
@@ -40,7 +40,7 @@ def test_toy_model():
 
 
 def test_greedy_continue_accepts_reference():
-    verdict(check.greedy_continue(greedy_continue), True, "correct on all 4 test cases")
+    verdict(check.greedy_continue(greedy_continue), True, "correct on all 5 test cases (1 drawn at random).")
 
 
 def test_greedy_continue_stub_and_mistakes():
@@ -79,7 +79,7 @@ def test_greedy_continue_stub_and_mistakes():
 
 def test_chat_prompt():
     reference = lambda s, u: s + "\n\nUser: " + u + "\n\nAI Assistant:"
-    verdict(check.chat_prompt(reference), True, "correct on all 3 test cases")
+    verdict(check.chat_prompt(reference), True, "correct on all 4 test cases (1 drawn at random).")
     verdict(check.chat_prompt(stub), False, "not solved yet")
     verdict(check.chat_prompt(lambda s, u: f"{s}\n\nUser: {u}"), False, "assistant's cue")
     verdict(check.chat_prompt(lambda s, u: f"{s}\n\nUser: {u}\n\nAI Assistant: "), False, "no space after")

@@ -20,7 +20,7 @@ def embed(ids, tok_emb, pos_emb):
 
 
 def test_embed_accepts_reference():
-    verdict(check.embed(embed), True, "correct on all 3 test cases")
+    verdict(check.embed(embed), True, "correct on all 4 test cases (1 drawn at random).")
 
 
 def test_embed_stub_and_mistakes():
@@ -43,7 +43,7 @@ def layer_norm(x, weight, bias):
 
 
 def test_layer_norm_accepts_reference_and_torch():
-    verdict(check.layer_norm(layer_norm), True, "correct on all 4 test cases")
+    verdict(check.layer_norm(layer_norm), True, "correct on all 5 test cases (1 drawn at random).")
 
     def torch_version(x, w, b):
         return torch.nn.functional.layer_norm(torch.tensor(x), (x.shape[-1],), torch.tensor(w), torch.tensor(b)).numpy()
@@ -71,7 +71,7 @@ def test_layer_norm_stub_and_mistakes():
 
 
 def test_block_parameters_accepts_reference_and_matches_a_real_block():
-    verdict(check.block_parameters(lambda c: 12 * c * c + 13 * c), True, "correct on all 5 test cases")
+    verdict(check.block_parameters(lambda c: 12 * c * c + 13 * c), True, "correct on all 6 test cases (1 drawn at random).")
     block = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=2, n_embd=16)).blocks[0]
     assert sum(p.numel() for p in block.parameters()) == 12 * 16 * 16 + 13 * 16
 
