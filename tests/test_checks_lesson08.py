@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from checker_support import stub, verdict
+from checker_support import (
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+)
 
 from course_lib.checks import lesson08 as check
 
@@ -111,3 +118,37 @@ def test_reference_stands_in_for_every_function_exercise():
         verdict(getattr(check, name)(check.reference(name)), True)
     with pytest.raises(ValueError, match="exercise must be one of"):
         check.reference("no_such_exercise")
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (
+        check.cross_entropy,
+        cross_entropy,
+        lambda x, t: -np.log(softmax(x)[np.arange(len(t)), t]).sum(),
+        "mean over the positions",
+    ),
+    (check.grad_logits, grad_logits, lambda x, t: softmax(x), "subtract 1 at the target"),
+    (check.sgd_step, lambda w, g, lr: w - lr * g, lambda w, g, lr: w + lr * g, "uphill"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)
