@@ -185,7 +185,7 @@ def _numeric(value: Any) -> tuple[np.ndarray | None, str]:
             if tensor.is_complex():
                 return None, describe(value)
             if tensor.is_floating_point():
-                tensor = tensor.double()  # bfloat16 and float16 have no numpy dtype
+                tensor = tensor.double()  # bfloat16 has no numpy dtype
             value = tensor.numpy()
         elif isinstance(value, list | tuple):
             value = np.asarray(value)
