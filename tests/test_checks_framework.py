@@ -181,6 +181,15 @@ def test_any_exception_from_the_learner_is_reported(error):
     assert not result.passed and f"your function raised {type(error).__name__}" in result.message
 
 
+def test_a_long_error_message_is_cut():
+    def long_message(ids, n):
+        raise KeyError("x" * 1000)
+
+    message = check_function("one_hot", long_message, reference, CASES, quiet=True).message
+    assert "raised KeyError: 'xxx" in message and len(message) < 300
+    assert message.endswith("... (on input (array([0, 2]), 4))")
+
+
 def test_interrupting_a_slow_answer_still_interrupts():
     def interrupted(ids, n):
         raise KeyboardInterrupt

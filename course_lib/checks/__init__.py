@@ -389,11 +389,14 @@ def _draw(fresh: Callable[[np.random.Generator], Case], n_fresh: int, cases: Seq
     return drawn
 
 
-def _error_text(err: BaseException) -> str:
+def _error_text(err: BaseException, limit: int = 200) -> str:
+    """``Name: message`` of an exception, the message cut to ``limit`` characters (or left out if it raises)."""
     try:
         text = str(err)
     except Exception:
         text = ""
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
     name = type(err).__name__
     return f"{name}: {text}" if text else name
 
