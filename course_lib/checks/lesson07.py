@@ -183,7 +183,7 @@ def _fresh_block(rng: np.random.Generator) -> Case:
 def block_parameters(learner) -> CheckResult:
     """``block_parameters(n_embd)``: parameters in one transformer block (attention, MLP, two LayerNorms, biases).
 
-    The answer is a count: an int, or a whole float such as 7296.0.
+    The answer is a count: an int, or a whole float such as 872.0 (for n_embd = 8).
     """
     return check_function(
         "block_parameters",
