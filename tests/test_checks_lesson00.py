@@ -2,7 +2,14 @@
 
 import numpy as np
 import pytest
-from checker_support import stub, verdict
+from checker_support import (
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+)
 
 from course_lib.checks import lesson00 as check
 
@@ -13,7 +20,11 @@ REFERENCE_NAMES = {"most_likely", "greedy_continue", "chat_prompt"}
 
 
 def test_most_likely():
-    verdict(check.most_likely(lambda probs, vocab: vocab[int(np.argmax(probs))]), True, "correct on all 3 test cases")
+    verdict(
+        check.most_likely(lambda probs, vocab: vocab[int(np.argmax(probs))]),
+        True,
+        "correct on all 4 test cases (1 drawn at random).",
+    )
     verdict(check.most_likely(lambda probs, vocab: max(zip(probs, vocab, strict=True))[1]), True)
     verdict(check.most_likely(stub), False, "not solved yet")
     verdict(check.most_likely(lambda probs, vocab: int(np.argmax(probs))), False, "returned the position")
@@ -40,7 +51,7 @@ def test_toy_model():
 
 
 def test_greedy_continue_accepts_reference():
-    verdict(check.greedy_continue(greedy_continue), True, "correct on all 4 test cases")
+    verdict(check.greedy_continue(greedy_continue), True, "correct on all 5 test cases (1 drawn at random).")
 
 
 def test_greedy_continue_stub_and_mistakes():
@@ -79,7 +90,7 @@ def test_greedy_continue_stub_and_mistakes():
 
 def test_chat_prompt():
     reference = lambda s, u: s + "\n\nUser: " + u + "\n\nAI Assistant:"
-    verdict(check.chat_prompt(reference), True, "correct on all 3 test cases")
+    verdict(check.chat_prompt(reference), True, "correct on all 4 test cases (1 drawn at random).")
     verdict(check.chat_prompt(stub), False, "not solved yet")
     verdict(check.chat_prompt(lambda s, u: f"{s}\n\nUser: {u}"), False, "assistant's cue")
     verdict(check.chat_prompt(lambda s, u: f"{s}\n\nUser: {u}\n\nAI Assistant: "), False, "no space after")
@@ -112,3 +123,47 @@ def test_reference_stands_in_for_every_function_exercise():
         verdict(getattr(check, name)(check.reference(name)), True)
     with pytest.raises(ValueError, match="exercise must be one of"):
         check.reference("no_such_exercise")
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (
+        check.most_likely,
+        lambda probs, vocab: vocab[int(np.argmax(probs))],
+        lambda probs, vocab: int(np.argmax(probs)),
+        "returned the position",
+    ),
+    (
+        check.greedy_continue,
+        greedy_continue,
+        lambda f, text, n: greedy_continue(f, text, n + 1),
+        "one character too many",
+    ),
+    (
+        check.chat_prompt,
+        lambda s, u: s + "\n\nUser: " + u + "\n\nAI Assistant:",
+        lambda s, u: f"{s}\n\nUser: {u}",
+        "assistant's cue",
+    ),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)

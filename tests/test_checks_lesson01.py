@@ -3,7 +3,16 @@
 from collections import Counter
 
 import pytest
-from checker_support import stub, verdict
+from checker_support import (
+    counts_accept_whole_floats,
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+    wrong_values_are_not_yet,
+)
 
 from course_lib import tokenizers
 from course_lib.checks import lesson01 as check
@@ -16,7 +25,7 @@ def encode_chars(text, vocab):
 
 
 def test_encode_chars_accepts_reference_and_variants(capsys):
-    verdict(check.encode_chars(encode_chars), True, "correct on all 4 test cases")
+    verdict(check.encode_chars(encode_chars), True, "correct on all 5 test cases (1 drawn at random).")
     assert "[PASSED] encode_chars" in capsys.readouterr().out
     lookup = lambda text, vocab: [{c: i for i, c in enumerate(vocab)}[c] for c in text]
     verdict(check.encode_chars(lookup), True)
@@ -85,7 +94,7 @@ def merge(ids, pair, new_id):
 
 
 def test_merge_accepts_reference_even_if_it_edits_its_input():
-    verdict(check.merge(merge), True, "correct on all 5 test cases")
+    verdict(check.merge(merge), True, "correct on all 6 test cases (1 drawn at random).")
 
     def in_place(ids, pair, new_id):
         i = 0
@@ -150,6 +159,50 @@ def test_token_count():
     verdict(check.token_count(right + 100), False, f"expected {right}")
 
 
+def test_token_count_is_a_count():
+    counts_accept_whole_floats(check.token_count, len(tokenizers.gpt2().encode(check.TOKEN_COUNT_TEXT)))
+    wrong_values_are_not_yet(check.token_count)
+
+
 @pytest.mark.parametrize("name", ["encode_chars", "most_frequent_pair", "merge", "token_count"])
 def test_every_checker_is_documented(name):
     assert getattr(check, name).__doc__
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (
+        check.encode_chars,
+        encode_chars,
+        lambda text, vocab: [ord(c) for c in text],
+        "Unicode code points (ord)",
+    ),
+    (check.most_frequent_pair, most_frequent_pair, lambda ids: most_frequent_pair(ids)[::-1], "wrong way round"),
+    (check.merge, merge, lambda ids, pair, new_id: [new_id if x in pair else x for x in ids], "replaced single ids"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)
+
+
+def test_the_reference_passes_every_function_checker():
+    for name in function_checkers(check):
+        verdict(getattr(check, name)(check.reference(name)), True)

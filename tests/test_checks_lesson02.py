@@ -2,7 +2,16 @@
 
 import numpy as np
 import pytest
-from checker_support import stub
+from checker_support import (
+    counts_accept_whole_floats,
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+    wrong_values_are_not_yet,
+)
 
 from course_lib import embeddings
 from course_lib.checks import lesson02 as check
@@ -58,6 +67,11 @@ def test_embedding_parameters_accepts_the_product_as_int_or_float():
     assert check.embedding_parameters(50_257 * 12_288)
     assert check.embedding_parameters(50_257 * 12_288 / 1)
     assert check.embedding_parameters(np.int64(617_558_016))
+
+
+def test_embedding_parameters_is_a_count():
+    counts_accept_whole_floats(check.embedding_parameters, 50_257 * 12_288)
+    wrong_values_are_not_yet(check.embedding_parameters)
 
 
 def test_embedding_parameters_stub_is_not_solved():
@@ -154,3 +168,42 @@ def test_sinusoidal_loop_with_the_column_exponent_bug_is_caught():
         return pe
 
     assert_hint(check.sinusoidal_positions(buggy), "each sin/cos pair shares one frequency")
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (check.one_hot, one_hot_solution, lambda ids, n: np.eye(n)[ids].T, "rows and columns are swapped"),
+    (
+        check.analogy_vector,
+        lambda king, man, woman: king - man + woman,
+        lambda k, m, w: k + m - w,
+        "the signs are the wrong way round",
+    ),
+    (check.sinusoidal_positions, sinusoidal_solution, check._swapped, "sin and cos are swapped"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)
+
+
+def test_the_reference_passes_every_function_checker():
+    for name in function_checkers(check):
+        verdict(getattr(check, name)(check.reference(name)), True)

@@ -2,7 +2,14 @@
 
 import numpy as np
 import pytest
-from checker_support import stub
+from checker_support import (
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+)
 
 from course_lib.checks import lesson03 as check
 
@@ -121,3 +128,48 @@ def test_similarity_table_stub_is_not_solved():
 )
 def test_similarity_table_names_the_mistake(wrong, hint):
     assert_hint(check.similarity_table(wrong), hint)
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (check.dot, lambda a, b: sum(x * y for x, y in zip(a, b, strict=True)), lambda a, b: a * b, "did not add"),
+    (
+        check.cosine_similarity,
+        lambda a, b: a @ b / (np.linalg.norm(a) * np.linalg.norm(b)),
+        lambda a, b: a @ b,
+        "did you forget to normalise?",
+    ),
+    (check.matvec, lambda W, x: W @ x, lambda W, x: W.T @ x, "with the columns of W"),
+    (
+        check.similarity_table,
+        lambda X: (U := X / np.linalg.norm(X, axis=1, keepdims=True)) @ U.T,
+        lambda X: X @ X.T,
+        "did you forget to normalise?",
+    ),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)
+
+
+def test_the_reference_passes_every_function_checker():
+    for name in function_checkers(check):
+        verdict(getattr(check, name)(check.reference(name)), True)

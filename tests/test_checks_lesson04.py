@@ -4,7 +4,16 @@ import math
 
 import numpy as np
 import pytest
-from checker_support import accepts_and_reports_stub
+from checker_support import (
+    accepts_and_reports_stub,
+    counts_accept_whole_floats,
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    verdict,
+    wrong_kinds_are_not_yet,
+    wrong_values_are_not_yet,
+)
 
 from course_lib.checks import lesson04 as check
 from course_lib.sampling import softmax
@@ -117,6 +126,19 @@ def test_pattern_entries():
     assert "still stored" in check.pattern_entries(2048 * 2049 // 2).message
 
 
+@pytest.mark.parametrize(
+    ("checker", "right"),
+    [
+        (check.gpt3_heads, 96 * 96),
+        (check.pattern_entries, 2048**2),
+        (check.gpt3_attention_parameters, 4 * 12288**2 * 96),
+    ],
+)
+def test_counts_accept_whole_floats_and_refuse_the_rest(checker, right):
+    counts_accept_whole_floats(checker, right)
+    wrong_values_are_not_yet(checker)
+
+
 def test_gpt3_attention_parameters():
     d = 12288
     assert check.gpt3_attention_parameters(4 * d * d * 96).passed
@@ -126,3 +148,37 @@ def test_gpt3_attention_parameters():
     assert "output projection" in check.gpt3_attention_parameters(3 * d * d * 96).message
     assert "that is one layer" in check.gpt3_attention_parameters(4 * d * d).message
     assert "the heads split d" in check.gpt3_attention_parameters(4 * d * d * 96 * 96).message
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (check.scaled_scores, scores_ok, lambda q, k: q @ k.T, "did you divide by sqrt(d_k)?"),
+    (check.causal_softmax, causal_softmax_ok, lambda s: softmax(s), "did you apply the causal mask?"),
+    (check.attention, attention_ok, lambda q, k, v: scores_ok(q, k) @ v, "softmax first"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)
+
+
+def test_the_reference_passes_every_function_checker():
+    for name in function_checkers(check):
+        verdict(getattr(check, name)(check.reference(name)), True)

@@ -4,7 +4,14 @@ import math
 
 import numpy as np
 import pytest
-from checker_support import stub, verdict
+from checker_support import (
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+)
 
 from course_lib import sampling
 from course_lib.checks import lesson05 as check
@@ -22,7 +29,7 @@ def softmax(logits):
 
 
 def test_softmax_accepts_reference_and_variants(capsys):
-    verdict(check.softmax(softmax), True, "correct on all 6 test cases")
+    verdict(check.softmax(softmax), True, "correct on all 7 test cases (1 drawn at random).")
     assert "[PASSED] softmax" in capsys.readouterr().out
     verdict(check.softmax(sampling.softmax), True)
     verdict(check.softmax(lambda x: np.exp(x - np.logaddexp.reduce(x, axis=-1, keepdims=True))), True)
@@ -57,7 +64,11 @@ def softmax_with_temperature(logits, temperature):
 
 
 def test_temperature_accepts_reference():
-    verdict(check.softmax_with_temperature(softmax_with_temperature), True, "correct on all 7 test cases")
+    verdict(
+        check.softmax_with_temperature(softmax_with_temperature),
+        True,
+        "correct on all 8 test cases (1 drawn at random).",
+    )
     verdict(check.softmax_with_temperature(sampling.softmax), True)
 
 
@@ -98,7 +109,7 @@ def sample_index(probs, u):
 
 
 def test_sample_index_accepts_reference():
-    verdict(check.sample_index(sample_index), True, "correct on all 6 test cases")
+    verdict(check.sample_index(sample_index), True, "correct on all 7 test cases (1 drawn at random).")
     verdict(check.sample_index(lambda p, u: int(np.searchsorted(np.cumsum(p), u, side="right"))), True)
 
 
@@ -145,3 +156,37 @@ def test_reference_stands_in_for_every_function_exercise():
         verdict(getattr(check, name)(check.reference(name)), True)
     with pytest.raises(ValueError, match="exercise must be one of"):
         check.reference("no_such_exercise")
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (check.softmax, softmax, lambda x: np.exp(x - x.max(axis=-1, keepdims=True)), "did not normalise"),
+    (
+        check.softmax_with_temperature,
+        softmax_with_temperature,
+        lambda x, t: softmax(x * t),
+        "you multiplied the scores by T",
+    ),
+    (check.sample_index, sample_index, lambda p, u: sample_index(p, u) + 1, "off by one"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)

@@ -4,7 +4,14 @@ import math
 
 import numpy as np
 import pytest
-from checker_support import accepts_and_reports_stub
+from checker_support import (
+    accepts_and_reports_stub,
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    verdict,
+    wrong_kinds_are_not_yet,
+)
 
 from course_lib.checks import lesson06 as check
 
@@ -102,3 +109,48 @@ def test_mlp_share():
     assert "attention's share" in check.mlp_share(1 / 3).message
     assert "not equal" in check.mlp_share(0.5).message
     assert "MLP / (MLP + attention)" in check.mlp_share(2).message
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (check.linear, linear_ok, lambda x, w, b: w @ x, "did you add the bias b?"),
+    (check.gelu_tanh, gelu_tanh_ok, lambda x: np.maximum(x, 0), "that is ReLU"),
+    (
+        check.mlp_residual,
+        mlp_residual_ok,
+        lambda x, wu, bu, wd, bd: np.maximum(0, x @ wu.T + bu) @ wd.T + bd,
+        "residual stream",
+    ),
+    (
+        check.mean_difference,
+        mean_difference_ok,
+        lambda a, m: a[~m].mean(axis=0) - a[m].mean(axis=0),
+        "the sign is flipped",
+    ),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)
+
+
+def test_the_reference_passes_every_function_checker():
+    for name in function_checkers(check):
+        verdict(getattr(check, name)(check.reference(name)), True)

@@ -3,14 +3,21 @@
 import numpy as np
 import pytest
 import torch
+from checker_support import (
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+    wrong_values_are_not_yet,
+)
 
 from course_lib import model_numpy
 from course_lib.checks import lesson07 as check
+from course_lib.model import GPT, GPTConfig
 
 REFERENCE_NAMES = {"embed", "layer_norm", "block_parameters"}
-from checker_support import stub, verdict
-
-from course_lib.model import GPT, GPTConfig
 
 # --------------------------------------------------------------------------- embed
 
@@ -20,7 +27,7 @@ def embed(ids, tok_emb, pos_emb):
 
 
 def test_embed_accepts_reference():
-    verdict(check.embed(embed), True, "correct on all 3 test cases")
+    verdict(check.embed(embed), True, "correct on all 4 test cases (1 drawn at random).")
 
 
 def test_embed_stub_and_mistakes():
@@ -43,7 +50,7 @@ def layer_norm(x, weight, bias):
 
 
 def test_layer_norm_accepts_reference_and_torch():
-    verdict(check.layer_norm(layer_norm), True, "correct on all 4 test cases")
+    verdict(check.layer_norm(layer_norm), True, "correct on all 5 test cases (1 drawn at random).")
 
     def torch_version(x, w, b):
         return torch.nn.functional.layer_norm(torch.tensor(x), (x.shape[-1],), torch.tensor(w), torch.tensor(b)).numpy()
@@ -71,7 +78,9 @@ def test_layer_norm_stub_and_mistakes():
 
 
 def test_block_parameters_accepts_reference_and_matches_a_real_block():
-    verdict(check.block_parameters(lambda c: 12 * c * c + 13 * c), True, "correct on all 5 test cases")
+    verdict(
+        check.block_parameters(lambda c: 12 * c * c + 13 * c), True, "correct on all 6 test cases (1 drawn at random)."
+    )
     block = GPT(GPTConfig(vocab_size=5, block_size=4, n_layer=1, n_head=2, n_embd=16)).blocks[0]
     assert sum(p.numel() for p in block.parameters()) == 12 * 16 * 16 + 13 * 16
 
@@ -85,6 +94,16 @@ def test_block_parameters_stub_and_mistakes():
     verdict(check.block_parameters(lambda c: 8 * c * c + 11 * c), False, "4 x n_embd wide")
     verdict(check.block_parameters(lambda c: 8 * c * c + 9 * c), False, "left out attention")
     verdict(check.block_parameters(lambda c: 4 * c * c + 8 * c), False, "left out the MLP")
+
+
+@pytest.mark.parametrize("kind", [float, np.float64, np.int64, lambda n: torch.tensor(n, dtype=torch.float64)])
+def test_block_parameters_accepts_a_whole_float(kind):
+    verdict(check.block_parameters(lambda c: kind(12 * c * c + 13 * c)), True)
+
+
+def test_block_parameters_refuses_a_fraction_or_a_bool():
+    verdict(check.block_parameters(lambda c: 12 * c * c + 13 * c + 0.5), False, "a count is a whole number")
+    verdict(check.block_parameters(lambda c: True), False, "True/False is a truth value, not a number")
 
 
 # --------------------------------------------------------------------------- logits_shape
@@ -102,6 +121,15 @@ def test_logits_shape():
     verdict(check.logits_shape("1, 12, 84", 12, 84, 128), False, "expected a shape like (1, 12, 84)")
 
 
+def test_logits_shape_is_made_of_whole_numbers():
+    verdict(check.logits_shape((1.0, 12.0, 84.0), 12, 84, 128), True)
+    verdict(check.logits_shape(np.array([1, 12, 84]), 12, 84, 128), True)
+    verdict(check.logits_shape(torch.tensor([1, 12, 84]), 12, 84, 128), True)
+    verdict(check.logits_shape((1, 12.5, 84), 12, 84, 128), False, "(a tuple of whole numbers)")
+    verdict(check.logits_shape((True, 12, 84), 12, 84, 128), False, "(a tuple of whole numbers)")
+    wrong_values_are_not_yet(lambda value: check.logits_shape(value, 12, 84, 128))
+
+
 def test_layer_norm_reference_is_the_numpy_pass():
     x = np.random.default_rng(0).normal(size=(3, 4))
     np.testing.assert_allclose(model_numpy.layer_norm(x, np.ones(4), np.zeros(4)).var(axis=-1), 1.0, rtol=1e-3)
@@ -112,3 +140,37 @@ def test_reference_stands_in_for_every_function_exercise():
         verdict(getattr(check, name)(check.reference(name)), True)
     with pytest.raises(ValueError, match="exercise must be one of"):
         check.reference("no_such_exercise")
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (check.embed, embed, lambda ids, tok, pos: tok[ids], "forgot the positions"),
+    (
+        check.layer_norm,
+        layer_norm,
+        lambda x, w, b: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5),
+        "scale by weight and add bias",
+    ),
+    (check.block_parameters, lambda c: 12 * c * c + 13 * c, lambda c: 12 * c * c, "weight matrices only"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from checker_support import stub, verdict
+from checker_support import (
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    stub,
+    verdict,
+    wrong_kinds_are_not_yet,
+)
 
 from course_lib.checks import lesson08 as check
 
@@ -42,7 +49,7 @@ def cross_entropy(logits, targets):
 
 
 def test_cross_entropy_accepts_reference_and_torch():
-    verdict(check.cross_entropy(cross_entropy), True, "correct on all 4 test cases")
+    verdict(check.cross_entropy(cross_entropy), True, "correct on all 5 test cases (1 drawn at random).")
     torch_version = lambda x, t: F.cross_entropy(torch.tensor(x), torch.tensor(t)).item()
     verdict(check.cross_entropy(torch_version), True)
 
@@ -74,7 +81,7 @@ def grad_logits(logits, target):
 
 
 def test_grad_logits_accepts_reference():
-    verdict(check.grad_logits(grad_logits), True, "correct on all 4 test cases")
+    verdict(check.grad_logits(grad_logits), True, "correct on all 5 test cases (1 drawn at random).")
 
 
 def test_grad_logits_stub_and_mistakes():
@@ -90,7 +97,7 @@ def test_grad_logits_stub_and_mistakes():
 
 
 def test_sgd_step():
-    verdict(check.sgd_step(lambda w, g, lr: w - lr * g), True, "correct on all 3 test cases")
+    verdict(check.sgd_step(lambda w, g, lr: w - lr * g), True, "correct on all 4 test cases (1 drawn at random).")
     verdict(check.sgd_step(stub), False, "not solved yet")
     verdict(check.sgd_step(lambda w, g, lr: w + lr * g), False, "uphill")
     verdict(check.sgd_step(lambda w, g, lr: w - g), False, "scale the step by the learning rate")
@@ -111,3 +118,37 @@ def test_reference_stands_in_for_every_function_exercise():
         verdict(getattr(check, name)(check.reference(name)), True)
     with pytest.raises(ValueError, match="exercise must be one of"):
         check.reference("no_such_exercise")
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (
+        check.cross_entropy,
+        cross_entropy,
+        lambda x, t: -np.log(softmax(x)[np.arange(len(t)), t]).sum(),
+        "mean over the positions",
+    ),
+    (check.grad_logits, grad_logits, lambda x, t: softmax(x), "subtract 1 at the target"),
+    (check.sgd_step, lambda w, g, lr: w - lr * g, lambda w, g, lr: w + lr * g, "uphill"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)

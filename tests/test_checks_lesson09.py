@@ -4,7 +4,16 @@ import math
 
 import numpy as np
 import pytest
-from checker_support import accepts_and_reports_stub
+from checker_support import (
+    accepts_and_reports_stub,
+    counts_accept_whole_floats,
+    function_checkers,
+    memorised_answer_fails,
+    mutating_answer_corrupts_nothing,
+    verdict,
+    wrong_kinds_are_not_yet,
+    wrong_values_are_not_yet,
+)
 
 from course_lib.checks import lesson09 as check
 
@@ -127,6 +136,11 @@ def test_swiglu_reference_is_the_models_mlp():
 # --------------------------------------------------------------------------- value checker
 
 
+def test_kv_parameters_is_a_count():
+    counts_accept_whole_floats(check.kv_parameters, 30 * 2 * 576 * 3 * 64)
+    wrong_values_are_not_yet(check.kv_parameters)
+
+
 def test_kv_parameters():
     right = 30 * 2 * 576 * 3 * 64
     assert check.kv_parameters(right).passed
@@ -135,3 +149,37 @@ def test_kv_parameters():
     assert "that is one layer" in check.kv_parameters(2 * 576 * 3 * 64).message
     assert "both projections" in check.kv_parameters(30 * 576 * 3 * 64).message
     assert "head_size = 64" in check.kv_parameters(30 * 2 * 576 * 3).message
+
+
+# --------------------------------------------------------------------------- hard to fool, impossible to crash
+
+ROBUSTNESS = [
+    (check.rms_norm, rms_norm_ok, _layer_norm, "that is LayerNorm"),
+    (check.rotate_pair, rotate_pair_ok, lambda x, y, a: rotate_pair_ok(x, y, -a), "you turned clockwise"),
+    (check.swiglu, swiglu_ok, lambda x, g, u, d: ((x @ g.T) * (x @ u.T)) @ d.T, "apply SiLU to the gate"),
+]
+NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
+
+
+def test_robustness_covers_every_function_checker():
+    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+    memorised_answer_fails(checker, right)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+
+@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
+def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+    wrong_kinds_are_not_yet(checker, right)
+
+
+def test_the_reference_passes_every_function_checker():
+    for name in function_checkers(check):
+        verdict(getattr(check, name)(check.reference(name)), True)

@@ -44,9 +44,29 @@ MOST_LIKELY_MISTAKES = [
 ]
 
 
+_LETTERS = list("abcdefghijklmnopqrstuvwxyz .,\n")
+
+
+def _fresh_most_likely(rng: np.random.Generator) -> Case:
+    """Probabilities (rounded, no ties for the top) over 3 to 8 distinct characters in a random order."""
+    n = int(rng.integers(3, 9))
+    vocab = "".join(rng.choice(_LETTERS, size=n, replace=False))
+    probs = rng.dirichlet(np.ones(n)).round(3)
+    while np.sum(probs == probs.max()) > 1:
+        probs = rng.dirichlet(np.ones(n)).round(3)
+    return Case((probs, vocab))
+
+
 def most_likely(learner) -> CheckResult:
     """``most_likely(probs, vocab)``: the character of ``vocab`` whose probability in ``probs`` is highest."""
-    return check_function("most_likely", learner, _most_likely_reference, MOST_LIKELY_CASES, MOST_LIKELY_MISTAKES)
+    return check_function(
+        "most_likely",
+        learner,
+        _most_likely_reference,
+        MOST_LIKELY_CASES,
+        MOST_LIKELY_MISTAKES,
+        fresh=_fresh_most_likely,
+    )
 
 
 # --------------------------------------------------------------------------- append and repeat
@@ -125,9 +145,34 @@ GREEDY_MISTAKES = [
 ]
 
 
+def _random_bigram_model(rng: np.random.Generator, characters: str):
+    """A toy model like :func:`toy_next_probs`, with a random table (no ties) over ``characters``."""
+    table = {}
+    for c in characters:
+        probs = rng.dirichlet(np.ones(len(characters))).round(3)
+        while np.sum(probs == probs.max()) > 1:
+            probs = rng.dirichlet(np.ones(len(characters))).round(3)
+        table[c] = dict(zip(characters, probs.tolist(), strict=True))
+
+    def random_next_probs(text: str) -> dict[str, float]:
+        return dict(table[text[-1]])
+
+    return random_next_probs
+
+
+def _fresh_greedy(rng: np.random.Generator) -> Case:
+    characters = "".join(rng.choice(list("abcdefgh"), size=int(rng.integers(3, 6)), replace=False))
+    text = "".join(rng.choice(list(characters), size=int(rng.integers(1, 4))))
+    n = int(rng.integers(2, 9))
+    label = f"(a random toy model over {characters!r}, {text!r}, {n})"
+    return Case((_random_bigram_model(rng, characters), text, n), label=label)
+
+
 def greedy_continue(learner) -> CheckResult:
     """``greedy_continue(next_probs, text, n)``: n times, append the likeliest next character; return the text."""
-    return check_function("greedy_continue", learner, _greedy_reference, GREEDY_CASES, GREEDY_MISTAKES)
+    return check_function(
+        "greedy_continue", learner, _greedy_reference, GREEDY_CASES, GREEDY_MISTAKES, fresh=_fresh_greedy
+    )
 
 
 # --------------------------------------------------------------------------- a chat template
@@ -169,9 +214,21 @@ CHAT_MISTAKES = [
 ]
 
 
+_WORDS = "you are a helpful tutor who answers briefly why is the sky blue what does a token mean tell me".split()
+
+
+def _sentence(rng: np.random.Generator) -> str:
+    words = rng.choice(_WORDS, size=int(rng.integers(2, 9)))
+    return " ".join(words).capitalize() + str(rng.choice([".", "?", "!"]))
+
+
+def _fresh_chat(rng: np.random.Generator) -> Case:
+    return Case((_sentence(rng), _sentence(rng)))
+
+
 def chat_prompt(learner) -> CheckResult:
     """``chat_prompt(system, user)``: system prompt, blank line, 'User: ...', blank line, 'AI Assistant:'."""
-    return check_function("chat_prompt", learner, _chat_reference, CHAT_CASES, CHAT_MISTAKES)
+    return check_function("chat_prompt", learner, _chat_reference, CHAT_CASES, CHAT_MISTAKES, fresh=_fresh_chat)
 
 
 REFERENCES = {

@@ -7,22 +7,13 @@ and returns a :class:`~course_lib.checks.CheckResult`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+
+import numpy as np
 
 from course_lib import tokenizers
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same_count
 
-
-def _fresh_lists(learner: Callable) -> Callable:
-    """Call ``learner`` with copies of list arguments, so an answer that edits its input in place
-    cannot change the cases the reference and the known mistakes run on."""
-    if not callable(learner):
-        return learner  # check_function reports "expected a function"
-
-    def call(*args):
-        return learner(*(list(a) if isinstance(a, list) else a for a in args))
-
-    return call
+__all__ = ["encode_chars", "most_frequent_pair", "merge", "token_count", "reference"]
 
 
 # --------------------------------------------------------------------------- character-level encoding
@@ -58,10 +49,22 @@ ENCODE_CHARS_MISTAKES = [
 ]
 
 
+def _fresh_encode_chars(rng: np.random.Generator) -> Case:
+    """A vocabulary of 3 to 12 distinct characters in a random order, and a text of 4 to 20 of them."""
+    vocab = "".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz ,.!"), size=int(rng.integers(3, 13)), replace=False))
+    text = "".join(rng.choice(list(vocab), size=int(rng.integers(4, 21))))
+    return Case((text, vocab))
+
+
 def encode_chars(learner) -> CheckResult:
     """``learner(text, vocab)`` must return the id (position in ``vocab``) of every character of ``text``."""
     return check_function(
-        "encode_chars", _fresh_lists(learner), _encode_chars_reference, ENCODE_CHARS_CASES, ENCODE_CHARS_MISTAKES
+        "encode_chars",
+        learner,
+        _encode_chars_reference,
+        ENCODE_CHARS_CASES,
+        ENCODE_CHARS_MISTAKES,
+        fresh=_fresh_encode_chars,
     )
 
 
@@ -103,14 +106,24 @@ MOST_FREQUENT_PAIR_MISTAKES = [
 ]
 
 
+def _fresh_pair_ids(rng: np.random.Generator) -> Case:
+    """8 to 24 random ids below 10 in which one pair is strictly the most frequent (so no tie rule matters)."""
+    while True:
+        ids = rng.integers(0, 10, size=int(rng.integers(8, 25))).tolist()
+        top = Counter(_pairs(ids)).most_common(2)
+        if top[0][1] >= 2 and (len(top) == 1 or top[0][1] > top[1][1]):
+            return Case((ids,))
+
+
 def most_frequent_pair(learner) -> CheckResult:
     """``learner(ids)`` must return the adjacent pair that occurs most often, as a tuple (left, right)."""
     return check_function(
         "most_frequent_pair",
-        _fresh_lists(learner),
+        learner,
         tokenizers.most_frequent_pair,
         MOST_FREQUENT_PAIR_CASES,
         MOST_FREQUENT_PAIR_MISTAKES,
+        fresh=_fresh_pair_ids,
     )
 
 
@@ -168,15 +181,20 @@ MERGE_MISTAKES = [
 ]
 
 
+def _merge_reference(ids, pair, new_id):
+    return tokenizers.merge_pair(ids, pair, new_id)
+
+
+def _fresh_merge(rng: np.random.Generator) -> Case:
+    """6 to 20 ids below 6, one of their neighbouring pairs, and a new id from 256 to 999."""
+    ids = rng.integers(0, 6, size=int(rng.integers(6, 21))).tolist()
+    i = int(rng.integers(0, len(ids) - 1))
+    return Case((ids, (ids[i], ids[i + 1]), int(rng.integers(256, 1000))))
+
+
 def merge(learner) -> CheckResult:
     """``learner(ids, pair, new_id)`` must return a new list with every occurrence of ``pair`` replaced."""
-    return check_function(
-        "merge",
-        _fresh_lists(learner),
-        lambda ids, pair, new_id: tokenizers.merge_pair(ids, pair, new_id),
-        MERGE_CASES,
-        MERGE_MISTAKES,
-    )
+    return check_function("merge", learner, _merge_reference, MERGE_CASES, MERGE_MISTAKES, fresh=_fresh_merge)
 
 
 # --------------------------------------------------------------------------- counting tokens
@@ -199,5 +217,18 @@ def token_count(value) -> CheckResult:
         value,
         expected,
         mistakes,
+        compare=same_count,
         success=f"correct: {expected} tokens for {len(text)} characters.",
     )
+
+
+REFERENCES = {
+    "encode_chars": _encode_chars_reference,
+    "most_frequent_pair": tokenizers.most_frequent_pair,
+    "merge": _merge_reference,
+}
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    return pick_reference(REFERENCES, exercise)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import embeddings
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, same
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same_count
+
+__all__ = ["one_hot", "embedding_parameters", "analogy_vector", "sinusoidal_positions", "reference"]
 
 GPT3_VOCAB = 50_257
 GPT3_WIDTH = 12_288
@@ -47,23 +49,20 @@ ONE_HOT_MISTAKES = [
 ]
 
 
+def _fresh_one_hot(rng: np.random.Generator) -> Case:
+    """1 to 8 ids (a list of ints, repeats allowed) in a vocabulary of 2 to 40 entries."""
+    vocab_size = int(rng.integers(2, 41))
+    return Case((rng.integers(0, vocab_size, size=int(rng.integers(1, 9))).tolist(), vocab_size))
+
+
 def one_hot(learner) -> CheckResult:
     """``learner(ids, vocab_size)`` must return the ``(len(ids), vocab_size)`` one-hot matrix."""
-    return check_function("one_hot", learner, _one_hot_reference, ONE_HOT_CASES, ONE_HOT_MISTAKES)
+    return check_function("one_hot", learner, _one_hot_reference, ONE_HOT_CASES, ONE_HOT_MISTAKES, fresh=_fresh_one_hot)
 
 
 # --------------------------------------------------------------------------- GPT-3's embedding matrix
 
 EMBEDDING_PARAMETERS = GPT3_VOCAB * GPT3_WIDTH  # 617,558,016
-
-
-def _same_count(got, expected) -> tuple[bool, str]:
-    """A count may arrive as an int or as a whole float (``50257 * 12288 / 1``); compare the number."""
-    if isinstance(got, int | float | np.integer | np.floating) and not isinstance(got, bool):
-        if float(got) == float(expected):
-            return True, ""
-        return False, f"expected {expected:,}, got {got:,}"
-    return same(got, expected)
 
 
 def embedding_parameters(value) -> CheckResult:
@@ -80,7 +79,7 @@ def embedding_parameters(value) -> CheckResult:
         value,
         EMBEDDING_PARAMETERS,
         mistakes,
-        compare=_same_count,
+        compare=same_count,
         success=f"correct: {EMBEDDING_PARAMETERS:,} parameters just to look tokens up.",
     )
 
@@ -92,7 +91,7 @@ def _analogy_reference(king, man, woman):
     return king - man + woman
 
 
-def _vectors(seed: int, dim: int) -> tuple:
+def _vectors(seed: int | np.random.Generator, dim: int) -> tuple:
     rng = np.random.default_rng(seed)
     return tuple(np.round(rng.normal(size=dim), 2) for _ in range(3))
 
@@ -114,9 +113,15 @@ ANALOGY_MISTAKES = [
 ]
 
 
+def _fresh_analogy(rng: np.random.Generator) -> Case:
+    return Case(_vectors(rng, int(rng.integers(2, 13))))
+
+
 def analogy_vector(learner) -> CheckResult:
     """``learner(king, man, woman)`` must return ``king - man + woman``."""
-    return check_function("analogy_vector", learner, _analogy_reference, ANALOGY_CASES, ANALOGY_MISTAKES)
+    return check_function(
+        "analogy_vector", learner, _analogy_reference, ANALOGY_CASES, ANALOGY_MISTAKES, fresh=_fresh_analogy
+    )
 
 
 # --------------------------------------------------------------------------- sinusoidal positions
@@ -183,6 +188,30 @@ SINUSOIDAL_MISTAKES = [
 ]
 
 
+def _fresh_sinusoidal(rng: np.random.Generator) -> Case:
+    """2 to 24 positions of an even width from 2 to 32."""
+    return Case((int(rng.integers(2, 25)), 2 * int(rng.integers(1, 17))))
+
+
 def sinusoidal_positions(learner) -> CheckResult:
     """``learner(n_positions, dim)`` must return the ``(n_positions, dim)`` sinusoidal encodings."""
-    return check_function("sinusoidal_positions", learner, _sinusoidal_reference, SINUSOIDAL_CASES, SINUSOIDAL_MISTAKES)
+    return check_function(
+        "sinusoidal_positions",
+        learner,
+        _sinusoidal_reference,
+        SINUSOIDAL_CASES,
+        SINUSOIDAL_MISTAKES,
+        fresh=_fresh_sinusoidal,
+    )
+
+
+REFERENCES = {
+    "one_hot": _one_hot_reference,
+    "analogy_vector": _analogy_reference,
+    "sinusoidal_positions": _sinusoidal_reference,
+}
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    return pick_reference(REFERENCES, exercise)

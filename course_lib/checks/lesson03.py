@@ -9,11 +9,22 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import embeddings
-from course_lib.checks import Case, CheckResult, Mistake, check_function
+from course_lib.checks import Case, CheckResult, Mistake, check_function, pick_reference
+
+__all__ = ["dot", "cosine_similarity", "matvec", "similarity_table", "reference"]
 
 
-def _random(seed: int, *shape: int) -> np.ndarray:
+def _random(seed: int | np.random.Generator, *shape: int) -> np.ndarray:
     return np.round(np.random.default_rng(seed).normal(size=shape), 2)
+
+
+def _fresh_pair(rng: np.random.Generator) -> Case:
+    """Two random vectors of one length from 2 to 12, neither of them zero."""
+    n = int(rng.integers(2, 13))
+    a, b = _random(rng, n), _random(rng, n)
+    while not (a.any() and b.any()):
+        a, b = _random(rng, n), _random(rng, n)
+    return Case((a, b))
 
 
 # --------------------------------------------------------------------------- dot product
@@ -45,7 +56,7 @@ DOT_MISTAKES = [
 
 def dot(learner) -> CheckResult:
     """``learner(a, b)`` must return the dot product: the sum of ``a[i] * b[i]``."""
-    return check_function("dot", learner, _dot_reference, DOT_CASES, DOT_MISTAKES)
+    return check_function("dot", learner, _dot_reference, DOT_CASES, DOT_MISTAKES, fresh=_fresh_pair)
 
 
 # --------------------------------------------------------------------------- cosine similarity
@@ -79,7 +90,9 @@ COSINE_MISTAKES = [
 
 def cosine_similarity(learner) -> CheckResult:
     """``learner(a, b)`` must return ``a . b / (|a| |b|)``."""
-    return check_function("cosine_similarity", learner, _cosine_reference, COSINE_CASES, COSINE_MISTAKES)
+    return check_function(
+        "cosine_similarity", learner, _cosine_reference, COSINE_CASES, COSINE_MISTAKES, fresh=_fresh_pair
+    )
 
 
 # --------------------------------------------------------------------------- matrix times vector
@@ -108,9 +121,14 @@ MATVEC_MISTAKES = [
 ]
 
 
+def _fresh_matvec(rng: np.random.Generator) -> Case:
+    rows, columns = int(rng.integers(1, 7)), int(rng.integers(2, 7))
+    return Case((_random(rng, rows, columns), _random(rng, columns)))
+
+
 def matvec(learner) -> CheckResult:
     """``learner(W, x)`` must return one dot product per row of ``W``: ``W @ x``."""
-    return check_function("matvec", learner, _matvec_reference, MATVEC_CASES, MATVEC_MISTAKES)
+    return check_function("matvec", learner, _matvec_reference, MATVEC_CASES, MATVEC_MISTAKES, fresh=_fresh_matvec)
 
 
 # --------------------------------------------------------------------------- similarity table
@@ -148,6 +166,30 @@ TABLE_MISTAKES = [
 ]
 
 
+def _fresh_table(rng: np.random.Generator) -> Case:
+    """2 to 6 random vectors of 2 to 6 numbers, none of them zero."""
+    rows, columns = int(rng.integers(2, 7)), int(rng.integers(2, 7))
+    X = _random(rng, rows, columns)
+    while not X.any(axis=1).all():
+        X = _random(rng, rows, columns)
+    return Case((X,))
+
+
 def similarity_table(learner) -> CheckResult:
     """``learner(X)`` must return the ``(n, n)`` cosine similarity of every row of ``X`` with every row."""
-    return check_function("similarity_table", learner, _table_reference, TABLE_CASES, TABLE_MISTAKES)
+    return check_function(
+        "similarity_table", learner, _table_reference, TABLE_CASES, TABLE_MISTAKES, fresh=_fresh_table
+    )
+
+
+REFERENCES = {
+    "dot": _dot_reference,
+    "cosine_similarity": _cosine_reference,
+    "matvec": _matvec_reference,
+    "similarity_table": _table_reference,
+}
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    return pick_reference(REFERENCES, exercise)

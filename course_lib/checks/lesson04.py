@@ -13,16 +13,44 @@ import math
 import numpy as np
 
 from course_lib.attention import attend, attention_scores
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, same
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same_count
 from course_lib.model import GPT3_175B
 from course_lib.sampling import softmax
 
-__all__ = ["scaled_scores", "causal_softmax", "attention", "gpt3_heads", "pattern_entries", "gpt3_attention_parameters"]
+__all__ = [
+    "scaled_scores",
+    "causal_softmax",
+    "attention",
+    "gpt3_heads",
+    "pattern_entries",
+    "gpt3_attention_parameters",
+    "reference",
+]
 
 
-def _rng_cases(shapes: list[tuple[tuple[int, ...], ...]], seed: int = 0) -> list[Case]:
+def _rng_cases(shapes: list[tuple[tuple[int, ...], ...]], seed: int | np.random.Generator = 0) -> list[Case]:
     rng = np.random.default_rng(seed)
     return [Case(tuple(rng.normal(size=s).round(2) for s in shape)) for shape in shapes]
+
+
+def _size(rng: np.random.Generator, low: int = 2, high: int = 7) -> int:
+    return int(rng.integers(low, high + 1))
+
+
+def _fresh_scores(rng: np.random.Generator) -> Case:
+    """T queries and S keys of size d, each drawn from 2 to 7."""
+    t, s, d = _size(rng), _size(rng), _size(rng)
+    return _rng_cases([((t, d), (s, d))], rng)[0]
+
+
+def _fresh_square(rng: np.random.Generator) -> Case:
+    t = _size(rng)
+    return _rng_cases([((t, t),)], rng)[0]
+
+
+def _fresh_head(rng: np.random.Generator) -> Case:
+    t, d, d_v = _size(rng), _size(rng, 1), _size(rng, 1)
+    return _rng_cases([((t, d), (t, d), (t, d_v))], rng)[0]
 
 
 # --------------------------------------------------------------------------- scores
@@ -64,6 +92,7 @@ def scaled_scores(learner) -> CheckResult:
                 "rows and columns are swapped: compute Q K^T (one row per query), not K Q^T.",
             ),
         ],
+        fresh=_fresh_scores,
         success="every query is compared with every key, and the scores are scaled.",
     )
 
@@ -128,6 +157,7 @@ def causal_softmax(learner) -> CheckResult:
                 "your mask keeps the future and hides the past: keep entries with key <= query (np.tril).",
             ),
         ],
+        fresh=_fresh_square,
         success="each token attends only to itself and earlier tokens, and every row sums to 1.",
     )
 
@@ -166,6 +196,7 @@ def attention(learner) -> CheckResult:
             ),
             Mistake(lambda q, k, v: attention_scores(q, k) @ v, "turn the scores into a pattern with softmax first."),
         ],
+        fresh=_fresh_head,
         success="your head computes softmax(mask(Q K^T / sqrt(d_k))) V.",
     )
 
@@ -184,6 +215,7 @@ def gpt3_heads(got) -> CheckResult:
             (c.n_layer + c.n_head, "heads per layer and layers multiply: every layer has its own 96 heads."),
             (c.n_head, "that is one layer's heads; GPT-3 has 96 layers, each with its own."),
         ],
+        compare=same_count,
         success="96 layers x 96 heads: 9,216 heads, each with its own query, key and value maps.",
     )
 
@@ -200,12 +232,13 @@ def pattern_entries(got, context_length: int = 2048) -> CheckResult:
             (t * (t + 1) // 2, "the mask hides half of it, but the T x T matrix is still stored and computed."),
             (2 * t, "one number per (query, key) pair: T x T, not T + T."),
         ],
+        compare=same_count,
         success=f"{t} x {t} = {t * t:,} numbers per head: it grows with the square of the context.",
     )
 
 
 def _close(got, expected):
-    return same(got, expected, rtol=2e-3)
+    return same_count(got, expected, rtol=2e-3)
 
 
 def gpt3_attention_parameters(got) -> CheckResult:
@@ -214,13 +247,25 @@ def gpt3_attention_parameters(got) -> CheckResult:
     return check_value(
         "gpt3_attention_parameters",
         got,
-        float(4 * d * d * n),
+        4 * d * d * n,
         [
-            (float(3 * d * d * n), "did you forget the output projection W_O? A layer has four d x d matrices."),
-            (float(4 * d * d), "that is one layer; multiply by the 96 layers."),
-            (float(4 * d * d * n * GPT3_175B.n_head), "each head's maps are d x 128, not d x d: the heads split d."),
-            (float(d * d * n), "Q, K, V and the output projection are four d x d matrices per layer."),
+            (3 * d * d * n, "did you forget the output projection W_O? A layer has four d x d matrices."),
+            (4 * d * d, "that is one layer; multiply by the 96 layers."),
+            (4 * d * d * n * GPT3_175B.n_head, "each head's maps are d x 128, not d x d: the heads split d."),
+            (d * d * n, "Q, K, V and the output projection are four d x d matrices per layer."),
         ],
         compare=_close,
         success="4 x 12288^2 x 96 = about 58 billion: a third of GPT-3's 175 billion.",
     )
+
+
+REFERENCES = {
+    "scaled_scores": _scores_reference,
+    "causal_softmax": _causal_softmax_reference,
+    "attention": _attention_reference,
+}
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    return pick_reference(REFERENCES, exercise)

@@ -91,10 +91,25 @@ SOFTMAX_MISTAKES = [
 ]
 
 
+def _random_scores(rng: np.random.Generator) -> np.ndarray:
+    """2 to 8 scores (or 2 or 3 rows of them), spread by up to 5, around 0 or around a large +-1000.
+
+    They are multiples of 1/4, exact in float32 too, so an answer that computes in float32 is not
+    failed for the rounding of its input (near 1000, float32 cannot hold 1000.48).
+    """
+    shape = (int(rng.integers(2, 9)),) if rng.random() < 0.5 else (int(rng.integers(2, 4)), int(rng.integers(2, 9)))
+    offset = rng.choice([0.0, 1000.0, -1000.0])
+    return offset + np.round(rng.normal(size=shape) * rng.uniform(0.5, 5.0) * 4) / 4
+
+
+def _fresh_softmax(rng: np.random.Generator) -> Case:
+    return Case((_random_scores(rng),))
+
+
 def softmax(learner) -> CheckResult:
     """``softmax(logits)``: exponentiate and normalise along the last axis, without overflowing."""
     with np.errstate(all="ignore"):  # the naive softmax overflows on purpose here; the hint explains it in words
-        return check_function("softmax", learner, _stable, SOFTMAX_CASES, SOFTMAX_MISTAKES)
+        return check_function("softmax", learner, _stable, SOFTMAX_CASES, SOFTMAX_MISTAKES, fresh=_fresh_softmax)
 
 
 # --------------------------------------------------------------------------- temperature
@@ -115,12 +130,16 @@ def _recording_value_error(fn: Callable) -> Callable:
     return call
 
 
+def _raised(value: Any) -> bool:
+    return isinstance(value, str) and value == RAISED
+
+
 def _compare_with_raise(got: Any, expected: Any) -> tuple[bool, str]:
-    if isinstance(expected, str) and expected == RAISED:
-        if isinstance(got, str) and got == RAISED:
+    if _raised(expected):
+        if _raised(got):
             return True, ""
         return False, "for a temperature <= 0 your function should raise ValueError, but it returned a value"
-    if isinstance(got, str) and got == RAISED:
+    if _raised(got):
         return False, "your function raised ValueError for a valid (positive) temperature"
     return same(got, expected)
 
@@ -163,6 +182,12 @@ TEMPERATURE_MISTAKES = [
 ]
 
 
+def _fresh_temperature(rng: np.random.Generator) -> Case:
+    """Random scores (one row) and a temperature from 0.2 to 5."""
+    scores = (rng.normal(size=int(rng.integers(2, 9))) * 3).round(2)
+    return Case((scores, round(float(rng.uniform(0.2, 5.0)), 3)))
+
+
 def softmax_with_temperature(learner) -> CheckResult:
     """``softmax_with_temperature(logits, temperature)``: softmax(logits / T); ValueError when T <= 0."""
     wrapped = _recording_value_error(learner) if callable(learner) else learner
@@ -172,6 +197,7 @@ def softmax_with_temperature(learner) -> CheckResult:
         _recording_value_error(sampling.softmax),
         TEMPERATURE_CASES,
         [Mistake(_recording_value_error(m.wrong), m.hint) for m in TEMPERATURE_MISTAKES],
+        fresh=_fresh_temperature,
         compare=_compare_with_raise,
     )
 
@@ -219,9 +245,25 @@ SAMPLE_MISTAKES = [
 ]
 
 
+def _fresh_sample(rng: np.random.Generator) -> Case:
+    """Probabilities over 2 to 8 entries (rounded, summing to 1) and a u from [0, 1) off every boundary."""
+    n = int(rng.integers(2, 9))
+    probs = rng.dirichlet(np.ones(n)).round(3)
+    probs[-1] = round(1.0 - probs[:-1].sum(), 3)
+    while (probs <= 0).any():
+        probs = rng.dirichlet(np.ones(n)).round(3)
+        probs[-1] = round(1.0 - probs[:-1].sum(), 3)
+    u = round(float(rng.uniform(0.0, 1.0)), 4)
+    while np.isclose(np.cumsum(probs), u, atol=1e-6).any():  # a boundary is its own fixed case
+        u = round(float(rng.uniform(0.0, 1.0)), 4)
+    return Case((probs, u))
+
+
 def sample_index(learner) -> CheckResult:
     """``sample_index(probs, u)``: the index whose stretch of [0, 1) contains u (inverse-CDF sampling)."""
-    return check_function("sample_index", learner, _sample_index_reference, SAMPLE_CASES, SAMPLE_MISTAKES)
+    return check_function(
+        "sample_index", learner, _sample_index_reference, SAMPLE_CASES, SAMPLE_MISTAKES, fresh=_fresh_sample
+    )
 
 
 # --------------------------------------------------------------------------- a value: what a score gap means

@@ -12,15 +12,19 @@ import math
 
 import numpy as np
 
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value
+from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference
 from course_lib.mlp import gelu, mlp_block, relu
 
-__all__ = ["linear", "gelu_tanh", "mlp_residual", "mean_difference", "mlp_share"]
+__all__ = ["linear", "gelu_tanh", "mlp_residual", "mean_difference", "mlp_share", "reference"]
 
 
-def _cases(shapes: list[tuple[tuple[int, ...], ...]], seed: int) -> list[Case]:
+def _cases(shapes: list[tuple[tuple[int, ...], ...]], seed: int | np.random.Generator) -> list[Case]:
     rng = np.random.default_rng(seed)
     return [Case(tuple(rng.normal(size=s).round(2) for s in shape)) for shape in shapes]
+
+
+def _size(rng: np.random.Generator, low: int = 1, high: int = 6) -> int:
+    return int(rng.integers(low, high + 1))
 
 
 # --------------------------------------------------------------------------- a linear layer
@@ -35,12 +39,21 @@ LINEAR_CASES = [
 ]
 
 
+def _linear_reference(x, w, b):
+    return w @ x + b
+
+
+def _fresh_linear(rng: np.random.Generator) -> Case:
+    n_in, n_out = _size(rng, 2), _size(rng)
+    return _cases([((n_in,), (n_out, n_in), (n_out,))], rng)[0]
+
+
 def linear(learner) -> CheckResult:
     """``linear(x, W, b)`` for one vector ``x``: ``W @ x + b`` (row i of W asks question i)."""
     return check_function(
         "linear",
         learner,
-        lambda x, w, b: w @ x + b,
+        _linear_reference,
         LINEAR_CASES,
         [
             Mistake(lambda x, w, b: w @ x, "did you add the bias b?"),
@@ -50,6 +63,7 @@ def linear(learner) -> CheckResult:
             Mistake(lambda x, w, b: w @ x - b, "add the bias, do not subtract it."),
             Mistake(lambda x, w, b: (w * x).sum(axis=0) + b, "sum each row's products (axis=1), not each column's."),
         ],
+        fresh=_fresh_linear,
         success="one dot product per row of W, plus that row's bias.",
     )
 
@@ -63,13 +77,23 @@ GELU_CASES = [
 ]
 
 
+def _gelu_tanh_reference(x):
+    return gelu(x, approximate="tanh")
+
+
+def _fresh_gelu(rng: np.random.Generator) -> Case:
+    """3 to 30 points from -5 to 5, as a row or as a (2, n) block of activations."""
+    shape = (_size(rng, 3, 30),) if rng.random() < 0.5 else (2, _size(rng, 2, 15))
+    return Case((rng.uniform(-5.0, 5.0, size=shape).round(3),))
+
+
 def gelu_tanh(learner) -> CheckResult:
     """``gelu_tanh(x)``: GPT-2's GELU, ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``."""
     c = math.sqrt(2 / math.pi)
     return check_function(
         "gelu_tanh",
         learner,
-        lambda x: gelu(x, approximate="tanh"),
+        _gelu_tanh_reference,
         GELU_CASES,
         [
             Mistake(relu, "that is ReLU; GELU is smooth and slightly negative just below zero."),
@@ -87,6 +111,7 @@ def gelu_tanh(learner) -> CheckResult:
             Mistake(lambda x: gelu(x), "close: that is the exact (erf) GELU; here use the tanh formula."),
             Mistake(lambda x: x / (1 + np.exp(-x)), "that is SiLU, x * sigmoid(x); use the tanh formula."),
         ],
+        fresh=_fresh_gelu,
         success="your curve matches GPT-2's GELU.",
     )
 
@@ -111,6 +136,12 @@ MLP_CASES = [
     ),
     *_cases([((3, 2), (8, 2), (8,), (2, 8), (2,)), ((5, 4), (16, 4), (16,), (4, 16), (4,))], seed=3),
 ]
+
+
+def _fresh_mlp(rng: np.random.Generator) -> Case:
+    """T positions of width d through h neurons, T, d and h drawn (h from 2 to 16)."""
+    t, d, h = _size(rng), _size(rng, 2), _size(rng, 2, 16)
+    return _cases([((t, d), (h, d), (h,), (d, h), (d,))], rng)[0]
 
 
 def mlp_residual(learner) -> CheckResult:
@@ -142,6 +173,7 @@ def mlp_residual(learner) -> CheckResult:
                 "did you add the down-projection's bias b_down?",
             ),
         ],
+        fresh=_fresh_mlp,
         success="up, ReLU, down, and added to the residual stream, for every position.",
     )
 
@@ -153,15 +185,22 @@ def _mean_difference_reference(acts, mask):
     return acts[mask].mean(axis=0) - acts[~mask].mean(axis=0)
 
 
+def _mask_case(rng: np.random.Generator, positions: int, neurons: int, with_property: int) -> Case:
+    acts = rng.normal(size=(positions, neurons)).round(2)
+    mask = np.zeros(positions, dtype=bool)
+    mask[rng.choice(positions, size=with_property, replace=False)] = True
+    return Case((acts, mask))
+
+
 def _mask_cases() -> list[Case]:
     rng = np.random.default_rng(4)
-    cases = []
-    for positions, neurons in ((6, 3), (20, 5), (9, 1)):
-        acts = rng.normal(size=(positions, neurons)).round(2)
-        mask = np.zeros(positions, dtype=bool)
-        mask[rng.choice(positions, size=positions // 3, replace=False)] = True
-        cases.append(Case((acts, mask)))
-    return cases
+    return [_mask_case(rng, positions, neurons, positions // 3) for positions, neurons in ((6, 3), (20, 5), (9, 1))]
+
+
+def _fresh_mask(rng: np.random.Generator) -> Case:
+    """4 to 24 positions of 1 to 6 neurons; the property holds at some of them, but not at all."""
+    positions = _size(rng, 4, 24)
+    return _mask_case(rng, positions, _size(rng), int(rng.integers(1, positions)))
 
 
 def mean_difference(learner) -> CheckResult:
@@ -186,6 +225,7 @@ def mean_difference(learner) -> CheckResult:
             ),
             Mistake(lambda a, m: a[m].mean(axis=0), "subtract the mean activation where the property does not hold."),
         ],
+        fresh=_fresh_mask,
         success="a positive number means the neuron fires more where the property holds.",
     )
 
@@ -204,3 +244,16 @@ def mlp_share(got) -> CheckResult:
         ],
         success="8 d^2 of every 12 d^2: two thirds, at any width d.",
     )
+
+
+REFERENCES = {
+    "linear": _linear_reference,
+    "gelu_tanh": _gelu_tanh_reference,
+    "mlp_residual": _mlp_reference,
+    "mean_difference": _mean_difference_reference,
+}
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    return pick_reference(REFERENCES, exercise)

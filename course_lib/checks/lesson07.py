@@ -11,7 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import model_numpy
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference
+from course_lib.checks import (
+    Case,
+    CheckResult,
+    Mistake,
+    as_count,
+    check_function,
+    check_value,
+    describe,
+    pick_reference,
+    same_count,
+)
 from course_lib.model import GPTConfig, count_parameters
 
 __all__ = ["embed", "layer_norm", "block_parameters", "logits_shape", "reference"]
@@ -55,9 +65,18 @@ EMBED_MISTAKES = [
 ]
 
 
+def _fresh_embed(rng: np.random.Generator) -> Case:
+    """A vocabulary of 4 to 12 rows and 3 to 8 positions of width 2 to 6; 1 to 8 ids (a list, repeats allowed)."""
+    vocab, block, width = int(rng.integers(4, 13)), int(rng.integers(3, 9)), int(rng.integers(2, 7))
+    ids = rng.integers(0, vocab, size=int(rng.integers(1, block + 1))).tolist()
+    tok, pos = rng.normal(size=(vocab, width)).round(2), rng.normal(size=(block, width)).round(2)
+    label = f"ids {ids}, a {vocab} x {width} token table, a {block} x {width} position table"
+    return Case((ids, tok, pos), label=label)
+
+
 def embed(learner) -> CheckResult:
     """``embed(ids, tok_emb, pos_emb)``: each token's row of tok_emb plus its position's row of pos_emb -> (T, C)."""
-    return check_function("embed", learner, _embed_reference, _embed_cases(), EMBED_MISTAKES)
+    return check_function("embed", learner, _embed_reference, _embed_cases(), EMBED_MISTAKES, fresh=_fresh_embed)
 
 
 # --------------------------------------------------------------------------- LayerNorm
@@ -110,10 +129,24 @@ LAYER_NORM_MISTAKES = [
 ]
 
 
+def _fresh_layer_norm(rng: np.random.Generator) -> Case:
+    """1 to 5 rows of 2 to 8 numbers, shifted and scaled at random, with a random weight and bias."""
+    rows, width = int(rng.integers(1, 6)), int(rng.integers(2, 9))
+    x = rng.normal(rng.uniform(-3, 3), rng.uniform(0.5, 4), size=(rows, width)).round(3)
+    return Case((x, rng.normal(size=width).round(2), rng.normal(size=width).round(2)))
+
+
 def layer_norm(learner) -> CheckResult:
     """``layer_norm(x, weight, bias)``: each row to mean 0 and variance 1 (eps 1e-5), then * weight + bias."""
     with np.errstate(all="ignore"):  # a missing eps divides 0 by 0 on purpose in one case
-        return check_function("layer_norm", learner, _layer_norm_reference, _layer_norm_cases(), LAYER_NORM_MISTAKES)
+        return check_function(
+            "layer_norm",
+            learner,
+            _layer_norm_reference,
+            _layer_norm_cases(),
+            LAYER_NORM_MISTAKES,
+            fresh=_fresh_layer_norm,
+        )
 
 
 # --------------------------------------------------------------------------- parameters in one block
@@ -143,19 +176,38 @@ BLOCK_MISTAKES = [
 ]
 
 
+def _fresh_block(rng: np.random.Generator) -> Case:
+    return Case((int(rng.integers(1, 8193)),))
+
+
 def block_parameters(learner) -> CheckResult:
-    """``block_parameters(n_embd)``: parameters in one transformer block (attention, MLP, two LayerNorms, biases)."""
-    return check_function("block_parameters", learner, _block_reference, BLOCK_CASES, BLOCK_MISTAKES)
+    """``block_parameters(n_embd)``: parameters in one transformer block (attention, MLP, two LayerNorms, biases).
+
+    The answer is a count: an int, or a whole float such as 872.0 (for n_embd = 8).
+    """
+    return check_function(
+        "block_parameters",
+        learner,
+        _block_reference,
+        BLOCK_CASES,
+        BLOCK_MISTAKES,
+        fresh=_fresh_block,
+        compare=same_count,
+    )
 
 
 # --------------------------------------------------------------------------- the shape of the logits
 
 
-def _as_tuple(value):
+def _as_shape(value) -> tuple | None:
+    """A shape as a tuple of whole numbers (from a tuple, a list, a torch.Size...); None if it is not one."""
+    if isinstance(value, str):
+        return None
     try:
-        return tuple(int(v) for v in value)
-    except (TypeError, ValueError):
-        return value
+        dims = tuple(as_count(v) for v in value)
+    except Exception:  # not iterable
+        return None
+    return None if None in dims else dims
 
 
 def logits_shape(got, n_tokens: int, vocab_size: int, n_embd: int) -> CheckResult:
@@ -163,10 +215,12 @@ def logits_shape(got, n_tokens: int, vocab_size: int, n_embd: int) -> CheckResul
     expected = (1, n_tokens, vocab_size)
 
     def compare(g, e):
-        g = _as_tuple(g)
-        if g == e:
+        shape = _as_shape(g)
+        if shape == e:
             return True, ""
-        return False, f"expected a shape like {e}, got {g!r}"
+        if shape is None:
+            return False, f"expected a shape like {e} (a tuple of whole numbers), got {describe(g)}"
+        return False, f"expected a shape like {e}, got {shape}"
 
     return check_value(
         "logits_shape",

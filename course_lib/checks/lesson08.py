@@ -112,19 +112,27 @@ CE_MISTAKES = [
 
 def _same_or_both_nan(got, expected) -> tuple[bool, str]:
     """``same``, except that NaN matches NaN: how an overflowing answer is recognised as the naive mistake."""
-    try:
-        if math.isnan(float(got)) and math.isnan(float(expected)):
-            return True, ""
-    except (TypeError, ValueError):
-        pass
-    return same(got, expected)
+    return same(got, expected, equal_nan=True)
+
+
+def _fresh_ce(rng: np.random.Generator) -> Case:
+    """1 to 6 positions over 2 to 10 tokens, scores spread by up to 4, targets drawn (an int array)."""
+    positions, vocab = int(rng.integers(1, 7)), int(rng.integers(2, 11))
+    logits = (rng.normal(size=(positions, vocab)) * rng.uniform(0.5, 4.0)).round(3)
+    return Case((logits, rng.integers(0, vocab, size=positions)))
 
 
 def cross_entropy(learner) -> CheckResult:
     """``cross_entropy(logits, targets)``: mean over rows of -log softmax(logits)[row, target], as a float."""
     with np.errstate(all="ignore"):  # the naive version overflows on purpose; the hint says so in words
         return check_function(
-            "cross_entropy", learner, _cross_entropy_reference, _ce_cases(), CE_MISTAKES, compare=_same_or_both_nan
+            "cross_entropy",
+            learner,
+            _cross_entropy_reference,
+            _ce_cases(),
+            CE_MISTAKES,
+            fresh=_fresh_ce,
+            compare=_same_or_both_nan,
         )
 
 
@@ -165,9 +173,14 @@ GRAD_MISTAKES = [
 ]
 
 
+def _fresh_grad(rng: np.random.Generator) -> Case:
+    vocab = int(rng.integers(2, 11))
+    return Case(((rng.normal(size=vocab) * 2).round(3), int(rng.integers(0, vocab))))
+
+
 def grad_logits(learner) -> CheckResult:
     """``grad_logits(logits, target)``: d(cross-entropy)/d(logits) for one position = softmax(logits) - one_hot."""
-    return check_function("grad_logits", learner, _grad_reference, GRAD_CASES, GRAD_MISTAKES)
+    return check_function("grad_logits", learner, _grad_reference, GRAD_CASES, GRAD_MISTAKES, fresh=_fresh_grad)
 
 
 # --------------------------------------------------------------------------- one step downhill
@@ -193,9 +206,16 @@ SGD_MISTAKES = [
 ]
 
 
+def _fresh_sgd(rng: np.random.Generator) -> Case:
+    """Weights and a gradient of one random shape (a vector or a matrix), and a learning rate from 0.001 to 1."""
+    shape = (int(rng.integers(1, 7)),) if rng.random() < 0.5 else (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    weights, grad = rng.normal(size=shape).round(3), rng.normal(size=shape).round(3)
+    return Case((weights, grad, round(float(10 ** rng.uniform(-3, 0)), 4)))
+
+
 def sgd_step(learner) -> CheckResult:
     """``sgd_step(weights, grad, learning_rate)``: the weights after one step of gradient descent (a new array)."""
-    return check_function("sgd_step", learner, _sgd_reference, SGD_CASES, SGD_MISTAKES)
+    return check_function("sgd_step", learner, _sgd_reference, SGD_CASES, SGD_MISTAKES, fresh=_fresh_sgd)
 
 
 REFERENCES = {

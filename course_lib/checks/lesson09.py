@@ -16,12 +16,23 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value
+from course_lib.checks import (
+    Case,
+    CheckResult,
+    Mistake,
+    as_numbers,
+    check_function,
+    check_value,
+    describe,
+    pick_reference,
+    same,
+    same_count,
+)
 from course_lib.smollm import SmolLMConfig
 from course_lib.smollm import rms_norm as _rms_norm
 from course_lib.smollm import rotate_pair as _rotate_pair
 
-__all__ = ["rms_norm", "rotate_pair", "swiglu", "kv_parameters"]
+__all__ = ["rms_norm", "rotate_pair", "swiglu", "kv_parameters", "reference"]
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -47,6 +58,13 @@ RMS_CASES = [
 def _layer_norm(x, weight, eps):
     centred = x - x.mean(axis=-1, keepdims=True)
     return centred / np.sqrt(centred.var(axis=-1, keepdims=True) + eps) * weight
+
+
+def _fresh_rms(rng: np.random.Generator) -> Case:
+    """1 to 5 vectors of 2 to 10 numbers around a non-zero mean, gains from 0.5 to 2, and an eps from 1e-6 to 1."""
+    rows, width = int(rng.integers(1, 6)), int(rng.integers(2, 11))
+    x = rng.normal(rng.uniform(-2, 2), rng.uniform(0.5, 3), size=(rows, width)).round(3)
+    return Case((x, rng.uniform(0.5, 2.0, size=width).round(3), float(rng.choice([1e-6, 1e-5, 0.1, 1.0]))))
 
 
 def rms_norm(learner) -> CheckResult:
@@ -79,6 +97,7 @@ def rms_norm(learner) -> CheckResult:
                 "average over the last axis (each vector's own numbers), axis=-1, not over the tokens.",
             ),
         ],
+        fresh=_fresh_rms,
         success="each vector is divided by its root-mean-square and scaled by the gain.",
     )
 
@@ -94,21 +113,28 @@ ROTATE_CASES = [
 ]
 
 
-def _as_pair(result):
-    """Accept a tuple, a list or an array of two numbers."""
-    return tuple(float(v) for v in np.asarray(result, dtype=float).reshape(-1))
+def _as_pair(value) -> np.ndarray | None:
+    """Two numbers from a tuple, a list, an array or a tensor (or a tuple of two one-number tensors)."""
+    numbers = as_numbers(value)
+    if numbers is None and isinstance(value, tuple | list) and len(value) == 2:
+        parts = [as_numbers(v) for v in value]
+        if all(p is not None and p.size == 1 for p in parts):
+            numbers = np.array([float(p.reshape(())) for p in parts])
+    return numbers
 
 
 def _compare_pairs(got, expected):
-    from course_lib.checks import same
+    numbers = _as_pair(got)
+    if numbers is None:
+        return False, f"expected two numbers (x', y'), got {describe(got)}"
+    if numbers.size != 2:
+        return False, f"expected two numbers (x', y'), got {numbers.size}"
+    return same(numbers.reshape(2), _as_pair(expected))
 
-    try:
-        got = _as_pair(got)
-    except (TypeError, ValueError):
-        return False, f"expected two numbers (x', y'), got {got!r:.60}"
-    if len(got) != 2:
-        return False, f"expected two numbers (x', y'), got {len(got)}"
-    return same(np.array(got), np.array(_as_pair(expected)))
+
+def _fresh_rotate(rng: np.random.Generator) -> Case:
+    x, y = rng.uniform(-3, 3, size=2).round(3)
+    return Case((float(x), float(y), round(float(rng.uniform(-2 * math.pi, 2 * math.pi)), 3)))
 
 
 def rotate_pair(learner) -> CheckResult:
@@ -140,6 +166,7 @@ def rotate_pair(learner) -> CheckResult:
                 "each new number mixes BOTH old ones: x' = x cos a - y sin a, y' = x sin a + y cos a.",
             ),
         ],
+        fresh=_fresh_rotate,
         compare=_compare_pairs,
         success="a rotation keeps the pair's length and turns it by the angle, as RoPE does to every pair.",
     )
@@ -161,13 +188,18 @@ def _silu(z):
     return z / (1 + np.exp(-z))
 
 
+def _swiglu_case(rng: np.random.Generator, t: int, d: int, hidden: int) -> Case:
+    x = rng.normal(size=(t, d)).round(2)
+    return Case((x, *(rng.normal(size=s).round(2) for s in ((hidden, d), (hidden, d), (d, hidden)))))
+
+
 def _swiglu_cases() -> list[Case]:
-    cases = []
-    for seed, (t, d, hidden) in enumerate([(1, 4, 6), (3, 5, 8), (4, 3, 7)]):
-        rng = _rng(10 + seed)
-        x = rng.normal(size=(t, d)).round(2)
-        cases.append(Case((x, *(rng.normal(size=s).round(2) for s in ((hidden, d), (hidden, d), (d, hidden))))))
-    return cases
+    return [_swiglu_case(_rng(10 + seed), *sizes) for seed, sizes in enumerate([(1, 4, 6), (3, 5, 8), (4, 3, 7)])]
+
+
+def _fresh_swiglu(rng: np.random.Generator) -> Case:
+    """T from 1 to 5 positions of width 2 to 6, through 2 to 12 hidden neurons."""
+    return _swiglu_case(rng, int(rng.integers(1, 6)), int(rng.integers(2, 7)), int(rng.integers(2, 13)))
 
 
 def swiglu(learner) -> CheckResult:
@@ -203,6 +235,7 @@ def swiglu(learner) -> CheckResult:
                 "return only the MLP's output: the block adds it to the residual stream itself.",
             ),
         ],
+        fresh=_fresh_swiglu,
         success="gate, multiply, project down: SwiGLU as SmolLM2 and Llama compute it.",
     )
 
@@ -232,8 +265,17 @@ def kv_parameters(got, config: SmolLMConfig | None = None) -> CheckResult:
                 f"n_embd x (n_kv_head x head_size).",
             ),
         ],
+        compare=same_count,
         success=(
             f"{c.n_layer} layers x 2 x {c.n_embd} x ({c.n_kv_head} x {c.head_size}) = {c.n_layer * per_layer:,}: "
             f"a third of what {c.n_head} full heads would need."
         ),
     )
+
+
+REFERENCES = {"rms_norm": _rms_norm_reference, "rotate_pair": _rotate_pair, "swiglu": _swiglu_reference}
+
+
+def reference(exercise: str):
+    """The course's version of an exercise's function, for the cells after an exercise that is not solved yet."""
+    return pick_reference(REFERENCES, exercise)
