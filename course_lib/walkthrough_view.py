@@ -603,58 +603,59 @@ def walkthrough_widget(
 ):
     """The walkthrough of ``model`` on ``prompt``: the whole model, the current step's detail, and controls.
 
-    Controls: a "Prompt" box, "◀ Back" and "Forward ▶" buttons, a "Play" control (steps every
+    Controls: a "Prompt" box, "◀ Back" and "Forward ▶" buttons, a "Play" control (one step every
     ``interval_ms`` ms), a "Step" slider (arrow keys move it one step), a "Jump to" list of every step,
-    and "Append and repeat", which appends the chosen token and walks the next forward pass. Every control
-    can be reached with Tab and used from the keyboard. A prompt the model cannot take is explained in the
-    status line, which also says that the views still show the previous prompt.
+    and "Append and repeat", which appends the chosen token and walks the next forward pass. Steps are
+    numbered from 1, as the detail's title counts them. Every control can be reached with Tab and used
+    from the keyboard. A prompt the model cannot take is explained in the status line, which also says
+    that the views still show the previous prompt.
     """
     import ipywidgets as widgets
 
     state = {"views": _Views(walk(model, tokenizer, prompt, temperature=temperature, seed=seed))}
     n_steps = len(state["views"].walk.steps)
     status = widgets.HTML(_status_html(state["views"].walk))
-    diagram = widgets.HTML(state["views"].machine(0))
+    diagram = widgets.HTML(state["views"].machine(0))  # the static first render: step 1
     detail = widgets.HTML(state["views"].detail(0))
     box = widgets.Text(value=prompt, description="Prompt", continuous_update=False, layout=widgets.Layout(width="60%"))
     back = widgets.Button(description="◀ Back", tooltip="the previous step", layout=widgets.Layout(width="90px"))
     forward = widgets.Button(description="Forward ▶", tooltip="the next step", layout=widgets.Layout(width="100px"))
-    play = widgets.Play(value=0, min=0, max=n_steps - 1, interval=interval_ms, description="Play", show_repeat=False)
-    slider = widgets.IntSlider(
-        value=0, min=0, max=n_steps - 1, description="Step", continuous_update=False, readout=True
+    play = widgets.Play(value=1, min=1, max=n_steps, interval=interval_ms, description="Play", show_repeat=False)
+    slider = widgets.IntSlider(value=1, min=1, max=n_steps, description="Step", continuous_update=False)
+    jump = widgets.Dropdown(options=_step_options(state["views"].walk), value=1, description="Jump to")
+    again = widgets.Button(
+        description=_again_label(state["views"].walk), button_style="primary", layout=widgets.Layout(width="auto")
     )
-    jump = widgets.Dropdown(options=_step_options(state["views"].walk), value=0, description="Jump to")
-    again = widgets.Button(description=_again_label(state["views"].walk), button_style="primary")
     widgets.jslink((play, "value"), (slider, "value"))  # in the page: Play moves the slider without a round trip
 
-    def show(current: int) -> None:
+    def show(number: int) -> None:
         views = state["views"]
-        diagram.value = views.machine(current)
-        detail.value = views.detail(current)
-        if jump.value != current:
-            jump.value = current
-        back.disabled, forward.disabled = current == 0, current == len(views.walk.steps) - 1
+        diagram.value = views.machine(number - 1)
+        detail.value = views.detail(number - 1)
+        if jump.value != number:
+            jump.value = number
+        back.disabled, forward.disabled = number == 1, number == len(views.walk.steps)
 
-    def use(new_walk: Walkthrough, note: str = "") -> None:
+    def use(new_walk: Walkthrough) -> None:
         state["views"] = _Views(new_walk)
-        last = len(new_walk.steps) - 1
-        play.max = slider.max = last
-        jump.options = _step_options(new_walk)
+        play.max = slider.max = len(new_walk.steps)
+        with jump.hold_trait_notifications():
+            jump.options = _step_options(new_walk)
+            jump.value = 1
         again.description = _again_label(new_walk)
         again.disabled = len(new_walk.ids) >= new_walk.model.config.block_size
-        status.value = _status_html(new_walk, note)
-        if slider.value == 0:
-            show(0)
+        status.value = _status_html(new_walk)
+        if slider.value == 1:
+            show(1)
         else:
-            play.value = slider.value = 0  # show() runs through the slider's observer
+            play.value = slider.value = 1  # show() runs through the slider's observer
 
     def on_prompt(change) -> None:
         try:
             new_walk = walk(model, tokenizer, change["new"], temperature=temperature, seed=seed)
         except ValueError as err:
-            status.value = _status_html(
-                state["views"].walk, f"cannot walk this prompt: {err}. Still showing the last one."
-            )
+            note = f"cannot walk this prompt: {err}. Still showing the last one."
+            status.value = _status_html(state["views"].walk, note)
             return
         use(new_walk)
 
@@ -666,17 +667,17 @@ def walkthrough_widget(
 
     slider.observe(lambda change: show(change["new"]), names="value")
     jump.observe(lambda change: setattr(slider, "value", change["new"]), names="value")
-    back.on_click(lambda _b: setattr(slider, "value", max(0, slider.value - 1)))
-    forward.on_click(lambda _b: setattr(slider, "value", min(slider.max, slider.value + 1)))
+    back.on_click(lambda _button: setattr(slider, "value", max(1, slider.value - 1)))
+    forward.on_click(lambda _button: setattr(slider, "value", min(slider.max, slider.value + 1)))
     again.on_click(on_again)
     box.observe(on_prompt, names="value")
-    show(0)
+    show(1)
     controls = widgets.HBox([back, forward, play, slider])
     return widgets.VBox([box, status, controls, widgets.HBox([jump, again]), diagram, detail])
 
 
 def _step_options(walk: Walkthrough) -> list[tuple[str, int]]:
-    return [(f"{step.index + 1}. {step.title}", step.index) for step in walk.steps]
+    return [(f"{step.index + 1}. {step.title}", step.index + 1) for step in walk.steps]
 
 
 def _again_label(walk: Walkthrough) -> str:
