@@ -5,9 +5,10 @@
 
 For each model (the course's trained model, a learner's model trained as lesson 08's playground does,
 and the toy sorter of course_lib.toy_sort, trained here in seconds), it walks one prompt and draws
-every step the way the widget does the first time a step is shown: the drawing of the whole model with
-that step highlighted, and the step's detail (course_lib.walkthrough_view). A step seen before is a
-cache lookup in the widget, so these are the worst case of a kernel round trip. It also times the walk
+every step the way the widget does the first time a step is shown: the highlight of that step in the
+drawing of the whole model (the drawing itself is made once per walk: "layout"), and the step's detail
+(course_lib.walkthrough_view). A step seen before is a cache lookup in the widget, so these are the
+worst case of a kernel round trip. It also times the walk
 itself (one forward pass with capture), "append and repeat" (the next walk and its first view), and
 the storyboard. Everything runs on one torch thread, as the lessons do.
 
@@ -79,21 +80,24 @@ def measure(name: str, model, tokenizer, prompt: str, repeats: int) -> dict:
     walked = walk(model, tokenizer, prompt)
     walk_ms = (time.perf_counter() - start) * 1000
     start = time.perf_counter()
-    drawing = MachineDrawing(walked)  # laid out once per walk, when the widget gets the walk
+    drawing = MachineDrawing(walked)  # laid out and sent once per walk
+    drawing.html()
     layout_ms = (time.perf_counter() - start) * 1000
     per_step: list[float] = []
     slowest = (0.0, "")
     for _ in range(repeats):
         for step in walked.steps:
             start = time.perf_counter()
-            drawing.svg(step.index)
+            drawing.highlight_css(step.index)  # what the widget sends per step: the highlight and the detail
             step_detail_html(walked, step.index)
             ms = (time.perf_counter() - start) * 1000
             per_step.append(ms)
             slowest = max(slowest, (ms, step.key))
     start = time.perf_counter()
     after = walked.next()
-    MachineDrawing(after).svg(0)
+    next_drawing = MachineDrawing(after)
+    next_drawing.html()
+    next_drawing.highlight_css(0)
     step_detail_html(after, 0)
     again_ms = (time.perf_counter() - start) * 1000
     start = time.perf_counter()

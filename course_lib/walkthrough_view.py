@@ -22,6 +22,7 @@ import base64
 import functools
 import html
 import io
+import itertools
 import json
 import math
 
@@ -71,6 +72,7 @@ CELL_W, CELL_H, GAP, LABEL_W, ROW_H = 86, 66, 4, 96, 72
 DONE_FILL, TODO_FILL, CURRENT_FILL = "#DCE9F5", "#FFFFFF", "#FCE3B0"
 MASKED = (217, 217, 217, 255)  # the colour of a cell set to -inf by the causal mask
 MONO_CHAR = 0.6  # a monospace glyph's width, in ems
+_DRAWINGS = itertools.count(1)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -148,6 +150,7 @@ class MachineDrawing:
         if not isinstance(walk, Walkthrough):
             raise TypeError(f"walk must be a course_lib.walkthrough.Walkthrough, got {type(walk).__name__}")
         self.walk = walk
+        self.name = f"walk-{next(_DRAWINGS)}"  # a name per drawing in this kernel, the same on every run
         groups = _groups(walk)
         columns = max(len(steps) for _, steps in groups)
         self.width = LABEL_W + columns * (CELL_W + GAP) + 10
@@ -192,30 +195,59 @@ class MachineDrawing:
         )
         return f"<title>{_e(tooltip)}</title>", body
 
-    def svg(self, current: int) -> str:
-        current = _check_step(self.walk, current)
+    def svg(self, current: int | None) -> str:
+        """The drawing with step ``current`` highlighted and the steps before it shaded; with None, every
+        part plain (the widget then highlights by :meth:`highlight_css`)."""
+        if current is not None:
+            current = _check_step(self.walk, current)
         parts = list(self.background)
         for step, (tooltip, body) in zip(self.walk.steps, self.contents, strict=True):
             x, y = self.places[step.index]
             if step.index == current:
                 state, fill, stroke = "current", CURRENT_FILL, f'stroke="{HIGHLIGHT}" stroke-width="4"'
             else:
-                state = "done" if step.index < current else "todo"
+                state = "done" if current is not None and step.index < current else "todo"
                 fill, stroke = (DONE_FILL if state == "done" else TODO_FILL), 'stroke="#888" stroke-width="1"'
             mark = ' aria-current="step"' if state == "current" else ""
             parts.append(
                 f'<g class="course-walk-part course-walk-{state}" data-step="{step.index}" data-key="{step.key}"{mark}>'
-                f'{tooltip}<rect x="{_n(x)}" y="{_n(y)}" width="{CELL_W}" height="{CELL_H}" rx="6" fill="{fill}" '
+                f'{tooltip}<rect class="course-walk-box" x="{_n(x)}" y="{_n(y)}" width="{CELL_W}" height="{CELL_H}" '
+                f'rx="6" fill="{fill}" '
                 f"{stroke}/>{body}</g>"
             )
-        step = self.walk.steps[current]
         config = self.walk.model.config
         description = (
             f"The model drawn as its {len(self.walk.steps)} steps in rows (embedding, {config.n_layer} blocks, "
-            f"output); step {current + 1}, {step.title}, is highlighted; it outputs "
-            + ", ".join(f"{t.name} of shape {t.shape}" for t in step.outputs)
+            "output); "
         )
+        if current is None:
+            description += "the current step is outlined in orange and its detail is shown below"
+        else:
+            step = self.walk.steps[current]
+            description += f"step {current + 1}, {step.title}, is highlighted; it outputs " + ", ".join(
+                f"{t.name} of shape {t.shape}" for t in step.outputs
+            )
         return figure(self.width, self.height, parts, description)
+
+    def html(self) -> str:
+        """The plain drawing in a ``<div>`` named after this drawing, for :meth:`highlight_css` to colour."""
+        return f'<div class="course-walk-machine" data-walk="{self.name}">{self.svg(None)}</div>'
+
+    def highlight_css(self, current: int) -> str:
+        """A ``<style>`` that colours :meth:`html`'s parts as :meth:`svg` would for step ``current``.
+
+        The widget sends this (a kilobyte) with each step's detail instead of the whole drawing again
+        (tens of kilobytes, and the page would lay it out anew): the drawing is sent once per walk. Its
+        rules only reach the drawing of the same name, so two walkthroughs on one page do not mix.
+        """
+        current = _check_step(self.walk, current)
+        scope = f'.course-walk-machine[data-walk="{self.name}"] g.course-walk-part'
+        box = scope + '[data-step="{}"] > rect.course-walk-box'
+        rules = [f"{box.format(current)} {{fill:{CURRENT_FILL}; stroke:{HIGHLIGHT}; stroke-width:4px}}"]
+        if current:
+            done = ", ".join(box.format(i) for i in range(current))
+            rules.append(f"{done} {{fill:{DONE_FILL}}}")
+        return f'<style class="course-walk-highlight">{" ".join(rules)}</style>'
 
 
 def _check_step(walk: Walkthrough, current: int) -> int:
@@ -569,22 +601,18 @@ def _thumbnail(shown: Shown, walk: Walkthrough, width: float = 220, height: floa
 
 
 class _Views:
-    """The rendered views of one walk, by step: each is drawn once, then looked up."""
+    """What the widget shows for one walk: the drawing of the model, sent once, and by step the detail
+    with the drawing's highlight; each step's detail is drawn once, then looked up."""
 
     def __init__(self, walk: Walkthrough):
         self.walk = walk
         self.drawing = MachineDrawing(walk)
-        self._machine: dict[int, str] = {}
+        self.machine = self.drawing.html()
         self._detail: dict[int, str] = {}
-
-    def machine(self, current: int) -> str:
-        if current not in self._machine:
-            self._machine[current] = self.drawing.svg(current)
-        return self._machine[current]
 
     def detail(self, current: int) -> str:
         if current not in self._detail:
-            self._detail[current] = step_detail_html(self.walk, current)
+            self._detail[current] = self.drawing.highlight_css(current) + step_detail_html(self.walk, current)
         return self._detail[current]
 
 
@@ -615,7 +643,7 @@ def walkthrough_widget(
     state = {"views": _Views(walk(model, tokenizer, prompt, temperature=temperature, seed=seed))}
     n_steps = len(state["views"].walk.steps)
     status = widgets.HTML(_status_html(state["views"].walk))
-    diagram = widgets.HTML(state["views"].machine(0))  # the static first render: step 1
+    diagram = widgets.HTML(state["views"].machine)  # the static first render: step 1, highlighted by detail's style
     detail = widgets.HTML(state["views"].detail(0))
     box = widgets.Text(value=prompt, description="Prompt", continuous_update=False, layout=widgets.Layout(width="60%"))
     back = widgets.Button(description="◀ Back", tooltip="the previous step", layout=widgets.Layout(width="90px"))
@@ -630,7 +658,7 @@ def walkthrough_widget(
 
     def show(number: int) -> None:
         views = state["views"]
-        diagram.value = views.machine(number - 1)
+        diagram.value = views.machine  # unchanged within a walk, so nothing is sent
         detail.value = views.detail(number - 1)
         if jump.value != number:
             jump.value = number

@@ -82,6 +82,20 @@ def test_each_part_shows_the_real_shape_of_its_output(toy_walk):
         assert f">{label}</text>" in svg
 
 
+def test_the_widgets_highlight_colours_the_plain_drawing_as_the_full_drawing_does(toy_walk):
+    drawing = view.MachineDrawing(toy_walk)
+    other = view.MachineDrawing(toy_walk)
+    assert drawing.name != other.name  # two walkthroughs on one page do not colour each other
+    css = drawing.highlight_css(5)
+    scope = f'.course-walk-machine[data-walk="{drawing.name}"] g.course-walk-part'
+    current = re.findall(r'\[data-step="(\d+)"\] > rect.course-walk-box \{fill:' + view.CURRENT_FILL, css)
+    assert current == ["5"] and f"stroke:{view.HIGHLIGHT}" in css
+    done_rule = re.search(r"([^}]*)\{fill:" + view.DONE_FILL + r"\}", css.split("}", 1)[1]).group(1)
+    assert re.findall(r'data-step="(\d+)"', done_rule) == [str(i) for i in range(5)] and scope in done_rule
+    assert "course-walk-done" not in drawing.html() and "aria-current" not in drawing.html()
+    assert view.DONE_FILL not in drawing.highlight_css(0)
+
+
 def test_the_drawing_refuses_a_step_that_does_not_exist(toy_walk):
     with pytest.raises(ValueError, match="current must be a step between 0 and 45, got 46"):
         view.machine_svg(toy_walk, 46)
@@ -181,11 +195,18 @@ def test_the_widget_renders_step_1_at_once_and_its_controls_move_the_step():
     box = view.walkthrough_widget(model, TASK.tokenizer, TASK.prompt("cabbca"))
     c = _controls(box)
     walked = walk(model, TASK.tokenizer, TASK.prompt("cabbca"))
-    assert c["detail"].value == view.step_detail_html(walked, 0)  # the static first render
-    assert c["diagram"].value == view.machine_svg(walked, 0)
+    # The static first render: the drawing, plain, once; the detail of step 1 with the drawing's highlight.
+    assert [state for _, _, state in _parts(c["diagram"].value)] == ["todo"] * len(walked.steps)
+    name = re.search(r'data-walk="(walk-\d+)"', c["diagram"].value).group(1)
+    assert c["detail"].value.endswith(view.step_detail_html(walked, 0))
+    assert f'[data-walk="{name}"] g.course-walk-part[data-step="0"] > rect.course-walk-box' in c["detail"].value
     assert c["back"].disabled and not c["forward"].disabled
+    drawing = c["diagram"].value
     c["forward"].click()
-    assert c["slider"].value == 2 and c["jump"].value == 2 and c["detail"].value == view.step_detail_html(walked, 1)
+    assert (
+        c["slider"].value == 2 and c["jump"].value == 2 and c["detail"].value.endswith(view.step_detail_html(walked, 1))
+    )
+    assert c["diagram"].value == drawing  # not sent again
     c["jump"].value = 8
     assert c["slider"].value == 8 and 'data-key="blocks.0.pattern"' in c["detail"].value
     assert c["jump"].label == "8. block 0 · softmax pattern"
@@ -206,7 +227,8 @@ def test_append_and_repeat_walks_the_next_token_and_a_bad_prompt_is_explained():
     assert c["again"].description == f"Append {first.labels_of([first.chosen_id])[0]!r} and repeat"
     c["again"].click()
     after = first.next()
-    assert c["slider"].value == 1 and c["jump"].value == 1 and c["detail"].value == view.step_detail_html(after, 0)
+    assert c["slider"].value == 1 and c["jump"].value == 1
+    assert c["detail"].value.endswith(view.step_detail_html(after, 0)) and "8 tokens in" in c["diagram"].value
     assert html_module.escape(repr(after.text)) in c["status"].value
     before = c["detail"].value
     c["prompt"].value = "cabbcd|"
