@@ -14,7 +14,8 @@ the storyboard. Everything runs on one torch thread, as the lessons do.
 
 The page adds the comm round trip and the browser's drawing to these times (150 ms is the aim for
 the whole); tests/browser_lessons.py and benchmarks/widget_latency.py measure that once the
-walkthrough is in a lesson. Times depend on what else the machine does, so the load is printed.
+walkthrough is in a lesson. Times depend on what else the machine does, so the load is printed, and
+the median step's CPU time (what the drawing costs when nothing else competes for the core) with it.
 """
 
 from __future__ import annotations
@@ -84,13 +85,15 @@ def measure(name: str, model, tokenizer, prompt: str, repeats: int) -> dict:
     drawing.html()
     layout_ms = (time.perf_counter() - start) * 1000
     per_step: list[float] = []
+    cpu_per_step: list[float] = []
     slowest = (0.0, "")
     for _ in range(repeats):
         for step in walked.steps:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             drawing.highlight_css(step.index)  # what the widget sends per step: the highlight and the detail
             step_detail_html(walked, step.index)
             ms = (time.perf_counter() - start) * 1000
+            cpu_per_step.append((time.process_time() - cpu) * 1000)
             per_step.append(ms)
             slowest = max(slowest, (ms, step.key))
     start = time.perf_counter()
@@ -109,6 +112,7 @@ def measure(name: str, model, tokenizer, prompt: str, repeats: int) -> dict:
         "walk": walk_ms,
         "layout": layout_ms,
         "median": statistics.median(per_step),
+        "cpu": statistics.median(cpu_per_step),
         "worst": slowest[0],
         "worst_step": slowest[1],
         "again": again_ms,
@@ -130,13 +134,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average (1, 5, 15 min) at the start: {load_average()} on {os.cpu_count()} cores")
     rows = [measure(*setup, args.repeats) for setup in models(args.models)]
     header = (
-        f"{'model':<26}{'steps':>6}{'walk ms':>9}{'layout ms':>10}{'step median':>12}{'step worst':>11}  "
+        f"{'model':<26}{'steps':>6}{'walk ms':>9}{'layout ms':>10}{'step median':>12}{'(cpu)':>7}{'step worst':>11}  "
         f"{'(at)':<22}{'append ms':>10}{'story ms':>9}  load"
     )
     print("\n" + header + "\n" + "-" * len(header))
     for r in rows:
         print(
-            f"{r['model']:<26}{r['steps']:>6}{r['walk']:>9.1f}{r['layout']:>10.1f}{r['median']:>12.1f}"
+            f"{r['model']:<26}{r['steps']:>6}{r['walk']:>9.1f}{r['layout']:>10.1f}{r['median']:>12.1f}{r['cpu']:>7.1f}"
             f"{r['worst']:>11.1f}  {r['worst_step']:<22}{r['again']:>10.1f}{r['story']:>9.0f}  {r['load']}"
         )
     return 0

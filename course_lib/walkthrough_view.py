@@ -12,8 +12,10 @@
 
 The figures are SVG text, drawn in a few milliseconds in the kernel (the course's 150 ms rule), with
 the conventions of :mod:`course_lib.svg_plots`: text of at least 16 px, colour-blind-safe colour maps,
-a text description on every figure. Each view is cached per step, so a step seen once comes back at
-once. Values are read from the walk's tensors, never recomputed here.
+a text description on every figure. The widget sends the drawing of the model once per walk and, per
+step, the step's detail with a small style that highlights the step in the drawing; each step's view is
+cached, so a step seen once comes back at once. Values are read from the walk's tensors, never
+recomputed here.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 
 def _fitted_text(x: float, y: float, text: str, room: float, size: str = "tick", mono: bool = False, **extra) -> str:
-    """Text centred at x that is squeezed (never shrunk below its font size in height) to fit ``room`` px."""
+    """Text centred at x; when it would be wider than ``room`` px it is squeezed sideways to fit (its
+    height, the font size, stays)."""
     width = len(text) * SIZES[size] * (MONO_CHAR if mono else 0.56)
     if mono:
         extra["font_family"] = "monospace"
@@ -332,7 +335,8 @@ def tensor_figure(shown: Shown, walk: Walkthrough, max_width: float = 560, max_h
 
     Rows of a (T, X) panel are the prompt's tokens; the last one (which predicts the next token) is
     outlined. The figure is wrapped in a ``<div class="course-walk-tensor">`` with the tensor's name, its
-    shape and the last position's values (``data-last``, rounded to 4 decimals) for tests to read.
+    shape, its source and the values of its last row, head by head (``data-last``: the last position's
+    values, or the token table's last row; at most 64 numbers, rounded to 4 decimals), for tests to read.
     """
     values = shown.values.detach().double().numpy()
     header = f"{shown.name} {shown.symbols} = {shape_text(shown.shape)}"
@@ -462,28 +466,26 @@ def _choice_svg(walk: Walkthrough, chosen: int) -> str:
 
 
 def _values_text(shown: Shown, walk: Walkthrough, limit: int = 32) -> str | None:
-    """The last position's values of ``shown``, rounded, at most ``limit`` numbers (None for ids and choices)."""
-    if shown.axes in (("position",), ("chosen",), ("vocabulary",)):
+    """The last position's values of ``shown``, head by head, rounded; at most ``limit`` numbers.
+
+    None for what has no positions' values to write: ids, probabilities (drawn as labelled bars), the
+    choice, and the token table (its rows are the vocabulary).
+    """
+    if len(shown.axes) < 2 or shown.axes[-2] != "position":
         return None
     values = shown.values.detach().double().numpy()
-    panels = values[None] if values.ndim == 2 else values
-    if shown.axes[-2] != "position":  # a weight table: its rows are tokens, not positions
-        return None
-    numbers = []
-    for p, panel in enumerate(panels):
-        prefix = f"{shown.axes[0]} {p}: " if values.ndim == 3 else ""
-        numbers.append(prefix + " ".join("-∞" if not np.isfinite(v) else f"{v:+.2f}" for v in panel[-1]))
-    text = "  |  ".join(numbers)
-    shown_numbers = text.split(" ")
-    count = sum(1 for piece in shown_numbers if piece[:1] in "+-")
-    if count > limit:
-        kept, seen = [], 0
-        for piece in shown_numbers:
-            seen += piece[:1] in "+-"
-            if seen > limit:
-                break
-            kept.append(piece)
-        text = " ".join(kept) + f" ... ({count - limit} more)"
+    rows = values[..., -1, :].reshape(-1, values.shape[-1])  # one row per head (a single row for a (T, X) tensor)
+    pieces, written = [], 0
+    for head, row in enumerate(rows):
+        kept = row[: max(0, limit - written)]
+        if not len(kept):
+            break
+        written += len(kept)
+        numbers = " ".join("-∞" if not np.isfinite(v) else f"{v:+.2f}" for v in kept)
+        pieces.append(f"{shown.axes[0]} {head}: {numbers}" if values.ndim == 3 else numbers)
+    text = "  |  ".join(pieces)
+    if written < rows.size:
+        text += f" ... ({rows.size - written} more)"
     return f"{shown.name} at the last position ({walk.labels[-1]!r}): {text}"
 
 
@@ -633,7 +635,8 @@ def walkthrough_widget(
 
     Controls: a "Prompt" box, "◀ Back" and "Forward ▶" buttons, a "Play" control (one step every
     ``interval_ms`` ms), a "Step" slider (arrow keys move it one step), a "Jump to" list of every step,
-    and "Append and repeat", which appends the chosen token and walks the next forward pass. Steps are
+    and "Append and repeat", which appends the chosen token (named in the status line and the button's
+    tooltip) and walks the next forward pass. Steps are
     numbered from 1, as the detail's title counts them. Every control can be reached with Tab and used
     from the keyboard. A prompt the model cannot take is explained in the status line, which also says
     that the views still show the previous prompt.
@@ -652,7 +655,7 @@ def walkthrough_widget(
     slider = widgets.IntSlider(value=1, min=1, max=n_steps, description="Step", continuous_update=False)
     jump = widgets.Dropdown(options=_step_options(state["views"].walk), value=1, description="Jump to")
     again = widgets.Button(
-        description=_again_label(state["views"].walk), button_style="primary", layout=widgets.Layout(width="auto")
+        description="Append and repeat", tooltip=_again_tooltip(state["views"].walk), button_style="primary"
     )
     widgets.jslink((play, "value"), (slider, "value"))  # in the page: Play moves the slider without a round trip
 
@@ -670,7 +673,7 @@ def walkthrough_widget(
         with jump.hold_trait_notifications():
             jump.options = _step_options(new_walk)
             jump.value = 1
-        again.description = _again_label(new_walk)
+        again.tooltip = _again_tooltip(new_walk)
         again.disabled = len(new_walk.ids) >= new_walk.model.config.block_size
         status.value = _status_html(new_walk)
         if slider.value == 1:
@@ -708,5 +711,5 @@ def _step_options(walk: Walkthrough) -> list[tuple[str, int]]:
     return [(f"{step.index + 1}. {step.title}", step.index + 1) for step in walk.steps]
 
 
-def _again_label(walk: Walkthrough) -> str:
-    return f"Append {walk.labels_of([walk.chosen_id])[0]!r} and repeat"
+def _again_tooltip(walk: Walkthrough) -> str:
+    return f"append {walk.labels_of([walk.chosen_id])[0]!r} to the text and walk the next token"
