@@ -692,9 +692,14 @@ def walkthrough_widget(
 
     def on_again(_button=None) -> None:
         try:
-            use(state["views"].walk.next())
+            new_walk = state["views"].walk.next()
         except ValueError as err:
             status.value = _status_html(state["views"].walk, str(err))
+            return
+        use(new_walk)
+        box.unobserve(on_prompt, names="value")  # the box shows the longer text; no need to walk it again
+        box.value = new_walk.text
+        box.observe(on_prompt, names="value")
 
     slider.observe(lambda change: show(change["new"]), names="value")
     jump.observe(lambda change: setattr(slider, "value", change["new"]), names="value")

@@ -232,7 +232,7 @@ def test_append_and_repeat_walks_the_next_token_and_a_bad_prompt_is_explained():
     after = first.next()
     assert c["slider"].value == 1 and c["jump"].value == 1
     assert c["detail"].value.endswith(view.step_detail_html(after, 0)) and "8 tokens in" in c["diagram"].value
-    assert html_module.escape(repr(after.text)) in c["status"].value
+    assert html_module.escape(repr(after.text)) in c["status"].value and c["prompt"].value == after.text
     before = c["detail"].value
     c["prompt"].value = "cabbcd|"
     assert "cannot walk this prompt" in c["status"].value and "&#x27;d&#x27;" in c["status"].value
