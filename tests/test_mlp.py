@@ -147,8 +147,8 @@ def test_neuron_scores_and_finding_a_planted_neuron():
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
-        (lambda: M.linear(np.ones(3), np.ones((2, 4))), ValueError, "each row of w must be as long as the input"),
-        (lambda: M.linear(np.ones(3), np.ones((2, 3)), np.ones(3)), ValueError, "b must have one entry per row of w"),
+        (lambda: M.linear(np.ones(3), np.ones((2, 4))), ValueError, "w has shape (2, 4) but the input vectors have 3 features"),
+        (lambda: M.linear(np.ones(3), np.ones((2, 3)), np.ones(3)), ValueError, "b must have shape (2,), one entry per row of its weight"),
         (lambda: M.linear(np.ones(3), torch.ones(2, 3)), TypeError, "mix of NumPy"),
         (lambda: M.linear("x", np.ones((2, 3))), TypeError, "NumPy array or a torch tensor"),
         (lambda: M.gelu(np.ones(2), "fast"), ValueError, "approximate must be 'none' or 'tanh'"),

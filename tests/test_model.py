@@ -195,7 +195,7 @@ def test_kv_cache_refuses_to_overflow_block_size():
         (torch.tensor([[1.0, 2.0]]), TypeError, "integer token ids"),
         (torch.tensor([1, 2, 3]), ValueError, r"shape \(batch, time\).*unsqueeze\(0\)"),
         (torch.zeros(1, 0, dtype=torch.long), ValueError, "at least one token"),
-        (torch.tensor([[1, 37]]), ValueError, r"token id 37 is out of range: this model's ids are 0..36"),
+        (torch.tensor([[1, 37]]), ValueError, r"token id 37 is out of range at idx\[0, 1\]: valid values go from 0 to 36"),
         (torch.tensor([[-1, 3]]), ValueError, "token id -1 is out of range"),
         (torch.zeros(1, 17, dtype=torch.long), ValueError, "17 tokens is longer than block_size=16"),
     ],
@@ -220,7 +220,6 @@ def test_bad_targets_give_clear_errors():
         ({"n_embd": 25}, "divisible by n_head"),
         ({"n_layer": 0}, "n_layer must be a positive int"),
         ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
-        ({"vocab_size": 3.5}, "vocab_size must be a positive int"),
     ],
 )
 def test_bad_config_gives_clear_errors(changes, message):
@@ -289,7 +288,7 @@ def test_numpy_trace_matches_torch_capture():
 
 def test_numpy_forward_rejects_bad_ids():
     params = model_numpy.params_from_model(make_model())
-    with pytest.raises(ValueError, match="ids must be in 0..36"):
+    with pytest.raises(ValueError, match=r"token id 40 is out of range at ids\[1\]: valid values go from 0 to 36"):
         model_numpy.forward(params, SMALL, [1, 40])
     with pytest.raises(ValueError, match="longer than block_size=16"):
         model_numpy.forward(params, SMALL, [1] * 17)

@@ -232,7 +232,7 @@ def test_generation_restores_training_mode(model):
         ({"prompt": torch.tensor([[0.5]])}, TypeError, "integer token ids"),
         ({"prompt": [1, 99]}, ValueError, "token id 99 is out of range"),
         ({"temperature": 0}, ValueError, "use greedy=True"),
-        ({"top_k": 0}, ValueError, "k must be at least 1"),
+        ({"top_k": 0}, ValueError, "k must be a positive int"),
         ({"top_p": 1.2}, ValueError, r"p must be a number in \(0, 1\]"),
         ({"max_new_tokens": -1}, ValueError, "max_new_tokens must be an int >= 0"),
         ({"seed": 1, "generator": torch.Generator()}, ValueError, "either seed or generator"),
@@ -292,7 +292,7 @@ def test_generate_at_temperatures_rows_do_not_depend_on_the_batch(model):
     "kwargs, error, message",
     [
         ({"temperatures": []}, ValueError, "at least one temperature"),
-        ({"temperatures": [1.0, 0.0]}, ValueError, "temperature must be > 0"),
+        ({"temperatures": [1.0, 0.0]}, ValueError, r"temperatures\[1\] must be > 0"),
         ({"prompt": [[1, 2], [3, 4]]}, ValueError, "one sequence of token ids"),
         ({"max_new_tokens": -1}, ValueError, "max_new_tokens must be an int >= 0"),
         ({"model": "gpt"}, TypeError, "must be a course_lib.model.GPT"),

@@ -257,7 +257,7 @@ def test_chat_reply_is_deterministic_when_greedy(model, tok):
 def test_generation_errors(model):
     with pytest.raises(ValueError, match="prompt is empty"):
         smollm.generate(model, [], 3)
-    with pytest.raises(ValueError, match="token id 49152 at position 1 is unknown"):
+    with pytest.raises(ValueError, match=r"token id 49152 is out of range at prompt\[1\]"):
         smollm.generate(model, [5, 49152], 3)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         smollm.generate(model, [5], 3, temperature=0)
@@ -272,7 +272,7 @@ def test_generation_errors(model):
 
 
 def test_forward_errors(model):
-    with pytest.raises(ValueError, match="longer than the context of 8192 tokens"):
+    with pytest.raises(ValueError, match="8193 tokens is longer than block_size=8192"):
         model(torch.zeros(1, 8193, dtype=torch.long))
     with pytest.raises(ValueError, match="token id -1 is out of range"):
         model(torch.tensor([[-1]]))
