@@ -153,8 +153,8 @@ def _from_python(name: str, x: Any) -> np.ndarray:
     if array.dtype == bool:
         raise TypeError(f"{name} must hold numbers, got bools (True/False)")
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
-        example = type(array.flat[0]).__name__ if array.size else "nothing"
-        raise TypeError(f"{name} must hold real numbers, got {example} (dtype {array.dtype})")
+        odd = next((v for v in array.ravel().tolist() if isinstance(v, bool) or not isinstance(v, numbers.Real)), None)
+        raise TypeError(f"{name} must hold real numbers, got {type(odd).__name__} {odd!r:.40}")
     return array.astype(np.float64, copy=False)
 
 

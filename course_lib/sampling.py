@@ -70,7 +70,8 @@ def _check_temperature(temperature, name: str = "temperature") -> float:
 
 def _divide_by_temperature(name: str, x: Array, temperature: float) -> Array:
     """``x / temperature``, refusing a temperature so small that the division overflows to infinity."""
-    scaled = x / temperature
+    with np.errstate(over="ignore"):  # an overflow is reported below, in words
+        scaled = x / temperature
     if temperature < 1:  # only dividing by a number below 1 can overflow
         if is_torch(scaled):
             overflow = bool(torch.isposinf(scaled).any()) or not bool((scaled > float("-inf")).any(dim=-1).all())
@@ -78,7 +79,7 @@ def _divide_by_temperature(name: str, x: Array, temperature: float) -> Array:
             overflow = bool(np.isposinf(scaled).any()) or not bool((scaled > -np.inf).any(axis=-1).all())
         if overflow:
             raise ValueError(
-                f"temperature={temperature:g} is too small for these {name}: {name} / temperature overflows "
+                f"temperature={temperature!r} is too small for these {name}: {name} / temperature overflows "
                 f"{scaled.dtype}. {_GREEDY_HINT}"
             )
     return scaled
@@ -305,7 +306,7 @@ def generate(
     if seed is not None and generator is not None:
         raise ValueError("pass either seed or generator, not both")
     if seed is not None:
-        require_int("seed", seed)
+        seed = require_int("seed", seed)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     ids, single = _prompt_tensor(prompt, model)
@@ -343,7 +344,7 @@ def generate_at_temperatures(
         raise ValueError("temperatures must list at least one temperature, got none")
     checked = [_check_temperature(t, f"temperatures[{i}]") for i, t in enumerate(temperatures)]
     scale = torch.tensor(checked)[:, None]
-    require_int("seed", seed)
+    seed = require_int("seed", seed)
     ids, single = _prompt_tensor(prompt, model)
     if not single:
         raise ValueError(f"prompt must be one sequence of token ids, got shape {tuple(ids.shape)}")

@@ -1,5 +1,6 @@
 """course_lib.attention: the step-by-step version equals torch's fused implementations."""
 
+import functools
 import math
 import re
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib import attention as A
 
@@ -413,3 +415,147 @@ def test_attention_widgets_render_first_and_follow_changes(tiny_model):
     assert box.children[1].value != first
     controls[0].value = "a" * 40  # longer than the context: the slider stops at its end
     assert controls[3].max == 15
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+X, W = np.ones((3, 4)), np.ones((2, 4))
+
+
+def _with_nan(shape, where):
+    a = np.ones(shape)
+    a[where] = NAN
+    return a
+
+
+@functools.cache
+def _tiny_model():
+    from course_lib.model import GPT, GPTConfig
+    from course_lib.tokenizers import CharTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer.from_text("abcdef ")
+    return GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=8, n_layer=2, n_head=2, n_embd=8)), tokenizer
+
+
+BAD_INPUTS = table(
+    Bad("nan-query", lambda: A.attend(_with_nan((3, 4), (0, 1)), X, X), ValueError, "q", "NaN at index (0, 1)"),
+    Bad(
+        "inf-key",
+        lambda: A.attend(torch.ones(3, 4), torch.full((3, 4), INF), torch.ones(3, 4)),
+        ValueError,
+        "k",
+        "+inf",
+    ),
+    Bad("nan-value", lambda: A.attend(X, X, _with_nan((3, 2), (2, 0))), ValueError, "v", "NaN at index (2, 0)"),
+    Bad("no-keys", lambda: A.attend(X, np.ones((0, 4)), np.ones((0, 2))), ValueError, "k", "is empty"),
+    Bad("no-queries", lambda: A.attend(np.ones((0, 4)), X, X), ValueError, "q", "is empty"),
+    Bad("zero-width", lambda: A.attend(np.ones((3, 0)), np.ones((3, 0)), X), ValueError, "q", "is empty"),
+    Bad(
+        "batch-mismatch",
+        lambda: A.attend(np.ones((2, 3, 4)), np.ones((3, 3, 4)), np.ones((3, 3, 2))),
+        ValueError,
+        "q has shape (2, 3, 4), k has shape (3, 3, 4)",
+        "batch dimensions",
+    ),
+    Bad("bool-query", lambda: A.attend(np.ones((3, 4), bool), X, X), TypeError, "q", "dtype bool"),
+    Bad(
+        "overflowing-scores",
+        lambda: A.attend(*[torch.full((2, 2), 1e200, dtype=torch.float64)] * 3, causal=False),
+        ValueError,
+        "scores",
+        "contains +inf",
+    ),
+    Bad(
+        "scores-nan-query", lambda: A.attention_scores(_with_nan((2, 4), 0), X), ValueError, "q", "NaN at index (0, 0)"
+    ),
+    Bad(
+        "mask-nan", lambda: A.apply_causal_mask(_with_nan((2, 2), (1, 1))), ValueError, "scores", "NaN at index (1, 1)"
+    ),
+    Bad("mask-empty", lambda: A.apply_causal_mask(np.ones((3, 0))), ValueError, "scores", "is empty"),
+    Bad("mask-plus-inf", lambda: A.apply_causal_mask(np.array([[INF]])), ValueError, "scores", "+inf"),
+    Bad(
+        "nan-x", lambda: A.single_head_attention(_with_nan((3, 4), 0), W, W, W), ValueError, "x", "NaN at index (0, 0)"
+    ),
+    Bad("nan-w-q", lambda: A.single_head_attention(X, _with_nan((2, 4), (1, 3)), W, W), ValueError, "w_q", "(1, 3)"),
+    Bad(
+        "inf-b-v",
+        lambda: A.single_head_attention(X, W, W, W, b_v=np.array([0.0, INF])),
+        ValueError,
+        "b_v",
+        "+inf at index 1",
+    ),
+    Bad(
+        "nan-context",
+        lambda: A.cross_attention(X, _with_nan((5, 4), (4, 0)), W, W, W),
+        ValueError,
+        "context",
+        "NaN at index (4, 0)",
+    ),
+    Bad(
+        "float-heads",
+        lambda: A.multi_head_attention(np.ones((3, 4)), *[np.eye(4)] * 4, 2.0),
+        TypeError,
+        "n_heads",
+        "must be an int, got float",
+    ),
+    Bad(
+        "bool-heads",
+        lambda: A.multi_head_attention(np.ones((3, 4)), *[np.eye(4)] * 4, True),
+        TypeError,
+        "n_heads",
+        "got bool",
+    ),
+    Bad(
+        "nan-w-o",
+        lambda: A.multi_head_attention(np.ones((3, 4)), *[np.eye(4)] * 3, _with_nan((4, 4), 0), 2),
+        ValueError,
+        "w_o",
+        "NaN at index (0, 0)",
+    ),
+    Bad("float-mask-size", lambda: A.causal_mask(2.5), TypeError, "n_queries", "must be an int, got float 2.5"),
+    Bad("zero-keys-mask", lambda: A.causal_mask(3, 0), ValueError, "n_keys", "must be a positive int"),
+    Bad("split-zero-heads", lambda: A.split_heads(np.ones((3, 4)), 0), ValueError, "n_heads", "positive int"),
+    Bad("split-nan", lambda: A.split_heads(_with_nan((3, 4), 0), 2), ValueError, "x", "NaN"),
+    Bad("merge-2d", lambda: A.merge_heads(np.ones((3, 4))), ValueError, "x", "at least 3 dimension"),
+    Bad("low-rank-nan-x", lambda: A.low_rank_value(_with_nan((3, 4), 0), W, W.T), ValueError, "x", "NaN"),
+    Bad(
+        "low-rank-nan-w",
+        lambda: A.low_rank_value(X, _with_nan((2, 4), (0, 2)), W.T),
+        ValueError,
+        "w_down",
+        "NaN at index (0, 2)",
+    ),
+    Bad("best-low-rank-nan", lambda: A.best_low_rank(_with_nan((3, 3), 0), 1), ValueError, "w", "NaN"),
+    Bad("best-low-rank-float", lambda: A.best_low_rank(np.eye(3), 1.5), TypeError, "rank", "must be an int"),
+    Bad("value-map-float-rank", lambda: A.value_map_parameters(8, 2.0), TypeError, "rank", "must be an int"),
+    Bad("bytes-float", lambda: A.attention_pattern_bytes(2.0), TypeError, "context_length", "must be an int"),
+    Bad("bytes-bool", lambda: A.attention_pattern_bytes(8, n_heads=True), TypeError, "n_heads", "got bool"),
+    Bad("cost-float-repeats", lambda: A.measure_attention_cost([8], repeats=1.5), TypeError, "repeats", "an int"),
+    Bad("cost-float-length", lambda: A.measure_attention_cost([8.0]), TypeError, "context_lengths[0]", "an int"),
+    Bad("cost-zero-head", lambda: A.measure_attention_cost([8], d_head=0), ValueError, "d_head", "positive int"),
+    Bad("count-bool", lambda: A.attention_parameter_count(True), TypeError, "n_embd", "got bool"),
+    Bad("head-scores-nan", lambda: A.head_scores(_with_nan((1, 1, 2, 2), 0)), ValueError, "patterns", "NaN"),
+    Bad("toy-float-query", lambda: A.toy_attention_view(["a", "cat"], 0.5), TypeError, "query", "must be an int"),
+    Bad("toy-negative-query", lambda: A.toy_attention_view(["a", "cat"], -1), ValueError, "query", "int in 0..1"),
+    Bad(
+        "float-layer",
+        lambda: A.model_head_view(*_tiny_model(), "abc", 0.5, 0, 1),
+        TypeError,
+        "layer",
+        "must be an int, got float",
+    ),
+    Bad("bad-head", lambda: A.model_head_view(*_tiny_model(), "abc", 0, 2, 1), ValueError, "head", "int in 0..1"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_are_refused(case):
+    assert_refused(case)
+
+
+def test_numpy_integer_sizes_are_accepted():
+    assert A.causal_mask(np.int64(3), np.int32(2)).shape == (3, 2)
+    assert A.attention_pattern_bytes(np.int64(4)) == 64
+    assert A.split_heads(np.ones((3, 4)), np.int64(2)).shape == (2, 3, 2)

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib import embeddings as emb
 from course_lib import plots, widgets
@@ -568,3 +570,86 @@ def test_dot_product_explorer_and_its_text(no_open_figures):
     assert "a · b = (+2.00)(-1.00) + (+0.00)(+0.00) = -2.00" in text.value and "negative" in text.value
     by_hand = widgets.dot_product_html([3, 4], [4, -3])
     assert "= +0.00" in by_hand and "|a| = 5.00" in by_hand and "cosine = a · b / (|a| |b|) = +0.00" in by_hand
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+TOY = EmbeddingTable(TOY_VOCAB, TOY_MATRIX, name="toy")
+
+
+def _with_nan(shape, where):
+    a = np.ones(shape)
+    a[where] = NAN
+    return a
+
+
+BAD_INPUTS = table(
+    Bad("nan-query", lambda: TOY.neighbours([NAN, 0.0]), ValueError, "query", "contains NaN at index 0"),
+    Bad("inf-query", lambda: TOY.neighbours(np.array([1.0, INF])), ValueError, "query", "contains +inf at index 1"),
+    Bad("nan-tensor-query", lambda: TOY.neighbours(torch.tensor([NAN, 1.0])), ValueError, "query", "NaN at index 0"),
+    Bad("nan-similarity", lambda: TOY.similarity("a", [0.0, NAN]), ValueError, "b", "NaN at index 1"),
+    Bad("nan-cosine", lambda: cosine_similarity([NAN, 1.0], [1.0, 1.0]), ValueError, "a", "NaN at index 0"),
+    Bad("text-cosine", lambda: cosine_similarity(["x"], ["y"]), TypeError, "a", "must hold real numbers"),
+    Bad("nan-cosine-matrix", lambda: cosine_matrix(_with_nan((2, 2), (1, 0))), ValueError, "x", "NaN at index (1, 0)"),
+    Bad("inf-cosine-matrix-y", lambda: cosine_matrix(np.ones((2, 2)), np.full((1, 2), INF)), ValueError, "y", "+inf"),
+    Bad("nan-pca", lambda: pca_2d(_with_nan((3, 2), (2, 1))), ValueError, "points", "NaN at index (2, 1)"),
+    Bad("bool-id", lambda: one_hot([True], 4), TypeError, "ids[0]", "is the bool True"),
+    Bad("whole-float-id", lambda: one_hot([2.0], 4), TypeError, "ids[0] is the float 2.0", "int()"),
+    Bad("float-id-array", lambda: one_hot(np.array([1.0]), 4), TypeError, "ids", "got dtype float64"),
+    Bad("nested-ids", lambda: one_hot([[1, 2]], 4), ValueError, "ids", "must be 0-D or 1-D, got shape (1, 2)"),
+    Bad("float-vocab-size", lambda: one_hot([1], 4.0), TypeError, "vocab_size", "must be an int, got float"),
+    Bad("bool-vocab-size", lambda: one_hot([1], True), TypeError, "vocab_size", "got bool"),
+    Bad("negative-id", lambda: TOY.lookup([-1]), ValueError, "ids[0]", "token id -1 is out of range"),
+    Bad("bool-tensor-ids", lambda: TOY.lookup(torch.tensor([True])), TypeError, "ids", "torch.bool"),
+    Bad(
+        "negative-position",
+        lambda: LearnedPositions(8, 4)([-1]),
+        ValueError,
+        "positions[0]",
+        "position -1 is out of range",
+    ),
+    Bad("float-position", lambda: LearnedPositions(8, 4)([1.5]), TypeError, "positions[0]", "is the float 1.5"),
+    Bad("negative-std", lambda: LearnedPositions(8, 4, std=-1.0), ValueError, "std", "must be >= 0"),
+    Bad("nan-std", lambda: LearnedPositions(8, 4, std=NAN), ValueError, "std", "finite number"),
+    Bad("float-max-positions", lambda: LearnedPositions(8.0, 4), TypeError, "max_positions", "must be an int"),
+    Bad("text-base", lambda: sinusoidal_positions(4, 4, base="10"), TypeError, "base", "must be a number, got str"),
+    Bad("inf-base", lambda: sinusoidal_positions(4, 4, base=INF), ValueError, "base", "finite number"),
+    Bad("nan-base", lambda: sinusoidal_positions(4, 4, base=NAN), ValueError, "base", "finite number"),
+    Bad(
+        "nan-table",
+        lambda: EmbeddingTable(["a"], np.array([[1.0, NAN]])),
+        ValueError,
+        "matrix",
+        "contains NaN at index (0, 1)",
+    ),
+    Bad("text-table", lambda: EmbeddingTable(["a"], np.array([["x", "y"]])), TypeError, "matrix", "dtype <U1"),
+    Bad("nan-axis", lambda: TOY.coordinates(["a"], [[NAN, 1.0]]), ValueError, "axes[0]", "NaN at index 0"),
+    Bad("nan-vectors", lambda: add_positions(_with_nan((2, 2), 0), np.ones((2, 2))), ValueError, "vectors", "NaN"),
+    Bad("inf-positions", lambda: add_positions(np.ones((2, 2)), np.full((2, 2), INF)), ValueError, "positions", "+inf"),
+    Bad("nan-nearest", lambda: emb.nearest_other(_with_nan((3, 2), (1, 1))), ValueError, "vectors", "NaN"),
+    Bad(
+        "nan-neighbour-rate",
+        lambda: emb.same_class_neighbour_rate(_with_nan((2, 2), 0), ["A", "B"]),
+        ValueError,
+        "vectors",
+        "NaN",
+    ),
+    Bad("bool-k", lambda: TOY.neighbours("a", k=True), TypeError, "k", "must be an int, got bool"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_are_refused(case):
+    assert_refused(case)
+
+
+def test_numpy_and_torch_ids_are_accepted(toy):
+    rows = toy.matrix[[1, 2]]
+    for ids in (np.array([1, 2]), np.array([1, 2], dtype=np.uint8), torch.tensor([1, 2]), [np.int64(1), np.int16(2)]):
+        np.testing.assert_array_equal(toy.lookup(ids), rows)
+    np.testing.assert_array_equal(toy.lookup(np.int64(3)), toy.matrix[[3]])
+    assert one_hot(np.int64(2), np.int64(4)).tolist() == [[0, 0, 1, 0]]
+    assert len(toy.neighbours("a", k=np.int64(2))) == 2
+    table = LearnedPositions(np.int64(8), 4)
+    np.testing.assert_array_equal(table(np.array([1, 7])), table.weight[[1, 7]])
