@@ -54,9 +54,13 @@ def is_torch(x: Array) -> bool:
     return isinstance(x, torch.Tensor)
 
 
-def to_numpy(x: Array) -> np.ndarray:
-    """A torch tensor's values as a NumPy array (detached, on the CPU); anything else through ``np.asarray``."""
-    return x.detach().cpu().numpy() if is_torch(x) else np.asarray(x)
+def to_numpy(x: Array, dtype: Any = None) -> np.ndarray:
+    """A torch tensor's values as a NumPy array (detached, on the CPU); anything else through ``np.asarray``.
+
+    With ``dtype``, converted to it (no copy when it already has that dtype).
+    """
+    array = x.detach().cpu().numpy() if is_torch(x) else np.asarray(x)
+    return array if dtype is None else np.asarray(array, dtype=dtype)
 
 
 def _where(index: tuple[int, ...]) -> str:

@@ -109,8 +109,8 @@ def one_hot(ids: Iterable[int] | int, vocab_size: int) -> np.ndarray:
 def cosine_similarity(a: object, b: object) -> float:
     """Cosine of the angle between two vectors: their dot product divided by both lengths (-1 to 1)."""
     u, v = (
-        np.asarray(to_numpy(require_array("a", a, ndim=1, finite=True)), dtype=np.float64),
-        np.asarray(to_numpy(require_array("b", b, ndim=1, finite=True)), dtype=np.float64),
+        to_numpy(require_array("a", a, ndim=1, finite=True), np.float64),
+        to_numpy(require_array("b", b, ndim=1, finite=True), np.float64),
     )
     if u.shape != v.shape:
         raise ValueError(f"a and b must have the same length, got {u.shape[0]} and {v.shape[0]}")
@@ -384,7 +384,7 @@ class EmbeddingTable:
                 entry = self._single_piece(query)
                 return self.matrix[self.index[entry]].astype(np.float64), entry
             return self.vector(query, multi_piece).astype(np.float64), None
-        vector = np.asarray(to_numpy(require_array(argument, query, ndim=1, finite=True)), dtype=np.float64)
+        vector = to_numpy(require_array(argument, query, ndim=1, finite=True), np.float64)
         if vector.shape[0] != self.dim:
             raise ValueError(f"{argument} must have {self.dim} numbers (the table's width), got {vector.shape[0]}")
         return vector, None
@@ -499,7 +499,7 @@ class EmbeddingTable:
             raise ValueError(f"words must be a non-empty list of words, got {words!r:.60}")
         basis: list[np.ndarray] = []
         for number, axis in enumerate(axes):
-            v = np.asarray(to_numpy(require_array(f"axes[{number}]", axis, ndim=1, finite=True)), dtype=np.float64)
+            v = to_numpy(require_array(f"axes[{number}]", axis, ndim=1, finite=True), np.float64)
             if v.shape[0] != self.dim:
                 raise ValueError(f"axes[{number}] must have {self.dim} numbers, got {v.shape[0]}")
             for b in basis:

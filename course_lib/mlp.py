@@ -276,8 +276,8 @@ def auc(scores: Array, labels: Array) -> float:
     """Area under the ROC curve: the chance that a random positive position scores higher than a
     random negative one (ties count half). 1 = perfect detector, 0.5 = unrelated, 0 = fires on the opposite.
     """
-    values = np.asarray(to_numpy(require_array("scores", scores, finite=True)), dtype=float).ravel()
-    mask = np.asarray(to_numpy(labels)).astype(bool).ravel()
+    values = to_numpy(require_array("scores", scores, finite=True), float).ravel()
+    mask = to_numpy(labels).astype(bool).ravel()
     if values.shape != mask.shape:
         raise ValueError(f"scores and labels must have the same length, got {values.shape[0]} and {mask.shape[0]}")
     n_pos, n_neg = int(mask.sum()), int((~mask).sum())
@@ -314,10 +314,10 @@ def neuron_scores(activations: Array, mask: Array, *, _ranks_cache: np.ndarray |
     ``mean_without`` (mean activation where the property holds / does not), ``difference`` (their
     difference) and ``auc`` (see :func:`auc`).
     """
-    acts = np.asarray(to_numpy(require_array("activations", activations, finite=True)), dtype=float)
+    acts = to_numpy(require_array("activations", activations, finite=True), float)
     if acts.ndim != 2:
         raise ValueError(f"activations must be (positions, neurons), got shape {acts.shape}")
-    mask = np.asarray(to_numpy(mask)).astype(bool)
+    mask = to_numpy(mask).astype(bool)
     if mask.shape != (acts.shape[0],):
         raise ValueError(
             f"mask must have one entry per position ({acts.shape[0]}), got shape {mask.shape}; "
@@ -359,7 +359,7 @@ def find_feature_neurons(
     ``text`` (row ``i`` after reading ``text[: i + 1]``). Features that occur at fewer than
     ``min_positions`` positions (or at all but that many) are skipped. Sorted by AUC, best first.
     """
-    acts = np.asarray(to_numpy(require_array("activations", activations, finite=True)), dtype=float)
+    acts = to_numpy(require_array("activations", activations, finite=True), float)
     if acts.ndim != 2:
         raise ValueError(f"activations must be (positions, neurons), got shape {acts.shape}")
     if not isinstance(text, str) or len(text) != acts.shape[0]:
@@ -418,7 +418,7 @@ def record_neurons(model, tokenizer, text: str, layer: int | None, *, after_gelu
 
 def _neuron_along_text(activations: Array, text: str, neuron: int, feature: str | None, title: str | None):
     """(the neuron's values, the positions where ``feature`` holds or None, the title with its AUC)."""
-    acts = np.asarray(to_numpy(require_array("activations", activations, finite=True)), dtype=float)
+    acts = to_numpy(require_array("activations", activations, finite=True), float)
     if acts.ndim == 2:
         neuron = require_int("neuron", neuron, minimum=0, maximum=acts.shape[1] - 1)
     values = acts[:, neuron] if acts.ndim == 2 else acts
@@ -478,10 +478,10 @@ def neuron_responses_view(
 
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    before = np.asarray(to_numpy(linear(x, w, b)), dtype=float)
+    before = to_numpy(linear(x, w, b), float)
     if before.shape != (len(neuron_names),):
         raise ValueError(f"neuron_names must name each of the {before.size} outputs, got {len(neuron_names)} names")
-    after = np.asarray(to_numpy(_ACTIVATIONS[activation](before)), dtype=float)
+    after = to_numpy(_ACTIVATIONS[activation](before), float)
     low, high = min(0.0, before.min(), after.min()), max(0.0, before.max(), after.max())
     room = 0.2 * ((high - low) or 1.0)
     limits = (low - room if low < 0 else 0.0, high + room)
