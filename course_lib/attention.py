@@ -33,7 +33,17 @@ from dataclasses import dataclass, fields
 import numpy as np
 import torch
 
-from course_lib.arrays import Array, is_torch, require_array, same_kind
+from course_lib.arrays import (
+    Array,
+    is_torch,
+    require_array,
+    require_bias,
+    require_int,
+    require_positive_int,
+    require_weight,
+    same_kind,
+    to_numpy,
+)
 from course_lib.sampling import softmax  # over the last axis; lesson 05 studies it
 from course_lib.tokenizers import show_piece
 
@@ -75,27 +85,13 @@ __all__ = [
 # --------------------------------------------------------------------------- input checks
 
 
-def _require_weight(name: str, w: Array, n_in: int, n_out: int | None = None) -> Array:
-    w = require_array(name, w, 2)
-    if w.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D matrix (outputs, inputs), got shape {tuple(w.shape)}")
-    if w.shape[1] != n_in:
-        raise ValueError(
-            f"{name} has shape {tuple(w.shape)} but the input vectors have {n_in} features: "
-            f"{name} needs {n_in} columns (one weight per input feature, rows = outputs)"
-        )
-    if n_out is not None and w.shape[0] != n_out:
-        raise ValueError(f"{name} must have {n_out} rows (outputs), got shape {tuple(w.shape)}")
-    return w
-
-
-def _require_bias(name: str, b: Array | None, n_out: int) -> Array | None:
-    if b is None:
-        return None
-    b = require_array(name, b, 1)
-    if tuple(b.shape) != (n_out,):
-        raise ValueError(f"{name} must have shape ({n_out},) to match its weight's rows, got {tuple(b.shape)}")
-    return b
+def _batch_shape(**arrays: Array) -> None:
+    """Refuse batch dimensions (all but the last two) that cannot be broadcast together."""
+    try:
+        np.broadcast_shapes(*(tuple(a.shape[:-2]) for a in arrays.values()))
+    except ValueError:
+        described = ", ".join(f"{n} has shape {tuple(a.shape)}" for n, a in arrays.items())
+        raise ValueError(f"the batch dimensions (all but the last two) do not match: {described}") from None
 
 
 def _linear(x: Array, w: Array, b: Array | None) -> Array:
@@ -115,10 +111,8 @@ def causal_mask(n_queries: int, n_keys: int | None = None, *, like: Array | None
 
     Returns a torch tensor if ``like`` is a tensor, else a NumPy array.
     """
-    n_keys = n_queries if n_keys is None else n_keys
-    for name, n in (("n_queries", n_queries), ("n_keys", n_keys)):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    n_queries = require_positive_int("n_queries", n_queries)
+    n_keys = n_queries if n_keys is None else require_positive_int("n_keys", n_keys)
     if like is not None and is_torch(like):
         return torch.ones(n_queries, n_keys, dtype=torch.bool, device=like.device).tril()
     return np.tril(np.ones((n_queries, n_keys), dtype=bool))
@@ -126,20 +120,25 @@ def causal_mask(n_queries: int, n_keys: int | None = None, *, like: Array | None
 
 def attention_scores(q: Array, k: Array, *, scale: bool = True) -> Array:
     """``Q K^T``, divided by ``sqrt(d_k)`` when ``scale`` is true: shape ``(..., T, S)``."""
-    q, k = require_array("q", q, 2), require_array("k", k, 2)
+    q = require_array("q", q, 2, nonempty=True, finite=True)
+    k = require_array("k", k, 2, nonempty=True, finite=True)
     same_kind(q=q, k=k)
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
             f"queries and keys must have the same size d_k to be compared by dot products: "
             f"q has shape {tuple(q.shape)}, k has shape {tuple(k.shape)}"
         )
+    _batch_shape(q=q, k=k)
     scores = q @ _transpose_last(k)
     return scores / math.sqrt(q.shape[-1]) if scale else scores
 
 
 def apply_causal_mask(scores: Array) -> Array:
-    """Set the entries where a query would look at a later key to -inf (before the softmax)."""
-    scores = require_array("scores", scores, 2)
+    """Set the entries where a query would look at a later key to -inf (before the softmax).
+
+    ``scores`` may already hold -inf (entries masked before), but not NaN or +inf.
+    """
+    scores = require_array("scores", scores, 2, nonempty=True, allow_neg_inf=True)
     allowed = causal_mask(scores.shape[-2], scores.shape[-1], like=scores)
     if is_torch(scores):
         return scores.masked_fill(~allowed, float("-inf"))
@@ -173,18 +172,20 @@ def attend(
 
     Shapes: ``q`` ``(..., T, d_k)``, ``k`` ``(..., S, d_k)``, ``v`` ``(..., S, d_v)``; the result is
     ``(..., T, d_v)``. With ``return_steps=True`` also returns an :class:`AttentionSteps`.
+    Every array must be non-empty and finite (no NaN or infinity).
     """
-    q, k, v = (require_array(n, a, 2) for n, a in (("q", q), ("k", k), ("v", v)))
+    q, k, v = (require_array(n, a, 2, nonempty=True, finite=True) for n, a in (("q", q), ("k", k), ("v", v)))
     same_kind(q=q, k=k, v=v)
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(
             f"every key needs its value: k has {k.shape[-2]} rows (shape {tuple(k.shape)}) "
             f"but v has {v.shape[-2]} (shape {tuple(v.shape)})"
         )
+    _batch_shape(q=q, k=k, v=v)
     scores = attention_scores(q, k, scale=False)
     scaled = scores / math.sqrt(q.shape[-1]) if scale else scores
     masked = apply_causal_mask(scaled) if causal else scaled
-    pattern = softmax(masked)  # along the keys; exp(-inf) = 0 removes the masked ones
+    pattern = softmax(masked, name="scores")  # along the keys; exp(-inf) = 0 removes the masked ones
     output = pattern @ v
     if not return_steps:
         return output
@@ -210,15 +211,15 @@ def single_head_attention(
     ``x``: ``(..., T, d_model)``; ``w_q``, ``w_k``: ``(d_k, d_model)``; ``w_v``: ``(d_v, d_model)``.
     Returns ``(..., T, d_v)`` (and the :class:`AttentionSteps` with ``return_steps=True``).
     """
-    x = require_array("x", x, 2)
-    context = x if context is None else require_array("context", context, 2)
+    x = require_array("x", x, 2, nonempty=True, finite=True)
+    context = x if context is None else require_array("context", context, 2, nonempty=True, finite=True)
     same_kind(x=x, context=context, w_q=w_q, w_k=w_k, w_v=w_v)
-    w_q = _require_weight("w_q", w_q, x.shape[-1])
-    w_k = _require_weight("w_k", w_k, context.shape[-1], w_q.shape[0])
-    w_v = _require_weight("w_v", w_v, context.shape[-1])
-    b_q = _require_bias("b_q", b_q, w_q.shape[0])
-    b_k = _require_bias("b_k", b_k, w_k.shape[0])
-    b_v = _require_bias("b_v", b_v, w_v.shape[0])
+    w_q = require_weight("w_q", w_q, x.shape[-1])
+    w_k = require_weight("w_k", w_k, context.shape[-1], w_q.shape[0])
+    w_v = require_weight("w_v", w_v, context.shape[-1])
+    b_q = require_bias("b_q", b_q, w_q.shape[0])
+    b_k = require_bias("b_k", b_k, w_k.shape[0])
+    b_v = require_bias("b_v", b_v, w_v.shape[0])
     q, k, v = _linear(x, w_q, b_q), _linear(context, w_k, b_k), _linear(context, w_v, b_v)
     result = attend(q, k, v, causal=causal, scale=scale, return_steps=return_steps)
     if not return_steps:
@@ -256,8 +257,7 @@ def cross_attention(
 
 
 def _require_heads(n_heads: int, d_model: int) -> None:
-    if isinstance(n_heads, bool) or not isinstance(n_heads, int | np.integer) or n_heads < 1:
-        raise ValueError(f"n_heads must be a positive int, got {n_heads!r}")
+    n_heads = require_positive_int("n_heads", n_heads)
     if d_model % n_heads != 0:
         raise ValueError(
             f"d_model ({d_model}) must be divisible by n_heads ({n_heads}): each head gets d_model // n_heads "
@@ -267,7 +267,7 @@ def _require_heads(n_heads: int, d_model: int) -> None:
 
 def split_heads(x: Array, n_heads: int) -> Array:
     """``(..., T, d_model)`` -> ``(..., n_heads, T, d_model // n_heads)``: head h gets columns h*dh .. (h+1)*dh."""
-    x = require_array("x", x, 2)
+    x = require_array("x", x, 2, finite=True)
     _require_heads(n_heads, x.shape[-1])
     *batch, t, d = x.shape
     x = x.reshape(*batch, t, n_heads, d // n_heads)
@@ -276,7 +276,7 @@ def split_heads(x: Array, n_heads: int) -> Array:
 
 def merge_heads(x: Array) -> Array:
     """Undo :func:`split_heads`: ``(..., n_heads, T, dh)`` -> ``(..., T, n_heads * dh)`` (heads side by side)."""
-    x = require_array("x", x, 3)
+    x = require_array("x", x, 3, finite=True)
     x = x.transpose(-3, -2) if is_torch(x) else np.swapaxes(x, -3, -2)
     *batch, t, h, dh = x.shape
     return x.reshape(*batch, t, h * dh)
@@ -323,8 +323,8 @@ def multi_head_attention(
     :func:`single_head_attention` calls and adding up each head's output pushed through its slice of
     ``w_o``'s columns. Matches ``torch.nn.MultiheadAttention`` (``batch_first=True``) given its weights.
     """
-    x = require_array("x", x, 2)
-    context = x if context is None else require_array("context", context, 2)
+    x = require_array("x", x, 2, nonempty=True, finite=True)
+    context = x if context is None else require_array("context", context, 2, nonempty=True, finite=True)
     same_kind(x=x, context=context, w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o)
     d_model = x.shape[-1]
     if context.shape[-1] != d_model:
@@ -334,10 +334,10 @@ def multi_head_attention(
         )
     _require_heads(n_heads, d_model)
     w_q, w_k, w_v, w_o = (
-        _require_weight(n, w, d_model, d_model) for n, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o))
+        require_weight(n, w, d_model, d_model) for n, w in (("w_q", w_q), ("w_k", w_k), ("w_v", w_v), ("w_o", w_o))
     )
     b_q, b_k, b_v, b_o = (
-        _require_bias(n, b, d_model) for n, b in (("b_q", b_q), ("b_k", b_k), ("b_v", b_v), ("b_o", b_o))
+        require_bias(n, b, d_model) for n, b in (("b_q", b_q), ("b_k", b_k), ("b_v", b_v), ("b_o", b_o))
     )
     q = split_heads(_linear(x, w_q, b_q), n_heads)
     k = split_heads(_linear(context, w_k, b_k), n_heads)
@@ -375,10 +375,10 @@ def low_rank_value(x: Array, w_down: Array, w_up: Array, *, return_steps: bool =
     ``(x @ W_down^T) @ W_up^T`` never builds the big ``d_out x d_model`` matrix. With ``return_steps``
     returns ``(values, small)`` where ``small`` is the ``(..., T, rank)`` intermediate.
     """
-    x = require_array("x", x, 1)
+    x = require_array("x", x, 1, finite=True)
     same_kind(x=x, w_down=w_down, w_up=w_up)
-    w_down = _require_weight("w_down", w_down, x.shape[-1])
-    w_up = _require_weight("w_up", w_up, w_down.shape[0])
+    w_down = require_weight("w_down", w_down, x.shape[-1])
+    w_up = require_weight("w_up", w_up, w_down.shape[0])
     small = x @ w_down.T
     values = small @ w_up.T
     return (values, small) if return_steps else values
@@ -390,10 +390,8 @@ def value_map_parameters(d_model: int, rank: int, d_out: int | None = None) -> d
     >>> value_map_parameters(12288, 128)["saving"]
     0.9791666666666666
     """
-    d_out = d_model if d_out is None else d_out
-    for name, n in (("d_model", d_model), ("rank", rank), ("d_out", d_out)):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
+    d_model, rank = require_positive_int("d_model", d_model), require_positive_int("rank", rank)
+    d_out = d_model if d_out is None else require_positive_int("d_out", d_out)
     if rank > min(d_model, d_out):
         raise ValueError(f"rank ({rank}) cannot exceed the smaller side of the matrix ({min(d_model, d_out)})")
     full = d_out * d_model
@@ -403,11 +401,16 @@ def value_map_parameters(d_model: int, rank: int, d_out: int | None = None) -> d
 
 def best_low_rank(w: Array, rank: int) -> tuple[np.ndarray, np.ndarray]:
     """The closest rank-``r`` factorisation ``w ~ w_up @ w_down`` (truncated SVD): returns ``(w_up, w_down)``."""
-    w = require_array("w", w, 2)
+    w = require_array("w", w, finite=True)
     if w.ndim != 2:
         raise ValueError(f"w must be a 2-D matrix, got shape {tuple(w.shape)}")
-    if isinstance(rank, bool) or not isinstance(rank, int | np.integer) or not 1 <= rank <= min(w.shape):
-        raise ValueError(f"rank must be an int between 1 and {min(w.shape)} for a matrix of shape {tuple(w.shape)}")
+    rank = require_int(
+        "rank",
+        rank,
+        minimum=1,
+        maximum=min(w.shape),
+        hint=f"A matrix of shape {tuple(w.shape)} has rank at most {min(w.shape)}",
+    )
     w = w.detach().cpu().numpy() if is_torch(w) else np.asarray(w, dtype=float)
     u, s, vt = np.linalg.svd(w, full_matrices=False)
     root = np.sqrt(s[:rank])
@@ -421,16 +424,15 @@ def attention_pattern_bytes(
     context_length: int, *, n_heads: int = 1, n_layers: int = 1, batch: int = 1, bytes_per_value: int = 4
 ) -> int:
     """Memory of the attention patterns: ``batch x n_layers x n_heads x T x T`` numbers."""
-    for name, n in (
-        ("context_length", context_length),
-        ("n_heads", n_heads),
-        ("n_layers", n_layers),
-        ("batch", batch),
-        ("bytes_per_value", bytes_per_value),
-    ):
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"{name} must be a positive int, got {n!r}")
-    return int(batch) * int(n_layers) * int(n_heads) * int(context_length) ** 2 * int(bytes_per_value)
+    sizes = {
+        "context_length": context_length,
+        "n_heads": n_heads,
+        "n_layers": n_layers,
+        "batch": batch,
+        "bytes_per_value": bytes_per_value,
+    }
+    n = {name: require_positive_int(name, value) for name, value in sizes.items()}
+    return n["batch"] * n["n_layers"] * n["n_heads"] * n["context_length"] ** 2 * n["bytes_per_value"]
 
 
 @dataclass
@@ -452,11 +454,8 @@ def measure_attention_cost(
     lengths = list(context_lengths)
     if not lengths:
         raise ValueError("context_lengths must contain at least one length")
-    for n in lengths:
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(f"every context length must be a positive int, got {n!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    lengths = [require_positive_int(f"context_lengths[{i}]", n) for i, n in enumerate(lengths)]
+    d_head, repeats = require_positive_int("d_head", d_head), require_positive_int("repeats", repeats)
     generator = torch.Generator().manual_seed(seed)
     results = []
     with torch.no_grad():
@@ -482,8 +481,7 @@ def attention_parameter_count(n_embd: int, *, bias: bool = True) -> int:
     Each is ``n_embd x n_embd`` however the heads split it (``n_head`` heads of ``n_embd // n_head``
     rows each), so a layer holds ``4 * n_embd**2`` weights, plus ``4 * n_embd`` biases.
     """
-    if isinstance(n_embd, bool) or not isinstance(n_embd, int | np.integer) or n_embd < 1:
-        raise ValueError(f"n_embd must be a positive int, got {n_embd!r}")
+    n_embd = require_positive_int("n_embd", n_embd)
     return 4 * n_embd * n_embd + (4 * n_embd if bias else 0)
 
 
@@ -622,8 +620,13 @@ def toy_attention_view(words: list[str], query: int, *, causal: bool = True, sca
     and that row's weights as bars, drawn as SVG so the widget follows its controls at once."""
     from course_lib import svg_plots
 
-    if not 0 <= query < len(words):
-        raise ValueError(f"query must be a position between 0 and {len(words) - 1}, got {query}")
+    query = require_int(
+        "query",
+        query,
+        minimum=0,
+        maximum=len(words) - 1,
+        hint=f"{len(words)} words have positions 0 to {len(words) - 1}",
+    )
     _, steps = single_head_attention(
         toy_embeddings(words), **toy_head(asker), causal=causal, scale=scale, return_steps=True
     )
@@ -684,7 +687,7 @@ def head_scores(patterns: Array) -> dict[str, np.ndarray]:
     * ``"first"``: mean weight on the first token (queries 1..T-1);
     * ``"distance"``: mean distance, in tokens, between a query and what it looks at.
     """
-    p = patterns.detach().cpu().numpy() if is_torch(patterns) else np.asarray(patterns)
+    p = to_numpy(require_array("patterns", patterns, finite=True))
     if p.ndim != 4 or p.shape[-1] != p.shape[-2] or p.shape[-1] < 2:
         raise ValueError(f"patterns must be (n_layer, n_head, T, T) with T >= 2, got shape {p.shape}")
     t = p.shape[-1]
@@ -700,9 +703,8 @@ def head_scores(patterns: Array) -> dict[str, np.ndarray]:
 
 def _one_head(model, tokenizer, text: str, layer: int, head: int, query: int | None, causal: bool, scale: bool):
     """(tokens as shown, the head's pattern as a numpy array, query clipped to the text, a title)."""
-    n_layer, n_head = model.config.n_layer, model.config.n_head
-    if not 0 <= layer < n_layer or not 0 <= head < n_head:
-        raise ValueError(f"layer must be in 0..{n_layer - 1} and head in 0..{n_head - 1}, got {layer}, {head}")
+    layer = require_int("layer", layer, minimum=0, maximum=model.config.n_layer - 1)
+    head = require_int("head", head, minimum=0, maximum=model.config.n_head - 1)
     tokens, patterns = model_attention(model, tokenizer, text, causal=causal, scale=scale)
     if query is not None:
         query = min(max(int(query), 0), len(tokens) - 1)

@@ -37,13 +37,14 @@ from __future__ import annotations
 
 import difflib
 import functools
-import numbers
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from course_lib.arrays import require_array, require_ids, require_positive_int, require_real, to_numpy
 
 __all__ = [
     "CHARACTER_CLASSES",
@@ -93,62 +94,13 @@ class MultiPieceWordError(EmbeddingError):
         self.pieces = list(pieces)
 
 
-# --------------------------------------------------------------------------- validation helpers
-
-
-def _as_matrix(matrix: object, argument: str = "matrix") -> np.ndarray:
-    if hasattr(matrix, "detach"):  # a torch tensor
-        matrix = matrix.detach().cpu().numpy()
-    array = np.asarray(matrix)
-    if array.ndim != 2:
-        raise ValueError(f"{argument} must be 2-D (rows x dimensions), got an array of shape {array.shape}")
-    if not np.issubdtype(array.dtype, np.number):
-        raise TypeError(f"{argument} must hold numbers, got dtype {array.dtype}")
-    return array
-
-
-def _as_vector(vector: object, argument: str) -> np.ndarray:
-    if hasattr(vector, "detach"):
-        vector = vector.detach().cpu().numpy()
-    array = np.asarray(vector, dtype=float)
-    if array.ndim != 1:
-        raise ValueError(f"{argument} must be a 1-D vector, got an array of shape {array.shape}")
-    return array
-
-
-def _as_ids(ids: object, vocab_size: int, argument: str = "ids") -> np.ndarray:
-    if isinstance(ids, str | bytes):
-        raise TypeError(f"{argument} must be integer token ids, got {type(ids).__name__} {ids!r:.40}")
-    if hasattr(ids, "tolist"):
-        ids = ids.tolist()
-    if isinstance(ids, numbers.Integral):
-        ids = [ids]
-    ids = list(ids)
-    for position, token_id in enumerate(ids):
-        if isinstance(token_id, bool) or not isinstance(token_id, numbers.Integral):
-            raise TypeError(f"{argument} must hold integers; position {position} holds {token_id!r:.40}")
-        if not 0 <= token_id < vocab_size:
-            raise EmbeddingError(
-                f"{argument}[{position}] = {token_id} is outside the vocabulary: ids go from 0 to {vocab_size - 1}"
-            )
-    return np.asarray(ids, dtype=np.int64)
-
-
-def _check_positive_int(value: object, argument: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{argument} must be an integer, got {type(value).__name__} {value!r:.40}")
-    if value < 1:
-        raise ValueError(f"{argument} must be at least 1, got {value}")
-    return int(value)
-
-
 # --------------------------------------------------------------------------- building blocks
 
 
 def one_hot(ids: Iterable[int] | int, vocab_size: int) -> np.ndarray:
     """One row per id, all zeros except a 1 in the id's column: shape ``(len(ids), vocab_size)``."""
-    vocab_size = _check_positive_int(vocab_size, "vocab_size")
-    index = _as_ids(ids, vocab_size)
+    vocab_size = require_positive_int("vocab_size", vocab_size)
+    index = np.atleast_1d(to_numpy(require_ids("ids", ids, vocab_size, ndim=(0, 1))))
     out = np.zeros((len(index), vocab_size), dtype=np.float32)
     out[np.arange(len(index)), index] = 1.0
     return out
@@ -156,7 +108,10 @@ def one_hot(ids: Iterable[int] | int, vocab_size: int) -> np.ndarray:
 
 def cosine_similarity(a: object, b: object) -> float:
     """Cosine of the angle between two vectors: their dot product divided by both lengths (-1 to 1)."""
-    u, v = _as_vector(a, "a"), _as_vector(b, "b")
+    u, v = (
+        to_numpy(require_array("a", a, ndim=1, finite=True), np.float64),
+        to_numpy(require_array("b", b, ndim=1, finite=True), np.float64),
+    )
     if u.shape != v.shape:
         raise ValueError(f"a and b must have the same length, got {u.shape[0]} and {v.shape[0]}")
     nu, nv = np.linalg.norm(u), np.linalg.norm(v)
@@ -172,8 +127,8 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 def cosine_matrix(x: object, y: object | None = None) -> np.ndarray:
     """Cosine similarity of every row of ``x`` with every row of ``y`` (default: ``x`` itself)."""
-    a = _unit_rows(_as_matrix(x, "x").astype(np.float64))
-    b = a if y is None else _unit_rows(_as_matrix(y, "y").astype(np.float64))
+    a = _unit_rows(to_numpy(require_array("x", x, ndim=2, finite=True)).astype(np.float64))
+    b = a if y is None else _unit_rows(to_numpy(require_array("y", y, ndim=2, finite=True)).astype(np.float64))
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"x and y must have the same number of columns, got {a.shape[1]} and {b.shape[1]}")
     return a @ b.T
@@ -186,7 +141,7 @@ def pca_2d(points: object) -> tuple[np.ndarray, np.ndarray]:
     variance each of the two axes keeps. Signs are fixed (each axis points so that its largest
     loading is positive) so the picture does not flip between machines.
     """
-    x = _as_matrix(points, "points").astype(np.float64)
+    x = to_numpy(require_array("points", points, ndim=2, finite=True)).astype(np.float64)
     if x.shape[0] < 2:
         raise ValueError(f"pca_2d needs at least 2 points, got {x.shape[0]}")
     centred = x - x.mean(axis=0)
@@ -254,7 +209,7 @@ class EmbeddingTable:
         for position, token in enumerate(vocab):
             if not isinstance(token, str):
                 raise TypeError(f"vocab must hold strings; entry {position} is {type(token).__name__} {token!r:.40}")
-        array = _as_matrix(matrix)
+        array = to_numpy(require_array("matrix", matrix, ndim=2, finite=True))
         if array.shape[0] != len(vocab):
             raise ValueError(
                 f"matrix must have one row per vocabulary entry: the vocabulary has {len(vocab)} entries "
@@ -267,8 +222,6 @@ class EmbeddingTable:
             if token in index:
                 raise ValueError(f"vocab lists {token!r} twice (entries {index[token]} and {position})")
             index[token] = position
-        if not np.all(np.isfinite(array)):
-            raise ValueError("matrix contains NaN or infinite values")
         self.vocab: list[str] = vocab
         self.matrix: np.ndarray = np.ascontiguousarray(array, dtype=np.float32)
         self.index: dict[str, int] = index
@@ -410,7 +363,7 @@ class EmbeddingTable:
 
     def lookup(self, ids: Iterable[int] | int) -> np.ndarray:
         """Rows by id: shape ``(len(ids), dim)``. This is all an embedding layer does."""
-        return self.matrix[_as_ids(ids, self.vocab_size)]
+        return self.matrix[np.atleast_1d(to_numpy(require_ids("ids", ids, self.vocab_size, ndim=(0, 1))))]
 
     def one_hot(self, ids: Iterable[int] | int) -> np.ndarray:
         """One-hot rows for ``ids`` in this vocabulary: shape ``(len(ids), vocab_size)``."""
@@ -431,7 +384,7 @@ class EmbeddingTable:
                 entry = self._single_piece(query)
                 return self.matrix[self.index[entry]].astype(np.float64), entry
             return self.vector(query, multi_piece).astype(np.float64), None
-        vector = _as_vector(query, argument)
+        vector = to_numpy(require_array(argument, query, ndim=1, finite=True), np.float64)
         if vector.shape[0] != self.dim:
             raise ValueError(f"{argument} must have {self.dim} numbers (the table's width), got {vector.shape[0]}")
         return vector, None
@@ -453,7 +406,7 @@ class EmbeddingTable:
         return scores
 
     def _check_k(self, k: object, available: int) -> int:
-        k = _check_positive_int(k, "k")
+        k = require_positive_int("k", k)
         if k > available:
             raise EmbeddingError(
                 f"k={k} is larger than the vocabulary: {self.name} has {self.vocab_size:,} entries, "
@@ -546,7 +499,7 @@ class EmbeddingTable:
             raise ValueError(f"words must be a non-empty list of words, got {words!r:.60}")
         basis: list[np.ndarray] = []
         for number, axis in enumerate(axes):
-            v = _as_vector(axis, f"axes[{number}]")
+            v = to_numpy(require_array(f"axes[{number}]", axis, ndim=1, finite=True), np.float64)
             if v.shape[0] != self.dim:
                 raise ValueError(f"axes[{number}] must have {self.dim} numbers, got {v.shape[0]}")
             for b in basis:
@@ -617,10 +570,8 @@ def sinusoidal_positions(n_positions: int, dim: int, base: float = 10000.0) -> n
     the first columns wave quickly from one position to the next, the last ones very slowly,
     so every position gets a different pattern. An odd ``dim`` drops the final cosine.
     """
-    n_positions = _check_positive_int(n_positions, "n_positions")
-    dim = _check_positive_int(dim, "dim")
-    if not base > 0:
-        raise ValueError(f"base must be positive, got {base}")
+    n_positions, dim = require_positive_int("n_positions", n_positions), require_positive_int("dim", dim)
+    base = require_real("base", base, low=0, low_open=True)
     positions = np.arange(n_positions, dtype=np.float64)[:, None]
     pair = np.arange(0, dim, 2, dtype=np.float64)  # 2i for each column pair
     angles = positions / base ** (pair / dim)
@@ -639,24 +590,21 @@ class LearnedPositions:
     """
 
     def __init__(self, max_positions: int, dim: int, seed: int = 0, std: float = 0.02):
-        self.max_positions = _check_positive_int(max_positions, "max_positions")
-        self.dim = _check_positive_int(dim, "dim")
+        self.max_positions = require_positive_int("max_positions", max_positions)
+        self.dim = require_positive_int("dim", dim)
+        std = require_real("std", std, low=0)
         rng = np.random.default_rng(seed)
         self.weight = rng.normal(0.0, std, size=(self.max_positions, self.dim)).astype(np.float32)
 
     def __call__(self, positions: Iterable[int] | int) -> np.ndarray:
-        if hasattr(positions, "tolist"):
-            positions = positions.tolist()
-        if isinstance(positions, numbers.Integral) and not isinstance(positions, bool):
-            positions = [positions]
-        positions = list(positions)
-        too_far = [p for p in positions if isinstance(p, numbers.Integral) and p >= self.max_positions]
-        if too_far:
+        index = np.atleast_1d(to_numpy(require_ids("positions", positions, None, ndim=(0, 1), kind="position")))
+        too_far = index[index >= self.max_positions]
+        if too_far.size:
             raise EmbeddingError(
                 f"position {too_far[0]} is past the end of this table: it has {self.max_positions} rows "
                 f"(positions 0 to {self.max_positions - 1}); a learned table cannot encode later positions"
             )
-        return self.weight[_as_ids(positions, self.max_positions, "positions")]
+        return self.weight[index]
 
     def __repr__(self) -> str:
         return f"LearnedPositions({self.max_positions} positions x {self.dim} dimensions)"
@@ -664,7 +612,10 @@ class LearnedPositions:
 
 def add_positions(vectors: object, positions: object) -> np.ndarray:
     """Token vectors plus position vectors, row by row: what the first transformer layer receives."""
-    x, p = _as_matrix(vectors, "vectors"), _as_matrix(positions, "positions")
+    x, p = (
+        to_numpy(require_array("vectors", vectors, ndim=2, finite=True)),
+        to_numpy(require_array("positions", positions, ndim=2, finite=True)),
+    )
     if p.shape[1] != x.shape[1]:
         raise ValueError(
             f"vectors and positions must have the same width, got {x.shape[1]} and {p.shape[1]} dimensions"
@@ -715,7 +666,7 @@ def nearest_other(vectors: object) -> np.ndarray:
 
     Ties go to the lowest index, so the answer is the same on every machine.
     """
-    x = _as_matrix(vectors, "vectors")
+    x = to_numpy(require_array("vectors", vectors, ndim=2, finite=True))
     if x.shape[0] < 2:
         raise ValueError(f"vectors must have at least 2 rows to find a neighbour, got {x.shape[0]}")
     similarity = cosine_matrix(x)
@@ -756,7 +707,7 @@ def same_class_neighbour_rate(
     scored and never counts as a match, but can still be another row's nearest neighbour. A
     class with a single row scores 0: it has no partner to find.
     """
-    x = _as_matrix(vectors, "vectors")
+    x = to_numpy(require_array("vectors", vectors, ndim=2, finite=True))
     labels = _check_labels(labels, x.shape[0])
     nearest = nearest_other(x)
     hits = [label is not None and labels[j] == label for label, j in zip(labels, nearest, strict=True)]

@@ -26,7 +26,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.arrays import Array, is_torch, require_array, same_kind
+from course_lib.arrays import (
+    Array,
+    is_torch,
+    require_array,
+    require_bias,
+    require_int,
+    require_positive_int,
+    require_weight,
+    same_kind,
+    to_numpy,
+)
 
 __all__ = [
     "MLPSteps",
@@ -51,15 +61,6 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- input checks
-
-
-def _positive_int(name: str, n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"{name} must be a positive int, got {n!r}")
-    return int(n)
-
-
 # --------------------------------------------------------------------------- the pieces
 
 
@@ -68,28 +69,17 @@ def linear(x: Array, w: Array, b: Array | None = None) -> Array:
 
     ``x``: ``(..., n_in)``; ``w``: ``(n_out, n_in)``; ``b``: ``(n_out,)`` or None. Same as ``torch.nn.Linear``.
     """
-    x = require_array("x", x, 1)
-    w = require_array("w", w, 2)
+    x = require_array("x", x, 1, finite=True)
     same_kind(x=x, w=w, b=b)
-    if w.ndim != 2:
-        raise ValueError(f"w must be a 2-D matrix (n_out, n_in), got shape {tuple(w.shape)}")
-    if w.shape[1] != x.shape[-1]:
-        raise ValueError(
-            f"each row of w must be as long as the input vector: w has shape {tuple(w.shape)} "
-            f"(rows of length {w.shape[1]}) but x has {x.shape[-1]} features (shape {tuple(x.shape)})"
-        )
+    w = require_weight("w", w, x.shape[-1])
+    b = require_bias("b", b, w.shape[0])
     y = x @ w.T
-    if b is None:
-        return y
-    b = require_array("b", b, 1)
-    if tuple(b.shape) != (w.shape[0],):
-        raise ValueError(f"b must have one entry per row of w, shape ({w.shape[0]},), got {tuple(b.shape)}")
-    return y + b
+    return y if b is None else y + b
 
 
 def relu(x: Array) -> Array:
     """max(0, x), element-wise: negative values become 0, positive ones pass unchanged."""
-    x = require_array("x", x)
+    x = require_array("x", x, finite=True)
     return torch.relu(x) if is_torch(x) else np.maximum(x, 0.0)
 
 
@@ -103,7 +93,7 @@ def gelu(x: Array, approximate: str = "none") -> Array:
     GPT-2's approximation ``(1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2``. Matches
     ``torch.nn.functional.gelu``. Unlike ReLU it is smooth, and slightly negative just below 0.
     """
-    x = require_array("x", x)
+    x = require_array("x", x, finite=True)
     if approximate not in ("none", "tanh"):
         raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
     if is_torch(x):
@@ -153,18 +143,18 @@ def mlp_block(
     """
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    x = require_array("x", x, 1)
-    w_up, w_down = require_array("w_up", w_up, 2), require_array("w_down", w_down, 2)
-    if w_down.ndim != 2 or w_up.ndim != 2 or w_down.shape != (x.shape[-1], w_up.shape[0]):
+    x = require_array("x", x, 1, finite=True)
+    same_kind(x=x, w_up=w_up, b_up=b_up, w_down=w_down, b_down=b_down)
+    w_up = require_weight("w_up", w_up, x.shape[-1])
+    w_down = require_array("w_down", w_down, finite=True)
+    if w_down.shape != (x.shape[-1], w_up.shape[0]):
         raise ValueError(
             f"w_down must have shape (n_embd, n_hidden) = ({x.shape[-1]}, {w_up.shape[0]}) to bring the "
             f"{w_up.shape[0]} neurons back to the input's width {x.shape[-1]}; got w_up {tuple(w_up.shape)}, "
             f"w_down {tuple(w_down.shape)}"
         )
-    try:
-        hidden = linear(x, w_up, b_up)
-    except ValueError as err:
-        raise ValueError(f"up-projection: {err}") from None
+    b_up, b_down = require_bias("b_up", b_up, w_up.shape[0]), require_bias("b_down", b_down, x.shape[-1])
+    hidden = linear(x, w_up, b_up)
     neurons = _ACTIVATIONS[activation](hidden)
     out = linear(neurons, w_down, b_down)
     if not return_steps:
@@ -179,7 +169,7 @@ def position_by_position(x: Array, block: Callable[[Array], Array]) -> tuple[Arr
     (up to rounding): no position ever looks at another, so the block can run on all in parallel.
     ``x``: ``(T, n_embd)``.
     """
-    x = require_array("x", x, 2)
+    x = require_array("x", x, 2, finite=True)
     if x.ndim != 2:
         raise ValueError(f"x must be (positions, features), got shape {tuple(x.shape)}")
     rows = [block(x[i : i + 1]) for i in range(x.shape[0])]
@@ -194,7 +184,7 @@ def position_by_position(x: Array, block: Callable[[Array], Array]) -> tuple[Arr
 
 def mlp_parameter_count(n_embd: int, *, mlp_ratio: int = 4, bias: bool = True) -> int:
     """Parameters of one MLP block: ``2 * ratio * n_embd**2`` weights plus ``(ratio + 1) * n_embd`` biases."""
-    n_embd, mlp_ratio = _positive_int("n_embd", n_embd), _positive_int("mlp_ratio", mlp_ratio)
+    n_embd, mlp_ratio = require_positive_int("n_embd", n_embd), require_positive_int("mlp_ratio", mlp_ratio)
     hidden = mlp_ratio * n_embd
     return 2 * hidden * n_embd + ((hidden + n_embd) if bias else 0)
 
@@ -207,7 +197,7 @@ def block_parameter_counts(n_embd: int, *, bias: bool = True) -> dict[str, int]:
     """
     from course_lib.attention import attention_parameter_count
 
-    n_embd = _positive_int("n_embd", n_embd)
+    n_embd = require_positive_int("n_embd", n_embd)
     counts = {
         "attention": attention_parameter_count(n_embd, bias=bias),
         "mlp": mlp_parameter_count(n_embd, bias=bias),
@@ -286,20 +276,14 @@ def auc(scores: Array, labels: Array) -> float:
     """Area under the ROC curve: the chance that a random positive position scores higher than a
     random negative one (ties count half). 1 = perfect detector, 0.5 = unrelated, 0 = fires on the opposite.
     """
-    values = np.asarray(_to_numpy(scores), dtype=float).ravel()
-    mask = np.asarray(_to_numpy(labels)).astype(bool).ravel()
+    values = to_numpy(require_array("scores", scores, finite=True), float).ravel()
+    mask = to_numpy(labels).astype(bool).ravel()
     if values.shape != mask.shape:
         raise ValueError(f"scores and labels must have the same length, got {values.shape[0]} and {mask.shape[0]}")
     n_pos, n_neg = int(mask.sum()), int((~mask).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError("labels must contain both positive and negative positions to compute an AUC")
     return float(_auc_columns(values[:, None], mask)[0])
-
-
-def _to_numpy(x: Array) -> np.ndarray:
-    if is_torch(x):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
@@ -330,10 +314,10 @@ def neuron_scores(activations: Array, mask: Array, *, _ranks_cache: np.ndarray |
     ``mean_without`` (mean activation where the property holds / does not), ``difference`` (their
     difference) and ``auc`` (see :func:`auc`).
     """
-    acts = np.asarray(_to_numpy(activations), dtype=float)
+    acts = to_numpy(require_array("activations", activations, finite=True), float)
     if acts.ndim != 2:
         raise ValueError(f"activations must be (positions, neurons), got shape {acts.shape}")
-    mask = np.asarray(_to_numpy(mask)).astype(bool)
+    mask = to_numpy(mask).astype(bool)
     if mask.shape != (acts.shape[0],):
         raise ValueError(
             f"mask must have one entry per position ({acts.shape[0]}), got shape {mask.shape}; "
@@ -375,13 +359,13 @@ def find_feature_neurons(
     ``text`` (row ``i`` after reading ``text[: i + 1]``). Features that occur at fewer than
     ``min_positions`` positions (or at all but that many) are skipped. Sorted by AUC, best first.
     """
-    acts = np.asarray(_to_numpy(activations), dtype=float)
+    acts = to_numpy(require_array("activations", activations, finite=True), float)
     if acts.ndim != 2:
         raise ValueError(f"activations must be (positions, neurons), got shape {acts.shape}")
     if not isinstance(text, str) or len(text) != acts.shape[0]:
         got = len(text) if isinstance(text, str) else type(text).__name__
         raise ValueError(f"text must be a str with one character per row of activations ({acts.shape[0]}), got {got}")
-    top_k = _positive_int("top_k", top_k)
+    top_k, min_positions = require_positive_int("top_k", top_k), require_positive_int("min_positions", min_positions)
     findings = []
     ranks = _ranks(acts)  # the same for every feature: rank the activations once
     for name, mask in char_features(text, features).items():
@@ -409,11 +393,9 @@ def record_neurons(model, tokenizer, text: str, layer: int | None, *, after_gelu
     if not isinstance(text, str) or not text:
         raise ValueError(f"text must be a non-empty string, got {text!r}")
     n_layer = model.config.n_layer
-    if layer is not None and (
-        isinstance(layer, bool) or not isinstance(layer, int | np.integer) or not 0 <= layer < n_layer
-    ):
-        raise ValueError(f"layer must be an int in 0..{n_layer - 1} (or None for all layers), got {layer!r}")
-    layers = range(n_layer) if layer is None else [int(layer)]
+    if layer is not None:
+        layer = require_int("layer", layer, minimum=0, maximum=n_layer - 1, hint="Pass None for every layer")
+    layers = range(n_layer) if layer is None else [layer]
     keys = [f"blocks.{i}.mlp.{'post' if after_gelu else 'pre'}" for i in layers]
     ids = torch.tensor(tokenizer.encode(text))
     window = model.config.block_size
@@ -436,7 +418,9 @@ def record_neurons(model, tokenizer, text: str, layer: int | None, *, after_gelu
 
 def _neuron_along_text(activations: Array, text: str, neuron: int, feature: str | None, title: str | None):
     """(the neuron's values, the positions where ``feature`` holds or None, the title with its AUC)."""
-    acts = np.asarray(_to_numpy(activations), dtype=float)
+    acts = to_numpy(require_array("activations", activations, finite=True), float)
+    if acts.ndim == 2:
+        neuron = require_int("neuron", neuron, minimum=0, maximum=acts.shape[1] - 1)
     values = acts[:, neuron] if acts.ndim == 2 else acts
     if values.shape != (len(text),):
         raise ValueError(f"need one activation per character of text ({len(text)}), got shape {values.shape}")
@@ -494,10 +478,10 @@ def neuron_responses_view(
 
     if activation not in _ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    before = np.asarray(_to_numpy(linear(x, w, b)), dtype=float)
+    before = to_numpy(linear(x, w, b), float)
     if before.shape != (len(neuron_names),):
         raise ValueError(f"neuron_names must name each of the {before.size} outputs, got {len(neuron_names)} names")
-    after = np.asarray(_to_numpy(_ACTIVATIONS[activation](before)), dtype=float)
+    after = to_numpy(_ACTIVATIONS[activation](before), float)
     low, high = min(0.0, before.min(), after.min()), max(0.0, before.max(), after.max())
     room = 0.2 * ((high - low) or 1.0)
     limits = (low - room if low < 0 else 0.0, high + room)

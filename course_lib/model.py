@@ -30,6 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from course_lib.arrays import require_ids, require_positive_int, require_real
+
 __all__ = [
     "CAPTURE_KEYS",
     "GPT",
@@ -37,6 +39,7 @@ __all__ = [
     "GPT2_SMALL",
     "GPT3_175B",
     "KVCache",
+    "check_model_input",
     "count_parameters",
     "flops_per_token",
     "record_tensor",
@@ -60,18 +63,15 @@ class GPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"GPTConfig.{name} must be a positive int, got {value!r}")
+            setattr(self, name, require_positive_int(f"GPTConfig.{name}", getattr(self, name)))  # numpy ints -> int
         if self.n_embd % self.n_head != 0:
             raise ValueError(
                 f"GPTConfig.n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}): "
                 "each head gets n_embd // n_head dimensions"
             )
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, int | float) or not 0 <= self.dropout < 1:
-            raise ValueError(f"GPTConfig.dropout must be a number in [0, 1), got {self.dropout!r}")
+        require_real("GPTConfig.dropout", self.dropout, low=0, high=1, high_open=True)
         if not isinstance(self.bias, bool):
-            raise ValueError(f"GPTConfig.bias must be True or False, got {self.bias!r}")
+            raise TypeError(f"GPTConfig.bias must be True or False, got {type(self.bias).__name__} {self.bias!r}")
 
     @property
     def head_size(self) -> int:
@@ -169,6 +169,51 @@ class KVCache:
 
 
 # --------------------------------------------------------------------------- layers
+
+
+def check_model_input(config, idx: torch.Tensor, targets: torch.Tensor | None = None, past: int = 0) -> None:
+    """Refuse what a model's ``forward`` cannot run on, with a message that says what to change.
+
+    ``idx``: a (batch, time) torch.long (or int32) tensor of ids in ``0 .. vocab_size - 1``, at most
+    ``block_size`` tokens once added to the ``past`` ones already in a KV cache. ``targets``: a
+    torch.long tensor of idx's shape holding ids, or -1 where a position is not scored. ``config``
+    is the model's (it needs ``vocab_size`` and ``block_size``). Shared by the course GPT and SmolLM;
+    cheap (one reduction over the ids), because widgets run a forward pass on every keystroke.
+    """
+    if not isinstance(idx, torch.Tensor):
+        raise TypeError(
+            f"idx must be a torch.Tensor of token ids, got {type(idx).__name__}; e.g. torch.tensor([ids]) for one list"
+        )
+    if idx.dtype not in (torch.long, torch.int32):
+        raise TypeError(f"idx must hold integer token ids (torch.long), got dtype {idx.dtype}: convert with idx.long()")
+    if idx.dim() != 2:
+        raise ValueError(
+            f"idx must have shape (batch, time), got shape {tuple(idx.shape)}; "
+            "for a single sequence use idx.unsqueeze(0)"
+        )
+    if idx.shape[1] == 0:
+        raise ValueError(f"idx must hold at least one token per sequence, got shape {tuple(idx.shape)}")
+    if past + idx.shape[1] > config.block_size:
+        where = f" after {past} cached tokens" if past else ""
+        raise ValueError(
+            f"sequence of {idx.shape[1]} tokens{where} is longer than block_size={config.block_size}, the model's "
+            f"context; crop it to the last block_size tokens (course_lib.sampling.generate does)"
+        )
+    require_ids("idx", idx, config.vocab_size)
+    if targets is None:
+        return
+    if not isinstance(targets, torch.Tensor) or targets.dtype != torch.long:
+        raise TypeError(f"targets must be a torch.long tensor, got {getattr(targets, 'dtype', type(targets).__name__)}")
+    if targets.shape != idx.shape:
+        raise ValueError(f"targets must have idx's shape {tuple(idx.shape)}, got {tuple(targets.shape)}")
+    low, high = (int(v) for v in torch.aminmax(targets))
+    if low < -1 or high >= config.vocab_size:
+        bad = (targets < -1) | (targets >= config.vocab_size)
+        index = tuple(int(i) for i in bad.nonzero()[0])
+        raise ValueError(
+            f"target {int(targets[index])} is out of range at targets{list(index)}: a target is a token id "
+            f"0..{config.vocab_size - 1}, or -1 for a position that is not scored"
+        )
 
 
 def record_tensor(capture: dict | None, key: str, tensor: torch.Tensor) -> None:
@@ -342,7 +387,7 @@ class GPT(nn.Module):
         """
         past = kv_cache.length if kv_cache is not None else 0
         if not torch.compiler.is_compiling():  # data-dependent checks would break the compiled graph
-            self._check_input(idx, targets, past)
+            check_model_input(self.config, idx, targets, past)
         new = idx.shape[1]
         positions = torch.arange(past, past + new, device=idx.device)
         tok, pos = self.tok_emb(idx), self.pos_emb(positions)
@@ -362,35 +407,6 @@ class GPT(nn.Module):
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-1)
         return logits, loss
-
-    def _check_input(self, idx: torch.Tensor, targets: torch.Tensor | None, past: int) -> None:
-        config = self.config
-        if not isinstance(idx, torch.Tensor):
-            raise TypeError(f"idx must be a torch.Tensor of token ids, got {type(idx).__name__}")
-        if idx.dtype not in (torch.long, torch.int32):
-            raise TypeError(f"idx must hold integer token ids (torch.long), got dtype {idx.dtype}")
-        if idx.dim() != 2:
-            raise ValueError(
-                f"idx must have shape (batch, time), got shape {tuple(idx.shape)}; "
-                "for a single sequence use idx.unsqueeze(0)"
-            )
-        if idx.shape[1] == 0:
-            raise ValueError("idx must hold at least one token per sequence, got shape " + str(tuple(idx.shape)))
-        if past + idx.shape[1] > config.block_size:
-            where = f" after {past} cached tokens" if past else ""
-            raise ValueError(
-                f"sequence of {idx.shape[1]} tokens{where} is longer than block_size={config.block_size}; "
-                "crop it to the last block_size tokens (course_lib.sampling.generate does)"
-            )
-        low, high = int(idx.min()), int(idx.max())
-        if low < 0 or high >= config.vocab_size:
-            bad = low if low < 0 else high
-            raise ValueError(f"token id {bad} is out of range: this model's ids are 0..{config.vocab_size - 1}")
-        if targets is not None:
-            if not isinstance(targets, torch.Tensor) or targets.dtype != torch.long:
-                raise TypeError(f"targets must be a torch.long tensor, got {getattr(targets, 'dtype', type(targets))}")
-            if targets.shape != idx.shape:
-                raise ValueError(f"targets must have idx's shape {tuple(idx.shape)}, got {tuple(targets.shape)}")
 
     # ----------------------------------------------------------------------- counting
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.arrays import require_finite, require_ids, require_not_fully_masked, to_numpy
+
 __all__ = ["attention_head", "forward", "gelu", "layer_norm", "mlp", "params_from_model", "softmax"]
 
 
@@ -27,6 +29,7 @@ def params_from_model(model_or_state_dict) -> dict[str, np.ndarray]:
 
 def softmax(x: np.ndarray) -> np.ndarray:
     """Softmax over the last axis; subtracting the max first keeps exp() from overflowing."""
+    require_not_fully_masked("x", require_finite("x", x, allow_neg_inf=True))  # -inf: a masked score
     shifted = x - x.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
     return e / e.sum(axis=-1, keepdims=True)
@@ -89,13 +92,11 @@ def mlp(x: np.ndarray, p: dict, prefix: str, trace: dict | None) -> np.ndarray:
 
 def forward(params: dict[str, np.ndarray], config, ids, trace: dict | None = None) -> np.ndarray:
     """Logits (T, vocab_size) for one sequence of token ids (length 1..block_size)."""
-    ids = np.asarray(ids)
-    if ids.ndim != 1 or ids.size == 0 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(f"ids must be a non-empty 1-D sequence of integers, got shape {ids.shape}, dtype {ids.dtype}")
+    ids = to_numpy(require_ids("ids", ids, config.vocab_size, ndim=1))
+    if ids.size == 0:
+        raise ValueError("ids must be a non-empty 1-D sequence of token ids, got none")
     if ids.size > config.block_size:
         raise ValueError(f"{ids.size} tokens is longer than block_size={config.block_size}")
-    if ids.min() < 0 or ids.max() >= config.vocab_size:
-        raise ValueError(f"token ids must be in 0..{config.vocab_size - 1}, got {ids.min()}..{ids.max()}")
     p = params
     # 1. Look up each token's row and add its position's row.
     x = p["tok_emb.weight"][ids] + p["pos_emb.weight"][: ids.size]

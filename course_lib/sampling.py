@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import math
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
+from course_lib.arrays import (
+    Array,
+    is_torch,
+    require_array,
+    require_finite,
+    require_ids,
+    require_int,
+    require_not_fully_masked,
+    require_positive_int,
+    require_probabilities,
+    require_real,
+)
 from course_lib.model import GPT, KVCache
 
 __all__ = [
@@ -35,33 +46,66 @@ __all__ = [
 # --------------------------------------------------------------------------- pure functions
 
 
-def _as_array(x):
-    """torch tensors stay torch tensors; anything else becomes a float numpy array."""
-    if isinstance(x, torch.Tensor):
-        return x if x.is_floating_point() else x.double()
-    return np.asarray(x, dtype=np.float64)
+def _scores(name: str, logits) -> Array:
+    """``logits`` as floats (torch stays torch; anything else a float64 numpy array), checked.
+
+    A score may be -inf (a masked entry: probability 0), but not NaN or +inf, and every row needs at
+    least one score above -inf, or softmax would have nothing to give probability to.
+    """
+    x = require_array(name, logits, 1, nonempty=True)
+    if is_torch(x):
+        x = x if x.is_floating_point() else x.double()
+    else:
+        x = np.asarray(x, dtype=np.float64)
+    require_finite(name, x, allow_neg_inf=True)
+    return require_not_fully_masked(name, x)
 
 
-def _check_temperature(temperature) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or math.isnan(temperature):
-        raise TypeError(f"temperature must be a number, got {temperature!r}")
-    if temperature <= 0:
-        raise ValueError(
-            f"temperature must be > 0, got {temperature}. As T -> 0 sampling becomes greedy decoding "
-            "(always the most likely token): use greedy=True for that."
-        )
-    return float(temperature)
+_GREEDY_HINT = "As T -> 0 sampling becomes greedy decoding (always the most likely token): use greedy=True for that."
 
 
-def softmax(logits, temperature: float = 1.0):
+def _check_temperature(temperature, name: str = "temperature") -> float:
+    return require_real(name, temperature, low=0, low_open=True, hint=_GREEDY_HINT)
+
+
+def _divide_by_temperature(name: str, x: Array, temperature: float) -> Array:
+    """``x / temperature``, refusing a temperature so small that the division overflows to infinity."""
+    with np.errstate(over="ignore"):  # an overflow is reported below, in words
+        scaled = x / temperature
+    if temperature < 1:  # only dividing by a number below 1 can overflow
+        if is_torch(scaled):
+            overflow = bool(torch.isposinf(scaled).any()) or not bool((scaled > float("-inf")).any(dim=-1).all())
+        else:
+            overflow = bool(np.isposinf(scaled).any()) or not bool((scaled > -np.inf).any(axis=-1).all())
+        if overflow:
+            raise ValueError(
+                f"temperature={temperature!r} is too small for these {name}: {name} / temperature overflows "
+                f"{scaled.dtype}. {_GREEDY_HINT}"
+            )
+    return scaled
+
+
+def _check_top_k(k) -> int:
+    return require_positive_int("k", k, hint="k=1 keeps only the most likely token (greedy)")
+
+
+def _check_top_p(p) -> float:
+    return require_real("p", p, low=0, high=1, low_open=True)
+
+
+def softmax(logits, temperature: float = 1.0, *, name: str = "logits"):
     """exp(logits / T), normalised to sum to 1 over the last axis.
 
     The largest logit is subtracted first: softmax does not change when a constant is subtracted
     from every input, and then exp() never sees a large positive number, so it cannot overflow.
     Higher T flattens the distribution; lower T sharpens it.
+
+    A logit of -inf is a masked entry and gets probability 0; NaN, +inf and a row with every
+    logit -inf are refused (ValueError), as is a temperature that is not a finite number > 0.
+    ``name`` is what error messages call ``logits``.
     """
     temperature = _check_temperature(temperature)
-    x = _as_array(logits) / temperature
+    x = _divide_by_temperature(name, _scores(name, logits), temperature)
     if isinstance(x, torch.Tensor):
         return torch.softmax(x, dim=-1)  # torch's softmax subtracts the max itself
     e = np.exp(x - x.max(axis=-1, keepdims=True))
@@ -72,11 +116,18 @@ def entropy(probs, base: float = math.e):
     """Entropy of a distribution over the last axis, in nats (base e) or bits (base=2).
 
     0 when one outcome is certain; log(n) when n outcomes are equally likely. Zero probabilities
-    contribute nothing (p log p -> 0 as p -> 0).
+    contribute nothing (p log p -> 0 as p -> 0). ``probs`` must be a distribution (entries >= 0
+    that add up to 1, see :func:`course_lib.arrays.require_probabilities`): the entropy of raw
+    scores would be a number that means nothing, so they are refused.
     """
-    p = _as_array(probs)
+    base = require_real("base", base, low=0, low_open=True)
+    if base == 1:
+        raise ValueError("base must not be 1: log(1) = 0, so no entropy can be measured in base 1 (use 2 or e)")
+    p = require_probabilities("probs", probs)
     if isinstance(p, torch.Tensor):
+        p = p if p.is_floating_point() else p.double()
         return torch.special.entr(p).sum(dim=-1) / math.log(base)  # entr(p) = -p log p, and 0 at p = 0
+    p = np.asarray(p, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, -p * np.log(p), 0.0)
     return terms.sum(axis=-1) / math.log(base)
@@ -85,13 +136,11 @@ def entropy(probs, base: float = math.e):
 def top_k_filter(logits, k: int):
     """Keep the k largest logits of each row, set the others to -inf (so softmax gives them 0).
 
-    Logits tied with the k-th largest are kept too, so a row can keep more than k on ties.
+    Logits tied with the k-th largest are kept too, so a row can keep more than k on ties. A ``k``
+    at least as large as the vocabulary keeps every logit (the result is a copy of ``logits``).
     """
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"k must be an int, got {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be at least 1 (k=1 keeps only the most likely token), got {k}")
-    x = _as_array(logits)
+    k = _check_top_k(k)
+    x = _scores("logits", logits)
     if k >= x.shape[-1]:
         return x.clone() if isinstance(x, torch.Tensor) else x.copy()
     if isinstance(x, torch.Tensor):
@@ -106,9 +155,8 @@ def top_p_filter(logits, p: float):
 
     The most likely token is always kept, so p close to 0 means greedy and p = 1 keeps everything.
     """
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 < p <= 1:
-        raise ValueError(f"p must be a number in (0, 1], got {p!r}")
-    x = _as_array(logits)
+    p = _check_top_p(p)
+    x = _scores("logits", logits)
     if isinstance(x, torch.Tensor):
         order = torch.argsort(x, dim=-1, descending=True)
         sorted_probs = torch.softmax(torch.gather(x, -1, order), dim=-1)
@@ -169,10 +217,17 @@ def sample_next(
     top_p: float | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """One next-token id per row of ``logits`` (B, vocab_size) -> (B, 1)."""
+    """One next-token id per row of ``logits`` (B, vocab_size) -> (B, 1).
+
+    ``logits`` may hold -inf (masked tokens), but not NaN or +inf, and no row may be entirely masked.
+    """
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"logits must be a torch tensor (batch, vocab_size), got {type(logits).__name__}")
+    require_array("logits", logits, 1, nonempty=True, allow_neg_inf=True)
+    require_not_fully_masked("logits", logits)
     if greedy:
         return logits.argmax(dim=-1, keepdim=True)
-    logits = logits.float() / _check_temperature(temperature)
+    logits = _divide_by_temperature("logits", logits.float(), _check_temperature(temperature))
     if top_k is not None:
         logits = top_k_filter(logits, top_k)
     if top_p is not None:
@@ -184,8 +239,7 @@ def sample_next(
 def _check_generation(model, max_new_tokens) -> None:
     if not isinstance(model, GPT):
         raise TypeError(f"model must be a course_lib.model.GPT, got {type(model).__name__}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    require_int("max_new_tokens", max_new_tokens, minimum=0)
 
 
 @contextlib.contextmanager
@@ -202,14 +256,10 @@ def _eval_mode(model: GPT):
 def _prompt_tensor(prompt, model: GPT) -> tuple[torch.Tensor, bool]:
     """The prompt as a (B, T) long tensor on the model's device, and whether it came in as one sequence."""
     device = next(model.parameters()).device
-    if isinstance(prompt, torch.Tensor):
-        if prompt.is_floating_point() or prompt.dtype == torch.bool:
-            raise TypeError(f"prompt must hold integer token ids, got dtype {prompt.dtype}")
-        ids = prompt.to(device=device, dtype=torch.long)
-    else:
-        if isinstance(prompt, str):
-            raise TypeError("prompt must be token ids, not a str: encode it with a tokenizer (or use generate_text)")
-        ids = torch.as_tensor(list(prompt), dtype=torch.long, device=device)
+    if isinstance(prompt, str):
+        raise TypeError("prompt must be token ids, not a str: encode it with a tokenizer (or use generate_text)")
+    ids = require_ids("prompt", prompt, model.config.vocab_size)
+    ids = torch.as_tensor(ids).to(device=device, dtype=torch.long)
     if ids.dim() not in (1, 2):
         raise ValueError(f"prompt must be a sequence of ids or a (batch, time) tensor, got shape {tuple(ids.shape)}")
     single = ids.dim() == 1
@@ -250,11 +300,15 @@ def generate(
     if not greedy:  # check the settings once up front, not on the first sampled token
         _check_temperature(temperature)
         if top_k is not None:
-            top_k_filter(np.zeros(1), top_k)
+            _check_top_k(top_k)
         if top_p is not None:
-            top_p_filter(np.zeros(1), top_p)
+            _check_top_p(top_p)
     if seed is not None and generator is not None:
         raise ValueError("pass either seed or generator, not both")
+    if seed is not None:
+        seed = require_int("seed", seed)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     ids, single = _prompt_tensor(prompt, model)
     if seed is not None:
         generator = torch.Generator(device=ids.device).manual_seed(seed)
@@ -282,9 +336,15 @@ def generate_at_temperatures(
     new tokens within ``block_size``: past it, every step would re-read the whole context.
     """
     _check_generation(model, max_new_tokens)
+    if isinstance(temperatures, np.ndarray | torch.Tensor):
+        temperatures = temperatures.tolist()
+    if isinstance(temperatures, str) or not isinstance(temperatures, Sequence):
+        raise TypeError(f"temperatures must be a list of numbers, got {type(temperatures).__name__}")
     if len(temperatures) == 0:
         raise ValueError("temperatures must list at least one temperature, got none")
-    scale = torch.tensor([float(_check_temperature(t)) for t in temperatures])[:, None]
+    checked = [_check_temperature(t, f"temperatures[{i}]") for i, t in enumerate(temperatures)]
+    scale = torch.tensor(checked)[:, None]
+    seed = require_int("seed", seed)
     ids, single = _prompt_tensor(prompt, model)
     if not single:
         raise ValueError(f"prompt must be one sequence of token ids, got shape {tuple(ids.shape)}")

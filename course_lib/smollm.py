@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -44,7 +43,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.model import KVCache, record_tensor
+from course_lib.arrays import require_ids, require_int, require_positive_int, require_real
+from course_lib.model import KVCache, check_model_input, record_tensor
 from course_lib.sampling import sample_next, softmax
 from course_lib.smollm_tokenizer import ChatTemplate, SmolLMTokenizer
 
@@ -91,9 +91,10 @@ class SmolLMConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_kv_head", "n_embd", "n_hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"SmolLMConfig.{name} must be a positive int, got {value!r}")
+            # frozen: set through object.__setattr__, so a numpy int is stored as a Python int
+            object.__setattr__(self, name, require_positive_int(f"SmolLMConfig.{name}", getattr(self, name)))
+        for name in ("rope_base", "norm_eps"):
+            require_real(f"SmolLMConfig.{name}", getattr(self, name), low=0, low_open=True)
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ValueError(
                 f"SmolLMConfig.n_embd ({self.n_embd}) must split into n_head ({self.n_head}) heads of even size"
@@ -351,7 +352,7 @@ class SmolLM(nn.Module):
         ``kv_cache``: process ``idx`` as the continuation of the tokens already in the cache.
         """
         past = kv_cache.length if kv_cache is not None else 0
-        self._check_input(idx, targets, past)
+        check_model_input(self.config, idx, targets, past)
         new = idx.shape[1]
         rope = rope_angles(torch.arange(past, past + new), self.config.head_size, self.config.rope_base)
         x = self.tok_emb(idx)
@@ -372,31 +373,6 @@ class SmolLM(nn.Module):
     def new_cache(self, max_tokens: int) -> KVCache:
         """An empty KV cache with room for ``max_tokens`` positions (not the full 8,192: it would take 377 MB)."""
         return KVCache(replace(self.config, block_size=min(max_tokens, self.config.block_size)))
-
-    def _check_input(self, idx: torch.Tensor, targets: torch.Tensor | None, past: int) -> None:
-        config = self.config
-        if not isinstance(idx, torch.Tensor):
-            raise TypeError(f"idx must be a torch.Tensor of token ids, got {type(idx).__name__}")
-        if idx.dtype not in (torch.long, torch.int32):
-            raise TypeError(f"idx must hold integer token ids (torch.long), got dtype {idx.dtype}")
-        if idx.dim() != 2:
-            raise ValueError(
-                f"idx must have shape (batch, time), got shape {tuple(idx.shape)}; "
-                "for a single sequence use idx.unsqueeze(0)"
-            )
-        if idx.shape[1] == 0:
-            raise ValueError(f"idx must hold at least one token per sequence, got shape {tuple(idx.shape)}")
-        if past + idx.shape[1] > config.block_size:
-            where = f" after {past} cached tokens" if past else ""
-            raise ValueError(
-                f"sequence of {idx.shape[1]} tokens{where} is longer than the context of {config.block_size} tokens"
-            )
-        low, high = int(idx.min()), int(idx.max())
-        if low < 0 or high >= config.vocab_size:
-            bad = low if low < 0 else high
-            raise ValueError(f"token id {bad} is out of range: this model's ids are 0..{config.vocab_size - 1}")
-        if targets is not None and (not isinstance(targets, torch.Tensor) or targets.shape != idx.shape):
-            raise ValueError(f"targets must be a tensor of idx's shape {tuple(idx.shape)}")
 
     def parameter_counts(self) -> dict[str, int]:
         """Parameters by component, counted from the real tensors (same keys as :func:`count_parameters`)."""
@@ -530,21 +506,10 @@ def load() -> tuple[SmolLM, SmolLMTokenizer]:
 def _prompt_ids(prompt, vocab_size: int) -> list[int]:
     if isinstance(prompt, str):
         raise TypeError("prompt must be token ids, not a str: encode it with the tokenizer first")
-    if isinstance(prompt, torch.Tensor):
-        if prompt.dim() != 1:
-            raise ValueError(f"prompt must be a 1-D sequence of token ids, got shape {tuple(prompt.shape)}")
-        prompt = prompt.tolist()
-    ids = list(prompt)
+    ids = require_ids("prompt", prompt, vocab_size, ndim=1).tolist()
     if not ids:
         raise ValueError("prompt is empty: give at least one token to continue")
-    for position, token_id in enumerate(ids):
-        if isinstance(token_id, bool) or not isinstance(token_id, numbers.Integral):
-            raise TypeError(f"prompt must hold integer ids; position {position} holds {token_id!r:.40}")
-        if not 0 <= token_id < vocab_size:
-            raise ValueError(
-                f"token id {token_id} at position {position} is unknown: this model's ids are 0..{vocab_size - 1}"
-            )
-    return [int(i) for i in ids]
+    return ids
 
 
 @torch.no_grad()
@@ -571,8 +536,7 @@ def generate(
     """
     if not isinstance(model, SmolLM):
         raise TypeError(f"model must be a course_lib.smollm.SmolLM, got {type(model).__name__}")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, numbers.Integral) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    require_int("max_new_tokens", max_new_tokens, minimum=0)
     if not greedy:
         softmax(np.zeros(1), temperature)  # checks the temperature up front (> 0), with sampling's message
     ids = _prompt_ids(prompt, model.config.vocab_size)
@@ -625,8 +589,7 @@ def top_next_tokens(
     """
     from course_lib.tokenizers import show_piece
 
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    k = require_positive_int("k", k)
     probs = softmax(logits.double(), temperature)
     top = torch.topk(probs, k)
     return [

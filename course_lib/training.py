@@ -36,6 +36,7 @@ import torch
 from tqdm.auto import tqdm
 
 from course_lib import seed_everything  # re-exported: one seeding helper for lessons and training
+from course_lib.arrays import require_int, require_positive_int, require_real
 from course_lib.data import REPO_ROOT, sha256_file
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
@@ -92,7 +93,29 @@ def autocast_supported(device: torch.device) -> bool:
 
 def encode_corpus(tokenizer, text: str) -> torch.Tensor:
     """The whole text as one long 1-D tensor of token ids."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if not text:
+        raise ValueError("text is empty: a corpus needs at least one character")
     return torch.tensor(tokenizer.encode(text), dtype=torch.long)
+
+
+def _require_corpus(name: str, data: torch.Tensor, block_size: int) -> None:
+    """A 1-D tensor of integer token ids with more than ``block_size`` of them (one window and its next token).
+
+    The ids' range is not scanned here (that would read the whole corpus at every step): the model checks
+    each batch it is given.
+    """
+    if not isinstance(data, torch.Tensor):
+        raise TypeError(
+            f"{name} must be a 1-D torch tensor of token ids (encode_corpus makes one), got {type(data).__name__}"
+        )
+    if data.dtype == torch.bool or data.is_floating_point() or data.is_complex():
+        raise TypeError(f"{name} must hold integer token ids, got dtype {data.dtype}: convert with .long()")
+    if data.dim() != 1 or len(data) <= block_size:
+        raise ValueError(
+            f"{name} must be a 1-D tensor longer than block_size={block_size}, got shape {tuple(data.shape)}"
+        )
 
 
 def get_batch(
@@ -102,10 +125,13 @@ def get_batch(
 
     y[b, t] is the token that follows x[b, :t+1], so one window trains all block_size predictions at once.
     """
-    if data.dim() != 1 or len(data) <= block_size:
-        raise ValueError(
-            f"data must be a 1-D tensor longer than block_size={block_size}, got shape {tuple(data.shape)}"
-        )
+    batch_size, block_size = (
+        require_positive_int("batch_size", batch_size),
+        require_positive_int("block_size", block_size),
+    )
+    _require_corpus("data", data, block_size)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
     windows = data[starts[:, None] + torch.arange(block_size + 1)]  # (B, block_size + 1)
     return windows[:, :-1], windows[:, 1:]
@@ -119,6 +145,8 @@ def _fixed_batches(data: torch.Tensor, n_batches: int, batch_size: int, block_si
 @torch.no_grad()
 def estimate_loss(model: GPT, batches: list, device: torch.device | str = "cpu", autocast: bool = False) -> float:
     """Mean loss over the given (x, y) batches, in eval mode (no dropout); the model's mode is restored."""
+    if len(batches) == 0:
+        raise ValueError("batches is empty: give at least one (x, y) batch to estimate the loss on")
     was_training = model.training
     model.eval()
     device = torch.device(device)
@@ -138,6 +166,8 @@ def evaluate_split(model: GPT, data: torch.Tensor, batch_size: int = 64, device:
     Every token is predicted exactly once (the last few that do not fill a window are left out).
     """
     block_size = model.config.block_size
+    batch_size = require_positive_int("batch_size", batch_size)
+    _require_corpus("data", data, block_size)
     n_windows = (len(data) - 1) // block_size
     inputs = data[: n_windows * block_size].view(n_windows, block_size)
     targets = data[1 : n_windows * block_size + 1].view(n_windows, block_size)
@@ -173,17 +203,59 @@ class TrainConfig:
     target_val_loss: float | None = None  # stop at the first evaluation at or below this
 
     def __post_init__(self) -> None:
+        """Refuse settings that would fail later in the loop or silently mean something else.
+
+        Ints must be ints (a numpy int is stored as a Python int; 2.5 or True is refused), numbers must
+        be finite numbers (a string such as "1e-3" is refused). ``warmup_iters`` may not exceed
+        ``max_iters``: the learning rate would still be rising when training stops, so the run would
+        never use the ``learning_rate`` it was given, nor its cosine decay.
+        """
         if self.autocast not in ("bf16", "off", "auto"):
             raise ValueError(f"TrainConfig.autocast must be 'bf16', 'off' or 'auto', got {self.autocast!r}")
         for name in ("batch_size", "max_iters", "eval_interval", "eval_batches", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be at least 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate}")
+            setattr(self, name, require_positive_int(f"TrainConfig.{name}", getattr(self, name)))
+        self.warmup_iters = require_int("TrainConfig.warmup_iters", self.warmup_iters, minimum=0)
+        if self.warmup_iters > self.max_iters:
+            raise ValueError(
+                f"TrainConfig.warmup_iters ({self.warmup_iters}) is longer than max_iters ({self.max_iters}): the "
+                "learning rate would still be warming up when training stops; use warmup_iters <= max_iters"
+            )
+        self.seed = require_int("TrainConfig.seed", self.seed)
+        self.learning_rate = require_real("TrainConfig.learning_rate", self.learning_rate, low=0, low_open=True)
+        if self.min_lr is not None:
+            self.min_lr = require_real("TrainConfig.min_lr", self.min_lr, low=0)
+            if self.min_lr > self.learning_rate:
+                raise ValueError(
+                    f"TrainConfig.min_lr ({self.min_lr:g}) is above learning_rate ({self.learning_rate:g}): the cosine "
+                    "decays from learning_rate down to min_lr, so min_lr must be <= learning_rate"
+                )
+        self.weight_decay = require_real("TrainConfig.weight_decay", self.weight_decay, low=0)
+        for name in ("beta1", "beta2"):
+            setattr(self, name, require_real(f"TrainConfig.{name}", getattr(self, name), low=0, high=1, high_open=True))
+        self.grad_clip = require_real("TrainConfig.grad_clip", self.grad_clip, low=0, hint="Use 0 to turn clipping off")
+        if self.target_val_loss is not None:
+            self.target_val_loss = require_real(
+                "TrainConfig.target_val_loss", self.target_val_loss, low=0, low_open=True
+            )
+        if not isinstance(self.device, str):
+            raise TypeError(
+                f"TrainConfig.device must be a str ('auto', 'cpu', 'cuda'...), got {type(self.device).__name__}"
+            )
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except RuntimeError:
+                raise ValueError(
+                    f"TrainConfig.device must be 'auto' or a torch device name such as 'cpu' or 'cuda', "
+                    f"got {self.device!r}"
+                ) from None
+        if not isinstance(self.compile, bool):
+            raise TypeError(f"TrainConfig.compile must be True or False, got {type(self.compile).__name__}")
 
 
 def lr_at(iteration: int, config: TrainConfig) -> float:
     """Linear warm-up from 0 (large early steps on random weights are unstable), then cosine decay to min_lr."""
+    iteration = require_int("iteration", iteration, minimum=0)
     min_lr = config.learning_rate / 10 if config.min_lr is None else config.min_lr
     if iteration < config.warmup_iters:
         return config.learning_rate * (iteration + 1) / config.warmup_iters

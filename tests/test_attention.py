@@ -1,5 +1,6 @@
 """course_lib.attention: the step-by-step version equals torch's fused implementations."""
 
+import functools
 import math
 import re
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib import attention as A
 
@@ -255,7 +257,7 @@ def test_attention_count_agrees_with_the_model():
             "needs a context",
         ),
         (lambda: A.value_map_parameters(8, 9), ValueError, "rank (9) cannot exceed"),
-        (lambda: A.best_low_rank(np.ones((3, 3)), 4), ValueError, "rank must be an int between 1 and 3"),
+        (lambda: A.best_low_rank(np.ones((3, 3)), 4), ValueError, "rank must be an int in 1..3, got 4"),
         (lambda: A.causal_mask(0), ValueError, "n_queries must be a positive int"),
         (lambda: A.measure_attention_cost([]), ValueError, "at least one length"),
         (lambda: A.attention_pattern_bytes(-1), ValueError, "context_length must be a positive int"),
@@ -318,7 +320,7 @@ def test_toy_attention_view_pattern_and_row():
     # the bars are the query's row of the pattern, to 2 decimals
     assert all(f"{w} {p:.2f}" in bars for w, p in zip(words, steps.pattern[2], strict=True))
     assert "outlined row cat" in pattern
-    with pytest.raises(ValueError, match="query must be a position between 0 and 2"):
+    with pytest.raises(ValueError, match=r"query must be an int in 0\.\.2, got 3"):
         A.toy_attention_view(words, 3)
 
 
@@ -333,7 +335,7 @@ def test_model_head_view_matches_the_figure(tiny_model):
     row = patterns[1, 0, 3].numpy()
     assert row[4:].sum() == 0  # the mask hides the future: those bars are 0
     assert "Where character 3 (&#x27;·&#x27;) looks" in bars and f"d {row[4]:.3g}" in bars
-    with pytest.raises(ValueError, match="layer must be in 0..1 and head in 0..1"):
+    with pytest.raises(ValueError, match=r"layer must be an int in 0\.\.1, got 2"):
         A.model_head_view(model, tokenizer, text, 2, 0, 3)
 
 
@@ -375,7 +377,7 @@ def test_model_figures(tiny_model):
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()][3] == "·"  # spaces made visible
     fig = A.model_head_figure(model, tokenizer, "abc def", 0, 1, query=99, causal=False)
     assert "Where character 6 ('f') looks" in fig.axes[1].get_title()  # the query is clamped to the text
-    with pytest.raises(ValueError, match="layer must be in 0..1"):
+    with pytest.raises(ValueError, match=r"layer must be an int in 0\.\.1"):
         A.model_head_figure(model, tokenizer, "abc", 2, 0)
     tokens, patterns = A.model_attention(model, tokenizer, "abcdefghij klmnopq")
     fig = A.all_heads_figure(tokens, patterns)
@@ -413,3 +415,147 @@ def test_attention_widgets_render_first_and_follow_changes(tiny_model):
     assert box.children[1].value != first
     controls[0].value = "a" * 40  # longer than the context: the slider stops at its end
     assert controls[3].max == 15
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+X, W = np.ones((3, 4)), np.ones((2, 4))
+
+
+def _with_nan(shape, where):
+    a = np.ones(shape)
+    a[where] = NAN
+    return a
+
+
+@functools.cache
+def _tiny_model():
+    from course_lib.model import GPT, GPTConfig
+    from course_lib.tokenizers import CharTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer.from_text("abcdef ")
+    return GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=8, n_layer=2, n_head=2, n_embd=8)), tokenizer
+
+
+BAD_INPUTS = table(
+    Bad("nan-query", lambda: A.attend(_with_nan((3, 4), (0, 1)), X, X), ValueError, "q", "NaN at index (0, 1)"),
+    Bad(
+        "inf-key",
+        lambda: A.attend(torch.ones(3, 4), torch.full((3, 4), INF), torch.ones(3, 4)),
+        ValueError,
+        "k",
+        "+inf",
+    ),
+    Bad("nan-value", lambda: A.attend(X, X, _with_nan((3, 2), (2, 0))), ValueError, "v", "NaN at index (2, 0)"),
+    Bad("no-keys", lambda: A.attend(X, np.ones((0, 4)), np.ones((0, 2))), ValueError, "k", "is empty"),
+    Bad("no-queries", lambda: A.attend(np.ones((0, 4)), X, X), ValueError, "q", "is empty"),
+    Bad("zero-width", lambda: A.attend(np.ones((3, 0)), np.ones((3, 0)), X), ValueError, "q", "is empty"),
+    Bad(
+        "batch-mismatch",
+        lambda: A.attend(np.ones((2, 3, 4)), np.ones((3, 3, 4)), np.ones((3, 3, 2))),
+        ValueError,
+        "q has shape (2, 3, 4), k has shape (3, 3, 4)",
+        "batch dimensions",
+    ),
+    Bad("bool-query", lambda: A.attend(np.ones((3, 4), bool), X, X), TypeError, "q", "dtype bool"),
+    Bad(
+        "overflowing-scores",
+        lambda: A.attend(*[torch.full((2, 2), 1e200, dtype=torch.float64)] * 3, causal=False),
+        ValueError,
+        "scores",
+        "contains +inf",
+    ),
+    Bad(
+        "scores-nan-query", lambda: A.attention_scores(_with_nan((2, 4), 0), X), ValueError, "q", "NaN at index (0, 0)"
+    ),
+    Bad(
+        "mask-nan", lambda: A.apply_causal_mask(_with_nan((2, 2), (1, 1))), ValueError, "scores", "NaN at index (1, 1)"
+    ),
+    Bad("mask-empty", lambda: A.apply_causal_mask(np.ones((3, 0))), ValueError, "scores", "is empty"),
+    Bad("mask-plus-inf", lambda: A.apply_causal_mask(np.array([[INF]])), ValueError, "scores", "+inf"),
+    Bad(
+        "nan-x", lambda: A.single_head_attention(_with_nan((3, 4), 0), W, W, W), ValueError, "x", "NaN at index (0, 0)"
+    ),
+    Bad("nan-w-q", lambda: A.single_head_attention(X, _with_nan((2, 4), (1, 3)), W, W), ValueError, "w_q", "(1, 3)"),
+    Bad(
+        "inf-b-v",
+        lambda: A.single_head_attention(X, W, W, W, b_v=np.array([0.0, INF])),
+        ValueError,
+        "b_v",
+        "+inf at index 1",
+    ),
+    Bad(
+        "nan-context",
+        lambda: A.cross_attention(X, _with_nan((5, 4), (4, 0)), W, W, W),
+        ValueError,
+        "context",
+        "NaN at index (4, 0)",
+    ),
+    Bad(
+        "float-heads",
+        lambda: A.multi_head_attention(np.ones((3, 4)), *[np.eye(4)] * 4, 2.0),
+        TypeError,
+        "n_heads",
+        "must be an int, got float",
+    ),
+    Bad(
+        "bool-heads",
+        lambda: A.multi_head_attention(np.ones((3, 4)), *[np.eye(4)] * 4, True),
+        TypeError,
+        "n_heads",
+        "got bool",
+    ),
+    Bad(
+        "nan-w-o",
+        lambda: A.multi_head_attention(np.ones((3, 4)), *[np.eye(4)] * 3, _with_nan((4, 4), 0), 2),
+        ValueError,
+        "w_o",
+        "NaN at index (0, 0)",
+    ),
+    Bad("float-mask-size", lambda: A.causal_mask(2.5), TypeError, "n_queries", "must be an int, got float 2.5"),
+    Bad("zero-keys-mask", lambda: A.causal_mask(3, 0), ValueError, "n_keys", "must be a positive int"),
+    Bad("split-zero-heads", lambda: A.split_heads(np.ones((3, 4)), 0), ValueError, "n_heads", "positive int"),
+    Bad("split-nan", lambda: A.split_heads(_with_nan((3, 4), 0), 2), ValueError, "x", "NaN"),
+    Bad("merge-2d", lambda: A.merge_heads(np.ones((3, 4))), ValueError, "x", "at least 3 dimension"),
+    Bad("low-rank-nan-x", lambda: A.low_rank_value(_with_nan((3, 4), 0), W, W.T), ValueError, "x", "NaN"),
+    Bad(
+        "low-rank-nan-w",
+        lambda: A.low_rank_value(X, _with_nan((2, 4), (0, 2)), W.T),
+        ValueError,
+        "w_down",
+        "NaN at index (0, 2)",
+    ),
+    Bad("best-low-rank-nan", lambda: A.best_low_rank(_with_nan((3, 3), 0), 1), ValueError, "w", "NaN"),
+    Bad("best-low-rank-float", lambda: A.best_low_rank(np.eye(3), 1.5), TypeError, "rank", "must be an int"),
+    Bad("value-map-float-rank", lambda: A.value_map_parameters(8, 2.0), TypeError, "rank", "must be an int"),
+    Bad("bytes-float", lambda: A.attention_pattern_bytes(2.0), TypeError, "context_length", "must be an int"),
+    Bad("bytes-bool", lambda: A.attention_pattern_bytes(8, n_heads=True), TypeError, "n_heads", "got bool"),
+    Bad("cost-float-repeats", lambda: A.measure_attention_cost([8], repeats=1.5), TypeError, "repeats", "an int"),
+    Bad("cost-float-length", lambda: A.measure_attention_cost([8.0]), TypeError, "context_lengths[0]", "an int"),
+    Bad("cost-zero-head", lambda: A.measure_attention_cost([8], d_head=0), ValueError, "d_head", "positive int"),
+    Bad("count-bool", lambda: A.attention_parameter_count(True), TypeError, "n_embd", "got bool"),
+    Bad("head-scores-nan", lambda: A.head_scores(_with_nan((1, 1, 2, 2), 0)), ValueError, "patterns", "NaN"),
+    Bad("toy-float-query", lambda: A.toy_attention_view(["a", "cat"], 0.5), TypeError, "query", "must be an int"),
+    Bad("toy-negative-query", lambda: A.toy_attention_view(["a", "cat"], -1), ValueError, "query", "int in 0..1"),
+    Bad(
+        "float-layer",
+        lambda: A.model_head_view(*_tiny_model(), "abc", 0.5, 0, 1),
+        TypeError,
+        "layer",
+        "must be an int, got float",
+    ),
+    Bad("bad-head", lambda: A.model_head_view(*_tiny_model(), "abc", 0, 2, 1), ValueError, "head", "int in 0..1"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_are_refused(case):
+    assert_refused(case)
+
+
+def test_numpy_integer_sizes_are_accepted():
+    assert A.causal_mask(np.int64(3), np.int32(2)).shape == (3, 2)
+    assert A.attention_pattern_bytes(np.int64(4)) == 64
+    assert A.split_heads(np.ones((3, 4)), np.int64(2)).shape == (2, 3, 2)

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+import torch
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib import embeddings as emb
 from course_lib import plots, widgets
@@ -60,13 +62,13 @@ def test_one_hot_by_hand():
 
 
 def test_one_hot_errors_name_the_argument():
-    with pytest.raises(EmbeddingError, match=r"ids\[1\] = 5 is outside the vocabulary: ids go from 0 to 3"):
+    with pytest.raises(ValueError, match=r"token id 5 is out of range at ids\[1\]: valid values go from 0 to 3"):
         one_hot([0, 5], 4)
-    with pytest.raises(TypeError, match="ids must be integer token ids, got str"):
+    with pytest.raises(TypeError, match="ids must be integer token ids, not str"):
         one_hot("hi", 4)
-    with pytest.raises(TypeError, match="ids must hold integers; position 0 holds 1.5"):
+    with pytest.raises(TypeError, match=r"ids must hold integer token ids; ids\[0\] is the float 1.5"):
         one_hot([1.5], 4)
-    with pytest.raises(ValueError, match="vocab_size must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="vocab_size must be a positive int, got 0"):
         one_hot([0], 0)
 
 
@@ -82,7 +84,7 @@ def test_cosine_errors():
         cosine_similarity([1, 0], [1, 0, 0])
     with pytest.raises(ValueError, match="undefined for a zero vector"):
         cosine_similarity([0, 0], [1, 0])
-    with pytest.raises(ValueError, match="a must be a 1-D vector, got an array of shape"):
+    with pytest.raises(ValueError, match="a must be a 1-D array, got shape"):
         cosine_similarity([[1, 0]], [1, 0])
 
 
@@ -129,9 +131,9 @@ def test_sinusoidal_positions_odd_width_and_uniqueness():
     assert pe.shape == (50, 5)
     np.testing.assert_allclose(pe[:, 4], np.sin(np.arange(50) / 10000 ** (4 / 5)), rtol=1e-5, atol=1e-7)
     assert len({tuple(np.round(row, 5)) for row in pe}) == 50  # every position has its own pattern
-    with pytest.raises(ValueError, match="dim must be at least 1"):
+    with pytest.raises(ValueError, match="dim must be a positive int"):
         sinusoidal_positions(4, 0)
-    with pytest.raises(TypeError, match="n_positions must be an integer"):
+    with pytest.raises(TypeError, match="n_positions must be an int, got float 2.5"):
         sinusoidal_positions(2.5, 4)
 
 
@@ -327,7 +329,7 @@ def test_character_class():
 def test_bad_tables_are_refused():
     with pytest.raises(ValueError, match="one row per vocabulary entry: the vocabulary has 2 entries but the matrix"):
         EmbeddingTable(["a", "b"], np.ones((3, 2)))
-    with pytest.raises(ValueError, match="must be 2-D"):
+    with pytest.raises(ValueError, match="matrix must be a 2-D array"):
         EmbeddingTable(["a"], np.ones(3))
     with pytest.raises(ValueError, match="lists 'a' twice"):
         EmbeddingTable(["a", "a"], np.ones((2, 2)))
@@ -376,16 +378,16 @@ def test_empty_and_non_text_queries(toy):
 def test_k_is_checked(toy):
     with pytest.raises(EmbeddingError, match="k=4 is larger than the vocabulary: toy has 4 entries, 3 of which"):
         toy.neighbours("a", k=4)
-    with pytest.raises(ValueError, match="k must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="k must be a positive int, got 0"):
         toy.neighbours("a", k=0)
-    with pytest.raises(TypeError, match="k must be an integer"):
+    with pytest.raises(TypeError, match="k must be an int, got float 2.0"):
         toy.neighbours("a", k=2.0)
 
 
 def test_wrong_shapes_are_named(toy):
     with pytest.raises(ValueError, match="query must have 2 numbers .* got 3"):
         toy.neighbours([1.0, 0.0, 0.0])
-    with pytest.raises(EmbeddingError, match=r"ids\[0\] = 9 is outside the vocabulary"):
+    with pytest.raises(ValueError, match=r"token id 9 is out of range at ids\[0\]"):
         toy.lookup([9])
 
 
@@ -568,3 +570,86 @@ def test_dot_product_explorer_and_its_text(no_open_figures):
     assert "a · b = (+2.00)(-1.00) + (+0.00)(+0.00) = -2.00" in text.value and "negative" in text.value
     by_hand = widgets.dot_product_html([3, 4], [4, -3])
     assert "= +0.00" in by_hand and "|a| = 5.00" in by_hand and "cosine = a · b / (|a| |b|) = +0.00" in by_hand
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+TOY = EmbeddingTable(TOY_VOCAB, TOY_MATRIX, name="toy")
+
+
+def _with_nan(shape, where):
+    a = np.ones(shape)
+    a[where] = NAN
+    return a
+
+
+BAD_INPUTS = table(
+    Bad("nan-query", lambda: TOY.neighbours([NAN, 0.0]), ValueError, "query", "contains NaN at index 0"),
+    Bad("inf-query", lambda: TOY.neighbours(np.array([1.0, INF])), ValueError, "query", "contains +inf at index 1"),
+    Bad("nan-tensor-query", lambda: TOY.neighbours(torch.tensor([NAN, 1.0])), ValueError, "query", "NaN at index 0"),
+    Bad("nan-similarity", lambda: TOY.similarity("a", [0.0, NAN]), ValueError, "b", "NaN at index 1"),
+    Bad("nan-cosine", lambda: cosine_similarity([NAN, 1.0], [1.0, 1.0]), ValueError, "a", "NaN at index 0"),
+    Bad("text-cosine", lambda: cosine_similarity(["x"], ["y"]), TypeError, "a", "must hold real numbers"),
+    Bad("nan-cosine-matrix", lambda: cosine_matrix(_with_nan((2, 2), (1, 0))), ValueError, "x", "NaN at index (1, 0)"),
+    Bad("inf-cosine-matrix-y", lambda: cosine_matrix(np.ones((2, 2)), np.full((1, 2), INF)), ValueError, "y", "+inf"),
+    Bad("nan-pca", lambda: pca_2d(_with_nan((3, 2), (2, 1))), ValueError, "points", "NaN at index (2, 1)"),
+    Bad("bool-id", lambda: one_hot([True], 4), TypeError, "ids[0]", "is the bool True"),
+    Bad("whole-float-id", lambda: one_hot([2.0], 4), TypeError, "ids[0] is the float 2.0", "int()"),
+    Bad("float-id-array", lambda: one_hot(np.array([1.0]), 4), TypeError, "ids", "got dtype float64"),
+    Bad("nested-ids", lambda: one_hot([[1, 2]], 4), ValueError, "ids", "must be 0-D or 1-D, got shape (1, 2)"),
+    Bad("float-vocab-size", lambda: one_hot([1], 4.0), TypeError, "vocab_size", "must be an int, got float"),
+    Bad("bool-vocab-size", lambda: one_hot([1], True), TypeError, "vocab_size", "got bool"),
+    Bad("negative-id", lambda: TOY.lookup([-1]), ValueError, "ids[0]", "token id -1 is out of range"),
+    Bad("bool-tensor-ids", lambda: TOY.lookup(torch.tensor([True])), TypeError, "ids", "torch.bool"),
+    Bad(
+        "negative-position",
+        lambda: LearnedPositions(8, 4)([-1]),
+        ValueError,
+        "positions[0]",
+        "position -1 is out of range",
+    ),
+    Bad("float-position", lambda: LearnedPositions(8, 4)([1.5]), TypeError, "positions[0]", "is the float 1.5"),
+    Bad("negative-std", lambda: LearnedPositions(8, 4, std=-1.0), ValueError, "std", "must be >= 0"),
+    Bad("nan-std", lambda: LearnedPositions(8, 4, std=NAN), ValueError, "std", "finite number"),
+    Bad("float-max-positions", lambda: LearnedPositions(8.0, 4), TypeError, "max_positions", "must be an int"),
+    Bad("text-base", lambda: sinusoidal_positions(4, 4, base="10"), TypeError, "base", "must be a number, got str"),
+    Bad("inf-base", lambda: sinusoidal_positions(4, 4, base=INF), ValueError, "base", "finite number"),
+    Bad("nan-base", lambda: sinusoidal_positions(4, 4, base=NAN), ValueError, "base", "finite number"),
+    Bad(
+        "nan-table",
+        lambda: EmbeddingTable(["a"], np.array([[1.0, NAN]])),
+        ValueError,
+        "matrix",
+        "contains NaN at index (0, 1)",
+    ),
+    Bad("text-table", lambda: EmbeddingTable(["a"], np.array([["x", "y"]])), TypeError, "matrix", "dtype <U1"),
+    Bad("nan-axis", lambda: TOY.coordinates(["a"], [[NAN, 1.0]]), ValueError, "axes[0]", "NaN at index 0"),
+    Bad("nan-vectors", lambda: add_positions(_with_nan((2, 2), 0), np.ones((2, 2))), ValueError, "vectors", "NaN"),
+    Bad("inf-positions", lambda: add_positions(np.ones((2, 2)), np.full((2, 2), INF)), ValueError, "positions", "+inf"),
+    Bad("nan-nearest", lambda: emb.nearest_other(_with_nan((3, 2), (1, 1))), ValueError, "vectors", "NaN"),
+    Bad(
+        "nan-neighbour-rate",
+        lambda: emb.same_class_neighbour_rate(_with_nan((2, 2), 0), ["A", "B"]),
+        ValueError,
+        "vectors",
+        "NaN",
+    ),
+    Bad("bool-k", lambda: TOY.neighbours("a", k=True), TypeError, "k", "must be an int, got bool"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_are_refused(case):
+    assert_refused(case)
+
+
+def test_numpy_and_torch_ids_are_accepted(toy):
+    rows = toy.matrix[[1, 2]]
+    for ids in (np.array([1, 2]), np.array([1, 2], dtype=np.uint8), torch.tensor([1, 2]), [np.int64(1), np.int16(2)]):
+        np.testing.assert_array_equal(toy.lookup(ids), rows)
+    np.testing.assert_array_equal(toy.lookup(np.int64(3)), toy.matrix[[3]])
+    assert one_hot(np.int64(2), np.int64(4)).tolist() == [[0, 0, 1, 0]]
+    assert len(toy.neighbours("a", k=np.int64(2))) == 2
+    table = LearnedPositions(np.int64(8), 4)
+    np.testing.assert_array_equal(table(np.array([1, 7])), table.weight[[1, 7]])

@@ -1,5 +1,6 @@
 """course_lib.mlp: the block's pieces, parameter counts, and the neuron-finding tools."""
 
+import functools
 import math
 import re
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib import mlp as M
 
@@ -147,8 +149,16 @@ def test_neuron_scores_and_finding_a_planted_neuron():
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
-        (lambda: M.linear(np.ones(3), np.ones((2, 4))), ValueError, "each row of w must be as long as the input"),
-        (lambda: M.linear(np.ones(3), np.ones((2, 3)), np.ones(3)), ValueError, "b must have one entry per row of w"),
+        (
+            lambda: M.linear(np.ones(3), np.ones((2, 4))),
+            ValueError,
+            "w has shape (2, 4) but the input vectors have 3 features",
+        ),
+        (
+            lambda: M.linear(np.ones(3), np.ones((2, 3)), np.ones(3)),
+            ValueError,
+            "b must have shape (2,), one entry per row of its weight",
+        ),
         (lambda: M.linear(np.ones(3), torch.ones(2, 3)), TypeError, "mix of NumPy"),
         (lambda: M.linear("x", np.ones((2, 3))), TypeError, "NumPy array or a torch tensor"),
         (lambda: M.gelu(np.ones(2), "fast"), ValueError, "approximate must be 'none' or 'tanh'"),
@@ -257,3 +267,131 @@ def test_mlp_widgets_render_first_and_follow_changes(tiny_model):
     assert box.children[1].value != first
     with pytest.raises(ValueError, match="at least one"):
         widgets.neuron_explorer(model, tokenizer, "abc", {})
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+X, W_UP, W_DOWN = np.ones(2), np.ones((8, 2)), np.ones((2, 8))
+TEXT = "Ab\ncd\nEf"
+
+
+def _with_nan(shape, where):
+    a = np.ones(shape)
+    a[where] = NAN
+    return a
+
+
+@functools.cache
+def _tiny_model():
+    from course_lib.model import GPT, GPTConfig
+    from course_lib.tokenizers import CharTokenizer
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizer.from_text("abc")
+    return GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=8, n_layer=2, n_head=2, n_embd=8)), tokenizer
+
+
+BAD_INPUTS = table(
+    Bad("nan-x", lambda: M.linear(np.array([1.0, NAN]), np.ones((2, 2))), ValueError, "x", "NaN at index 1"),
+    Bad("nan-w", lambda: M.linear(X, _with_nan((3, 2), (2, 1))), ValueError, "w", "NaN at index (2, 1)"),
+    Bad("inf-b", lambda: M.linear(X, np.ones((2, 2)), np.array([INF, 0.0])), ValueError, "b", "+inf at index 0"),
+    Bad("vector-w", lambda: M.linear(X, np.ones(2)), ValueError, "w", "2-D"),
+    Bad("3d-w", lambda: M.linear(X, np.ones((1, 2, 2))), ValueError, "w", "must be a 2-D matrix"),
+    Bad("block-nan-x", lambda: M.mlp_block(_with_nan(2, 0), W_UP, None, W_DOWN, None), ValueError, "x", "NaN"),
+    Bad(
+        "block-w-up-width",
+        lambda: M.mlp_block(X, np.ones((8, 3)), None, W_DOWN, None),
+        ValueError,
+        "w_up has shape (8, 3)",
+        "needs 2 columns",
+    ),
+    Bad(
+        "block-b-up-shape",
+        lambda: M.mlp_block(X, W_UP, np.ones(3), W_DOWN, None),
+        ValueError,
+        "b_up",
+        "must have shape (8,)",
+    ),
+    Bad(
+        "block-b-down-shape",
+        lambda: M.mlp_block(X, W_UP, None, W_DOWN, np.ones(8)),
+        ValueError,
+        "b_down",
+        "must have shape (2,)",
+    ),
+    Bad(
+        "block-nan-w-down",
+        lambda: M.mlp_block(X, W_UP, None, _with_nan((2, 8), (1, 7)), None),
+        ValueError,
+        "w_down",
+        "NaN at index (1, 7)",
+    ),
+    Bad(
+        "block-mixed-kinds",
+        lambda: M.mlp_block(X, W_UP, None, torch.ones(2, 8), None),
+        TypeError,
+        "w_down=tensor",
+        "mix of NumPy arrays and torch tensors",
+    ),
+    Bad("relu-nan", lambda: M.relu(np.array([0.0, NAN])), ValueError, "x", "NaN at index 1"),
+    Bad("relu-inf-tensor", lambda: M.relu(torch.tensor([INF])), ValueError, "x", "+inf"),
+    Bad("gelu-nan", lambda: M.gelu([NAN]), ValueError, "x", "NaN at index 0"),
+    Bad("gelu-minus-inf", lambda: M.gelu(np.array([-INF])), ValueError, "x", "-inf at index 0"),
+    Bad("count-float", lambda: M.mlp_parameter_count(2.0), TypeError, "n_embd", "must be an int, got float"),
+    Bad("count-zero-ratio", lambda: M.mlp_parameter_count(8, mlp_ratio=0), ValueError, "mlp_ratio", "positive int"),
+    Bad("block-count-bool", lambda: M.block_parameter_counts(True), TypeError, "n_embd", "got bool"),
+    Bad("auc-nan", lambda: M.auc([NAN, 1.0], [True, False]), ValueError, "scores", "NaN at index 0"),
+    Bad(
+        "scores-nan",
+        lambda: M.neuron_scores(_with_nan((4, 2), (3, 1)), np.array([1, 0, 1, 0], bool)),
+        ValueError,
+        "activations",
+        "NaN at index (3, 1)",
+    ),
+    Bad("find-zero-top-k", lambda: M.find_feature_neurons(np.ones((8, 2)), TEXT, top_k=0), ValueError, "top_k", "int"),
+    Bad(
+        "find-float-top-k", lambda: M.find_feature_neurons(np.ones((8, 2)), TEXT, top_k=1.5), TypeError, "top_k", "int"
+    ),
+    Bad(
+        "find-zero-min-positions",
+        lambda: M.find_feature_neurons(np.ones((8, 2)), TEXT, min_positions=0),
+        ValueError,
+        "min_positions",
+        "must be a positive int",
+    ),
+    Bad(
+        "find-nan",
+        lambda: M.find_feature_neurons(_with_nan((8, 2), (0, 0)), TEXT),
+        ValueError,
+        "activations",
+        "NaN at index (0, 0)",
+    ),
+    Bad(
+        "position-by-position-nan",
+        lambda: M.position_by_position(_with_nan((3, 2), (1, 1)), M.relu),
+        ValueError,
+        "x",
+        "NaN at index (1, 1)",
+    ),
+    Bad(
+        "record-float-layer",
+        lambda: M.record_neurons(*_tiny_model(), "abc", 1.0),
+        TypeError,
+        "layer",
+        "must be an int, got float",
+    ),
+    Bad("view-neuron-out-of-range", lambda: M.neuron_view(np.ones((8, 2)), TEXT, 5), ValueError, "neuron", "0..1"),
+    Bad(
+        "responses-nan-x",
+        lambda: M.neuron_responses_view(np.array([NAN, 1.0]), np.eye(2), np.zeros(2), ["a", "b"]),
+        ValueError,
+        "x",
+        "NaN at index 0",
+    ),
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_are_refused(case):
+    assert_refused(case)

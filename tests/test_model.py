@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib import model_numpy
 from course_lib.model import CAPTURE_KEYS, GPT, GPT2_SMALL, GPT3_175B, GPTConfig, KVCache, count_parameters
@@ -195,7 +196,11 @@ def test_kv_cache_refuses_to_overflow_block_size():
         (torch.tensor([[1.0, 2.0]]), TypeError, "integer token ids"),
         (torch.tensor([1, 2, 3]), ValueError, r"shape \(batch, time\).*unsqueeze\(0\)"),
         (torch.zeros(1, 0, dtype=torch.long), ValueError, "at least one token"),
-        (torch.tensor([[1, 37]]), ValueError, r"token id 37 is out of range: this model's ids are 0..36"),
+        (
+            torch.tensor([[1, 37]]),
+            ValueError,
+            r"token id 37 is out of range at idx\[0, 1\]: valid values go from 0 to 36",
+        ),
         (torch.tensor([[-1, 3]]), ValueError, "token id -1 is out of range"),
         (torch.zeros(1, 17, dtype=torch.long), ValueError, "17 tokens is longer than block_size=16"),
     ],
@@ -220,7 +225,6 @@ def test_bad_targets_give_clear_errors():
         ({"n_embd": 25}, "divisible by n_head"),
         ({"n_layer": 0}, "n_layer must be a positive int"),
         ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
-        ({"vocab_size": 3.5}, "vocab_size must be a positive int"),
     ],
 )
 def test_bad_config_gives_clear_errors(changes, message):
@@ -289,9 +293,76 @@ def test_numpy_trace_matches_torch_capture():
 
 def test_numpy_forward_rejects_bad_ids():
     params = model_numpy.params_from_model(make_model())
-    with pytest.raises(ValueError, match="ids must be in 0..36"):
+    with pytest.raises(ValueError, match=r"token id 40 is out of range at ids\[1\]: valid values go from 0 to 36"):
         model_numpy.forward(params, SMALL, [1, 40])
     with pytest.raises(ValueError, match="longer than block_size=16"):
         model_numpy.forward(params, SMALL, [1] * 17)
     with pytest.raises(ValueError, match="non-empty 1-D"):
         model_numpy.forward(params, SMALL, [])
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+IDX = torch.tensor([[1, 2, 3]])
+
+
+def _forward(idx, targets=None):
+    return lambda: make_model()(idx, targets)
+
+
+def _config(**changes):
+    return lambda: GPTConfig(**{**SMALL.to_dict(), **changes})
+
+
+def _numpy_forward(ids):
+    return lambda: model_numpy.forward(model_numpy.params_from_model(make_model()), SMALL, ids)
+
+
+BAD_INPUTS = table(
+    Bad("int16-ids", _forward(IDX.short()), TypeError, "idx", "torch.int16: convert with idx.long()"),
+    Bad("bool-ids", _forward(IDX.bool()), TypeError, "idx", "torch.bool"),
+    Bad("3d-ids", _forward(IDX[None]), ValueError, "idx", "shape (batch, time)"),
+    Bad("numpy-ids", _forward(IDX.numpy()), TypeError, "idx", "must be a torch.Tensor of token ids, got ndarray"),
+    Bad("negative-id", _forward(torch.tensor([[0, 5], [2, -3]])), ValueError, "idx[1, 1]", "token id -3"),
+    Bad("target-too-large", _forward(IDX, torch.tensor([[1, 99, 2]])), ValueError, "targets[0, 1]", "target 99"),
+    Bad("target-below-minus-one", _forward(IDX, torch.tensor([[-2, 1, 1]])), ValueError, "targets[0, 0]", "or -1"),
+    Bad("target-list", _forward(IDX, [[1, 2, 3]]), TypeError, "targets", "must be a torch.long tensor"),
+    Bad("target-int32", _forward(IDX, IDX.int()), TypeError, "targets", "must be a torch.long tensor"),
+    Bad("float-vocab-size", _config(vocab_size=3.5), TypeError, "GPTConfig.vocab_size", "must be an int"),
+    Bad("bool-layers", _config(n_layer=True), TypeError, "GPTConfig.n_layer", "got bool"),
+    Bad("text-heads", _config(n_head="3"), TypeError, "GPTConfig.n_head", "got str"),
+    Bad("text-dropout", _config(dropout="0.1"), TypeError, "GPTConfig.dropout", "must be a number, got str"),
+    Bad("nan-dropout", _config(dropout=NAN), ValueError, "GPTConfig.dropout", "finite number"),
+    Bad("int-bias", _config(bias=1), TypeError, "GPTConfig.bias", "must be True or False"),
+    Bad("float-ids-numpy", _numpy_forward([1.5]), TypeError, "ids[0]", "is the float 1.5"),
+    Bad("bool-ids-numpy", _numpy_forward([True, 1]), TypeError, "ids[0]", "is the bool True"),
+    Bad("2d-ids-numpy", _numpy_forward([[1, 2]]), ValueError, "ids", "must be 1-D"),
+    Bad("negative-id-numpy", _numpy_forward([3, -1]), ValueError, "ids[1]", "token id -1 is out of range"),
+    Bad(
+        "numpy-softmax-masked",
+        lambda: model_numpy.softmax(np.array([[0.0, 1.0], [-INF, -INF]])),
+        ValueError,
+        "x row 1",
+        "fully masked",
+    ),
+    Bad("numpy-softmax-nan", lambda: model_numpy.softmax(np.array([NAN, 1.0])), ValueError, "x", "NaN at index 0"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_are_refused(case):
+    assert_refused(case)
+
+
+def test_numpy_integers_and_ignored_targets_are_accepted():
+    config = GPTConfig(**{**SMALL.to_dict(), "n_layer": np.int64(2), "vocab_size": np.int32(37)})
+    assert config == SMALL and type(config.n_layer) is int  # stored as Python ints: config.json can hold them
+    model = make_model()
+    logits, _ = model(IDX)
+    torch.testing.assert_close(model(IDX.int())[0], logits)
+    _, loss = model(IDX, torch.tensor([[-1, 4, -1]]))  # -1: a position that is not scored
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits[0, 1:2], torch.tensor([4])))
+    params = model_numpy.params_from_model(model)
+    uint8_ids = np.array([1, 2, 3], dtype=np.uint8)
+    np.testing.assert_allclose(model_numpy.forward(params, SMALL, uint8_ids), logits[0].detach(), rtol=1e-4, atol=1e-5)

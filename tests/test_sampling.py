@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import pytest
 import torch
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import (
@@ -232,7 +234,7 @@ def test_generation_restores_training_mode(model):
         ({"prompt": torch.tensor([[0.5]])}, TypeError, "integer token ids"),
         ({"prompt": [1, 99]}, ValueError, "token id 99 is out of range"),
         ({"temperature": 0}, ValueError, "use greedy=True"),
-        ({"top_k": 0}, ValueError, "k must be at least 1"),
+        ({"top_k": 0}, ValueError, "k must be a positive int"),
         ({"top_p": 1.2}, ValueError, r"p must be a number in \(0, 1\]"),
         ({"max_new_tokens": -1}, ValueError, "max_new_tokens must be an int >= 0"),
         ({"seed": 1, "generator": torch.Generator()}, ValueError, "either seed or generator"),
@@ -292,7 +294,7 @@ def test_generate_at_temperatures_rows_do_not_depend_on_the_batch(model):
     "kwargs, error, message",
     [
         ({"temperatures": []}, ValueError, "at least one temperature"),
-        ({"temperatures": [1.0, 0.0]}, ValueError, "temperature must be > 0"),
+        ({"temperatures": [1.0, 0.0]}, ValueError, r"temperatures\[1\] must be > 0"),
         ({"prompt": [[1, 2], [3, 4]]}, ValueError, "one sequence of token ids"),
         ({"max_new_tokens": -1}, ValueError, "max_new_tokens must be an int >= 0"),
         ({"model": "gpt"}, TypeError, "must be a course_lib.model.GPT"),
@@ -304,3 +306,218 @@ def test_generate_at_temperatures_bad_arguments(model, kwargs, error, message):
         generate_at_temperatures(
             arguments["model"], arguments["prompt"], arguments["max_new_tokens"], arguments["temperatures"]
         )
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+ROW = torch.tensor([[0.5, 1.0, -0.3]])
+
+SCORE_CASES = table(
+    Bad("nan", lambda: softmax([NAN, 1.0]), ValueError, "logits", "logits contains NaN at index 0"),
+    Bad("nan-in-matrix", lambda: softmax(np.array([[1, 2], [3, NAN]])), ValueError, "logits", "NaN at index (1, 1)"),
+    Bad("plus-inf", lambda: softmax([INF, 1.0]), ValueError, "logits", "contains +inf at index 0"),
+    Bad("all-masked", lambda: softmax([-INF, -INF]), ValueError, "logits", "every score is -inf in logits"),
+    Bad(
+        "one-row-masked",
+        lambda: softmax(torch.tensor([[0.0, 1.0], [-INF, -INF]])),
+        ValueError,
+        "logits row 1",
+        "the row is fully masked",
+    ),
+    Bad("empty", lambda: softmax([]), ValueError, "logits", "is empty"),
+    Bad("empty-rows", lambda: softmax(np.ones((2, 0))), ValueError, "logits", "is empty"),
+    Bad("scalar", lambda: softmax(3.0), ValueError, "logits", "at least 1 dimension"),
+    Bad("text", lambda: softmax("abc"), TypeError, "logits", "NumPy array or a torch tensor, got str"),
+    Bad("none", lambda: softmax(None), TypeError, "logits", "got NoneType"),
+    Bad("list-of-text", lambda: softmax(["a", "b"]), TypeError, "logits", "must hold real numbers"),
+    Bad("bool-array", lambda: softmax(np.array([True, False])), TypeError, "logits", "dtype bool"),
+    Bad("bool-tensor", lambda: softmax(torch.tensor([True])), TypeError, "logits", "dtype torch.bool"),
+    Bad("complex", lambda: softmax(np.array([1 + 2j])), TypeError, "logits", "dtype complex128"),
+    Bad("nan-temperature", lambda: softmax([1.0], NAN), ValueError, "temperature", "finite number, got nan"),
+    Bad("inf-temperature", lambda: softmax([1.0], INF), ValueError, "temperature", "finite number, got inf"),
+    Bad("text-temperature", lambda: softmax([1.0], "1"), TypeError, "temperature", "must be a number, got str"),
+    Bad("bool-temperature", lambda: softmax([1.0], True), TypeError, "temperature", "must be a number, got bool"),
+    Bad("none-temperature", lambda: softmax([1.0], None), TypeError, "temperature", "got NoneType"),
+    Bad("tiny-temperature", lambda: softmax([1.0, 2.0], 1e-320), ValueError, "temperature=1e-320", "too small"),
+    Bad("entropy-of-logits", lambda: entropy([2.0, 1.0, 0.1]), ValueError, "probs", "it sums to 3.1"),
+    Bad("entropy-negative", lambda: entropy([-0.5, 1.5]), ValueError, "probs[0] = -0.5", "each >= 0"),
+    Bad("entropy-nan", lambda: entropy([NAN, 1.0]), ValueError, "probs", "contains NaN at index 0"),
+    Bad("entropy-empty", lambda: entropy([]), ValueError, "probs", "is empty"),
+    Bad("entropy-row", lambda: entropy(torch.tensor([[0.5, 0.6]])), ValueError, "probs", "sums to 1.1"),
+    Bad("entropy-base-1", lambda: entropy([0.5, 0.5], base=1), ValueError, "base", "must not be 1"),
+    Bad("entropy-base-0", lambda: entropy([0.5, 0.5], base=0), ValueError, "base", "must be > 0"),
+    Bad("entropy-base-text", lambda: entropy([0.5, 0.5], base="2"), TypeError, "base", "must be a number"),
+    Bad("top-k-nan", lambda: top_k_filter([NAN, 1.0], 1), ValueError, "logits", "NaN at index 0"),
+    Bad("top-k-bool", lambda: top_k_filter([1.0, 2.0], True), TypeError, "k", "must be an int, got bool"),
+    Bad("top-k-text", lambda: top_k_filter([1.0, 2.0], "2"), TypeError, "k", "must be an int, got str"),
+    Bad("top-k-numpy-float", lambda: top_k_filter([1.0, 2.0], np.float64(2)), TypeError, "k", "got float64"),
+    Bad("top-k-empty", lambda: top_k_filter([], 1), ValueError, "logits", "is empty"),
+    Bad("top-k-all-masked", lambda: top_k_filter([-INF, -INF], 1), ValueError, "logits", "fully masked"),
+    Bad("top-p-nan", lambda: top_p_filter([1.0, 2.0], NAN), ValueError, "p", "finite number, got nan"),
+    Bad("top-p-text", lambda: top_p_filter([1.0, 2.0], "0.5"), TypeError, "p", "must be a number, got str"),
+    Bad("top-p-bool", lambda: top_p_filter([1.0, 2.0], True), TypeError, "p", "must be a number, got bool"),
+    Bad("top-p-nan-logits", lambda: top_p_filter([NAN, 1.0], 0.5), ValueError, "logits", "NaN at index 0"),
+    Bad("top-p-inf-logits", lambda: top_p_filter(torch.tensor([INF, 1.0]), 0.5), ValueError, "logits", "+inf"),
+    Bad("top-p-all-masked", lambda: top_p_filter([-INF], 0.5), ValueError, "logits", "fully masked"),
+    Bad("sample-nan", lambda: sample_next(torch.tensor([[NAN, 1.0]])), ValueError, "logits", "NaN at index (0, 0)"),
+    Bad(
+        "greedy-nan",
+        lambda: sample_next(torch.tensor([[1.0, NAN]]), greedy=True),
+        ValueError,
+        "logits",
+        "NaN at index (0, 1)",
+    ),
+    Bad("sample-all-masked", lambda: sample_next(torch.full((1, 3), -INF)), ValueError, "logits", "fully masked"),
+    Bad("sample-list", lambda: sample_next([[1.0, 2.0]]), TypeError, "logits", "must be a torch tensor"),
+    Bad("sample-nan-temperature", lambda: sample_next(ROW, temperature=NAN), ValueError, "temperature", "finite"),
+    Bad(
+        "sample-tiny-temperature",
+        lambda: sample_next(ROW, temperature=1e-40),
+        ValueError,
+        "temperature=1e-40",
+        "overflows torch.float32",
+    ),
+)
+
+
+@pytest.mark.parametrize("case", SCORE_CASES)
+def test_bad_scores_and_settings_are_refused(case):
+    assert_refused(case)
+
+
+def _with_model(call):
+    """A table entry that needs the module's model: built once, when the case runs."""
+    return lambda: call(_model_for_tables())
+
+
+@functools.cache
+def _model_for_tables() -> GPT:
+    torch.manual_seed(0)
+    return GPT(CONFIG).eval()
+
+
+GENERATION_CASES = table(
+    Bad(
+        "nan-temperature",
+        _with_model(lambda m: generate(m, [1, 2], 3, temperature=NAN)),
+        ValueError,
+        "temperature",
+        "finite number, got nan",
+    ),
+    Bad(
+        "float-prompt",
+        _with_model(lambda m: generate(m, [1.7, 2.2], 3)),
+        TypeError,
+        "prompt[0] is the float 1.7",
+        "ids are integers",
+    ),
+    Bad(
+        "bool-prompt",
+        _with_model(lambda m: generate(m, [True, 2], 3)),
+        TypeError,
+        "prompt[0]",
+        "is the bool True",
+    ),
+    Bad(
+        "float-array-prompt",
+        _with_model(lambda m: generate(m, np.array([1.5, 2.0]), 3)),
+        TypeError,
+        "prompt",
+        "got dtype float64",
+    ),
+    Bad(
+        "negative-prompt",
+        _with_model(lambda m: generate(m, [-1, 2], 3)),
+        ValueError,
+        "prompt[0]",
+        "token id -1 is out of range",
+    ),
+    Bad(
+        "scalar-prompt",
+        _with_model(lambda m: generate(m, 5, 3)),
+        ValueError,
+        "prompt",
+        "a sequence of ids or a (batch, time) tensor",
+    ),
+    Bad(
+        "float-max-new-tokens",
+        _with_model(lambda m: generate(m, [1], 2.0)),
+        TypeError,
+        "max_new_tokens",
+        "must be an int, got float",
+    ),
+    Bad(
+        "bool-max-new-tokens",
+        _with_model(lambda m: generate(m, [1], True)),
+        TypeError,
+        "max_new_tokens",
+        "must be an int, got bool",
+    ),
+    Bad("text-seed", _with_model(lambda m: generate(m, [1], 2, seed="1")), TypeError, "seed", "must be an int"),
+    Bad("float-seed", _with_model(lambda m: generate(m, [1], 2, seed=1.5)), TypeError, "seed", "must be an int"),
+    Bad(
+        "bad-generator",
+        _with_model(lambda m: generate(m, [1], 2, generator=0)),
+        TypeError,
+        "generator",
+        "must be a torch.Generator",
+    ),
+    Bad("float-top-k", _with_model(lambda m: generate(m, [1], 2, top_k=2.5)), TypeError, "k", "must be an int"),
+    Bad("zero-top-p", _with_model(lambda m: generate(m, [1], 2, top_p=0)), ValueError, "p", "in (0, 1]"),
+    Bad(
+        "nan-in-temperatures",
+        _with_model(lambda m: generate_at_temperatures(m, [1], 2, [1.0, NAN])),
+        ValueError,
+        "temperatures[1]",
+        "finite number, got nan",
+    ),
+    Bad(
+        "one-temperature-not-a-list",
+        _with_model(lambda m: generate_at_temperatures(m, [1], 2, 1.0)),
+        TypeError,
+        "temperatures",
+        "must be a list of numbers, got float",
+    ),
+    Bad(
+        "float-seed-temperatures",
+        _with_model(lambda m: generate_at_temperatures(m, [1], 2, [1.0], seed=0.5)),
+        TypeError,
+        "seed",
+        "must be an int",
+    ),
+    Bad(
+        "float-prompt-next-token",
+        _with_model(lambda m: next_token_logits(m, [1.5])),
+        TypeError,
+        "prompt[0]",
+        "is the float 1.5",
+    ),
+    Bad(
+        "out-of-range-next-token",
+        _with_model(lambda m: next_token_logits(m, [0, 13])),
+        ValueError,
+        "prompt[1]",
+        "token id 13 is out of range",
+    ),
+)
+
+
+@pytest.mark.parametrize("case", GENERATION_CASES)
+def test_bad_generation_inputs_are_refused(case):
+    assert_refused(case)
+
+
+def test_valid_edge_inputs_are_accepted(model):
+    np.testing.assert_array_equal(softmax([0.0, -INF]), [1.0, 0.0])  # -inf is a masked score
+    np.testing.assert_array_equal(top_k_filter([1.0, 3.0, 2.0], np.int64(2)), [-INF, 3.0, 2.0])
+    logits = np.array([1.0, 3.0])
+    kept = top_k_filter(logits, 100)  # k above the vocabulary keeps everything, as a copy
+    np.testing.assert_array_equal(kept, logits)
+    assert kept is not logits
+    greedy = generate(model, [1, 2], 3, greedy=True)
+    for prompt in (np.array([1, 2]), [np.int64(1), np.int64(2)], torch.tensor([1, 2], dtype=torch.int32)):
+        assert torch.equal(generate(model, prompt, 3, greedy=True), greedy)
+    assert generate(model, [1], 2, top_k=np.int64(3), seed=np.int64(0)).shape == (3,)
+    p = torch.softmax(torch.randn(49152, generator=torch.Generator().manual_seed(0)), dim=-1)
+    assert 0 < float(entropy(p)) < math.log(49152)  # a float32 distribution: its sum is off by rounding only

@@ -3,12 +3,15 @@ tests/test_smollm_reference.py compares with it)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib import smollm
 from course_lib.sampling import next_token_logits
@@ -257,7 +260,7 @@ def test_chat_reply_is_deterministic_when_greedy(model, tok):
 def test_generation_errors(model):
     with pytest.raises(ValueError, match="prompt is empty"):
         smollm.generate(model, [], 3)
-    with pytest.raises(ValueError, match="token id 49152 at position 1 is unknown"):
+    with pytest.raises(ValueError, match=r"token id 49152 is out of range at prompt\[1\]"):
         smollm.generate(model, [5, 49152], 3)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         smollm.generate(model, [5], 3, temperature=0)
@@ -272,7 +275,7 @@ def test_generation_errors(model):
 
 
 def test_forward_errors(model):
-    with pytest.raises(ValueError, match="longer than the context of 8192 tokens"):
+    with pytest.raises(ValueError, match="8193 tokens is longer than block_size=8192"):
         model(torch.zeros(1, 8193, dtype=torch.long))
     with pytest.raises(ValueError, match="token id -1 is out of range"):
         model(torch.tensor([[-1]]))
@@ -299,3 +302,55 @@ def test_next_token_logits_works_on_smollm_and_predicts_paris(model, tok):
     torch.testing.assert_close(logits, model(torch.tensor([prompt]))[0][0, -1])
     assert tok.decode([int(logits.argmax())]) == " Paris"
     assert int(logits.argmax()) == smollm.generate(model, prompt, 1, greedy=True)[-1]
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out (a tiny model)
+
+TINY = SmolLMConfig(vocab_size=20, block_size=8, n_layer=1, n_head=2, n_kv_head=1, n_embd=8, n_hidden=16)
+IDX = torch.tensor([[1, 2, 3]])
+
+
+@functools.cache
+def _tiny() -> smollm.SmolLM:
+    """SmolLM's code with random weights: its input checks, without reading the GGUF file."""
+    model = smollm.SmolLM(TINY).to_empty(device="cpu")
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.1)
+    return model.eval()
+
+
+def _forward(idx, targets=None):
+    return lambda: _tiny()(idx, targets)
+
+
+BAD_INPUTS = table(
+    Bad("float-ids", _forward(IDX.float()), TypeError, "idx", "integer token ids"),
+    Bad("out-of-range-id", _forward(torch.tensor([[1, 20]])), ValueError, "idx[0, 1]", "token id 20 is out of range"),
+    Bad("too-long", _forward(torch.zeros(1, 9, dtype=torch.long)), ValueError, "9 tokens", "block_size=8"),
+    Bad("float-targets", _forward(IDX, IDX.float()), TypeError, "targets", "must be a torch.long tensor"),
+    Bad("target-out-of-range", _forward(IDX, torch.tensor([[1, 2, 25]])), ValueError, "targets[0, 2]", "target 25"),
+    Bad("targets-shape", _forward(IDX, IDX[:, :2]), ValueError, "targets", "idx's shape (1, 3)"),
+    Bad("nested-prompt", lambda: smollm.generate(_tiny(), [[1, 2]], 2), ValueError, "prompt", "must be 1-D"),
+    Bad("float-prompt", lambda: smollm.generate(_tiny(), [1.5], 2), TypeError, "prompt[0]", "is the float 1.5"),
+    Bad("prompt-bool", lambda: smollm.generate(_tiny(), [True], 2), TypeError, "prompt[0]", "is the bool True"),
+    Bad("float-max-new", lambda: smollm.generate(_tiny(), [1], 2.0), TypeError, "max_new_tokens", "must be an int"),
+    Bad("float-k", lambda: smollm.top_next_tokens(torch.zeros(20), None, k=2.0), TypeError, "k", "must be an int"),
+    Bad("zero-rope-base", lambda: SmolLMConfig(rope_base=0.0), ValueError, "SmolLMConfig.rope_base", "must be > 0"),
+    Bad("nan-norm-eps", lambda: SmolLMConfig(norm_eps=float("nan")), ValueError, "SmolLMConfig.norm_eps", "finite"),
+    Bad("float-layers", lambda: SmolLMConfig(n_layer=2.0), TypeError, "SmolLMConfig.n_layer", "must be an int"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_inputs_are_refused(case):
+    assert_refused(case)
+
+
+def test_numpy_ids_and_sizes_are_accepted():
+    config = SmolLMConfig(n_layer=np.int64(30))
+    assert config == SmolLMConfig() and type(config.n_layer) is int
+    greedy = smollm.generate(_tiny(), [1, 2], 3, greedy=True)
+    assert smollm.generate(_tiny(), np.array([1, 2]), 3, greedy=True) == greedy
+    assert smollm.generate(_tiny(), torch.tensor([1, 2], dtype=torch.int32), np.int64(3), greedy=True) == greedy

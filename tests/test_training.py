@@ -7,8 +7,10 @@ import math
 import pickle
 import shutil
 
+import numpy as np
 import pytest
 import torch
+from bad_input_support import Bad, assert_refused, table
 
 from course_lib.data import load_text, sha256_file
 from course_lib.model import GPT, GPTConfig
@@ -89,7 +91,7 @@ def test_learning_rate_warms_up_then_follows_a_cosine():
 def test_bad_train_config_is_refused():
     with pytest.raises(ValueError, match="autocast must be 'bf16', 'off' or 'auto'"):
         TrainConfig(autocast="fp16")
-    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
         TrainConfig(batch_size=0)
 
 
@@ -128,7 +130,9 @@ def test_training_stops_at_the_target_validation_loss():
 def test_training_runs_with_bf16_autocast_and_dropout():
     seed_everything(0)
     model = GPT(GPTConfig(**{**CONFIG.to_dict(), "dropout": 0.1}))
-    result = train(model, DATA, DATA, fast_config(max_iters=4, eval_interval=4, autocast="bf16"), progress=False)
+    result = train(
+        model, DATA, DATA, fast_config(max_iters=4, warmup_iters=2, eval_interval=4, autocast="bf16"), progress=False
+    )
     assert math.isfinite(result.val_loss)
     assert model.tok_emb.weight.dtype == torch.float32  # autocast computes in bf16, the weights stay fp32
 
@@ -315,3 +319,105 @@ def test_evaluate_split_scores_every_window_once():
     x, y = data[:160].view(10, 16), data[1:161].view(10, 16)
     expected = model(x, y)[1].item()
     assert evaluate_split(model, data, batch_size=3) == pytest.approx(expected, rel=1e-5)
+
+
+# --------------------------------------------------------------------------- numbers in, numbers out
+
+NAN, INF = float("nan"), float("inf")
+
+
+def _config(**changes):
+    return lambda: TrainConfig(**changes)
+
+
+BAD_SETTINGS = table(
+    Bad("fractional-batch", _config(batch_size=2.5), TypeError, "TrainConfig.batch_size", "must be an int, got float"),
+    Bad("bool-batch", _config(batch_size=True), TypeError, "TrainConfig.batch_size", "got bool"),
+    Bad("text-iters", _config(max_iters="100"), TypeError, "TrainConfig.max_iters", "must be an int, got str"),
+    Bad("text-lr", _config(learning_rate="1e-3"), TypeError, "TrainConfig.learning_rate", "must be a number, got str"),
+    Bad("nan-lr", _config(learning_rate=NAN), ValueError, "TrainConfig.learning_rate", "finite number, got nan"),
+    Bad("inf-lr", _config(learning_rate=INF), ValueError, "TrainConfig.learning_rate", "finite number, got inf"),
+    Bad("zero-lr", _config(learning_rate=0), ValueError, "TrainConfig.learning_rate", "must be > 0"),
+    Bad(
+        "min-lr-above-lr",
+        _config(learning_rate=1e-3, min_lr=1e-2),
+        ValueError,
+        "TrainConfig.min_lr (0.01) is above learning_rate (0.001)",
+        "must be <= learning_rate",
+    ),
+    Bad("negative-min-lr", _config(min_lr=-1e-4), ValueError, "TrainConfig.min_lr", "must be >= 0"),
+    Bad("nan-min-lr", _config(min_lr=NAN), ValueError, "TrainConfig.min_lr", "finite number"),
+    Bad("beta1-one", _config(beta1=1.0), ValueError, "TrainConfig.beta1", "must be a number in [0, 1), got 1.0"),
+    Bad("beta2-negative", _config(beta2=-0.1), ValueError, "TrainConfig.beta2", "in [0, 1)"),
+    Bad("beta1-nan", _config(beta1=NAN), ValueError, "TrainConfig.beta1", "finite number"),
+    Bad("negative-clip", _config(grad_clip=-1.0), ValueError, "TrainConfig.grad_clip", "Use 0 to turn clipping off"),
+    Bad("nan-clip", _config(grad_clip=NAN), ValueError, "TrainConfig.grad_clip", "finite number"),
+    Bad("negative-decay", _config(weight_decay=-0.1), ValueError, "TrainConfig.weight_decay", "must be >= 0"),
+    Bad("negative-warmup", _config(warmup_iters=-5), ValueError, "TrainConfig.warmup_iters", "an int >= 0"),
+    Bad("fractional-warmup", _config(warmup_iters=2.5), TypeError, "TrainConfig.warmup_iters", "must be an int"),
+    Bad(
+        "warmup-past-the-end",
+        _config(max_iters=50),
+        ValueError,
+        "TrainConfig.warmup_iters (100) is longer than max_iters (50)",
+        "would still be warming up",
+    ),
+    Bad("fractional-seed", _config(seed=1.5), TypeError, "TrainConfig.seed", "must be an int"),
+    Bad("bool-seed", _config(seed=True), TypeError, "TrainConfig.seed", "got bool"),
+    Bad("zero-interval", _config(eval_interval=0), ValueError, "TrainConfig.eval_interval", "positive int"),
+    Bad("float-eval-batches", _config(eval_batches=2.0), TypeError, "TrainConfig.eval_batches", "must be an int"),
+    Bad("nan-target", _config(target_val_loss=NAN), ValueError, "TrainConfig.target_val_loss", "finite number"),
+    Bad("negative-target", _config(target_val_loss=-1.0), ValueError, "TrainConfig.target_val_loss", "must be > 0"),
+    Bad("device-number", _config(device=0), TypeError, "TrainConfig.device", "must be a str"),
+    Bad("device-unknown", _config(device="gpu"), ValueError, "TrainConfig.device", "'gpu'"),
+    Bad("text-compile", _config(compile="yes"), TypeError, "TrainConfig.compile", "must be True or False"),
+    Bad("float-iteration", lambda: lr_at(1.5, TrainConfig()), TypeError, "iteration", "must be an int"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_SETTINGS)
+def test_bad_train_settings_are_refused(case):
+    assert_refused(case)
+
+
+BAD_DATA = table(
+    Bad("float-data", lambda: get_batch(torch.rand(100), 2, 8), TypeError, "data", "integer token ids"),
+    Bad("bool-data", lambda: get_batch(torch.ones(100, dtype=torch.bool), 2, 8), TypeError, "data", "torch.bool"),
+    Bad("list-data", lambda: get_batch(list(range(100)), 2, 8), TypeError, "data", "encode_corpus makes one"),
+    Bad("numpy-data", lambda: get_batch(torch.arange(100).numpy(), 2, 8), TypeError, "data", "got ndarray"),
+    Bad("fractional-batch", lambda: get_batch(torch.arange(100), 2.5, 8), TypeError, "batch_size", "must be an int"),
+    Bad("empty-batch", lambda: get_batch(torch.arange(100), 0, 8), ValueError, "batch_size", "positive int"),
+    Bad("no-window", lambda: get_batch(torch.arange(100), 2, 0), ValueError, "block_size", "positive int"),
+    Bad("bad-generator", lambda: get_batch(torch.arange(100), 2, 8, 7), TypeError, "generator", "torch.Generator"),
+    Bad("empty-text", lambda: encode_corpus(TOKENIZER, ""), ValueError, "text", "is empty"),
+    Bad("text-not-str", lambda: encode_corpus(TOKENIZER, 5), TypeError, "text", "must be a str, got int"),
+    Bad(
+        "split-too-short",
+        lambda: evaluate_split(small_model(), torch.arange(10)),
+        ValueError,
+        "data",
+        "longer than block_size=16",
+    ),
+    Bad(
+        "split-zero-batch",
+        lambda: evaluate_split(small_model(), DATA, batch_size=0),
+        ValueError,
+        "batch_size",
+        "positive int",
+    ),
+    Bad("no-batches", lambda: estimate_loss(small_model(), []), ValueError, "batches", "is empty"),
+)
+
+
+@pytest.mark.parametrize("case", BAD_DATA)
+def test_bad_batches_are_refused(case):
+    assert_refused(case)
+
+
+def test_valid_edge_settings_are_accepted():
+    config = TrainConfig(batch_size=np.int64(8), max_iters=50, warmup_iters=50, learning_rate=1, min_lr=1)
+    assert type(config.batch_size) is int and config.batch_size == 8  # a numpy int, stored as an int
+    json.dumps(config.__dict__)  # so a train log can hold it
+    assert TrainConfig(**config.__dict__) == config
+    assert lr_at(49, config) == 1.0  # warm-up ends at the last step
+    assert TrainConfig(grad_clip=0).grad_clip == 0  # 0 turns clipping off
