@@ -607,8 +607,16 @@ def chat(
     max_new_tokens: int = 64,
     **sampling,
 ) -> str:
-    """The assistant's reply to ``messages``: render the chat template, generate until ``<|im_end|>``, decode."""
-    prompt = tokenizer.encode(tokenizer.apply_chat_template(messages, add_generation_prompt=True))
+    """The assistant's reply to ``messages``: encode the chat template, generate until ``<|im_end|>``, decode.
+
+    The prompt comes from :meth:`SmolLMTokenizer.encode_chat`: the template's markers are control tokens and
+    the messages are plain text, so a message cannot open a turn of its own by typing ``<|im_start|>``.
+    """
+    if not isinstance(tokenizer, SmolLMTokenizer):
+        raise TypeError(f"tokenizer must be a course_lib.smollm.SmolLMTokenizer, got {type(tokenizer).__name__}")
+    if isinstance(messages, list | tuple) and not messages:
+        raise ValueError("messages is empty: give at least one {'role': 'user', 'content': ...} message to answer")
+    prompt = tokenizer.encode_chat(messages, add_generation_prompt=True)
     ids = generate(model, prompt, max_new_tokens, stop_ids=(tokenizer.eos_id,), **sampling)
     reply = ids[len(prompt) :]
     if reply and reply[-1] == tokenizer.eos_id:
