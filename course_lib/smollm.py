@@ -44,6 +44,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from course_lib.data import DataError, require_file
 from course_lib.model import KVCache, record_tensor
 from course_lib.sampling import sample_next, softmax
 from course_lib.smollm_tokenizer import ChatTemplate, SmolLMTokenizer
@@ -68,8 +69,10 @@ __all__ = [
 ]
 
 
-class GGUFError(ValueError):
-    """A GGUF file is missing, unreadable, or not a model this module can run; says which and why."""
+class GGUFError(DataError, ValueError):
+    """A GGUF file is missing, unreadable, or not a model this module can run; says which and why.
+
+    A DataError like every damaged-file error of the course (and a ValueError, as it always was)."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -421,9 +424,9 @@ def open_gguf(path: str | Path):
     """A ``gguf.GGUFReader`` on ``path`` (memory-mapped: nothing is read until used), or a :class:`GGUFError`."""
     from gguf import GGUFReader  # imported here so `import course_lib.smollm` stays fast
 
-    path = Path(path)
-    if not path.is_file():
-        raise GGUFError(f"no GGUF file at {path}. The course's copy is fetched by `make setup` (asset 'smollm2_gguf').")
+    path = require_file(
+        path, "a GGUF model file", "The course's copy is fetched by `make setup` (asset 'smollm2_gguf').", GGUFError
+    )
     try:
         return GGUFReader(path)
     except Exception as err:  # gguf raises ValueError, struct.error, IndexError... on a damaged file

@@ -41,6 +41,8 @@ from typing import NamedTuple
 import regex
 from tiktoken_ext.openai_public import r50k_pat_str
 
+from .data import DataError, require_file
+
 
 def _require_text(text: object, argument: str = "text") -> str:
     if not isinstance(text, str):
@@ -250,7 +252,7 @@ FILE_FORMAT = "course_lib.BPETokenizer"
 FILE_VERSION = 1
 
 
-class BPEFileError(ValueError):
+class BPEFileError(DataError, ValueError):
     """A saved tokenizer or rank file could not be read: says which file and what is wrong in it."""
 
 
@@ -520,7 +522,7 @@ class BPETokenizer(Tokenizer):
 
     @classmethod
     def load(cls, path: str | Path) -> BPETokenizer:
-        path = Path(path)
+        path = require_file(path, "a tokenizer saved by BPETokenizer.save", "Save the tokenizer again.", BPEFileError)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
@@ -541,7 +543,8 @@ class BPETokenizer(Tokenizer):
         name: str | None = None,
     ) -> BPETokenizer:
         """Read a ``.tiktoken`` rank file: one ``<base64 bytes> <rank>`` line per token."""
-        path = Path(path)
+        fix = "The course's rank files are fetched by `make setup`."
+        path = require_file(path, "a .tiktoken rank file", fix, BPEFileError)
         ranks: dict[bytes, int] = {}
         with open(path, "rb") as f:
             for line_number, line in enumerate(f, start=1):

@@ -116,8 +116,25 @@ def test_the_file_describes_smollm2_135m(model):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(GGUFError, match="no GGUF file at .*make setup"):
+    from course_lib.data import DataError
+
+    with pytest.raises(GGUFError, match="nope.gguf is missing: a GGUF model file.*make setup") as err:
         smollm.load_from_gguf(tmp_path / "nope.gguf")
+    assert isinstance(err.value, DataError) and isinstance(err.value, ValueError)
+    (tmp_path / "folder.gguf").mkdir()  # was "no GGUF file at ...": true, but it hid what was there instead
+    with pytest.raises(GGUFError, match=r"folder.gguf is a folder, but it should be a file: a GGUF model file.*rm -r"):
+        smollm.load_from_gguf(tmp_path / "folder.gguf")
+
+
+def test_the_course_gguf_missing_or_replaced_by_a_folder_names_make_setup(tmp_path, monkeypatch):
+    from course_lib import data
+
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    with pytest.raises(data.DataError, match=r"models/SmolLM2-135M-Instruct.Q4_1.gguf is missing: SmolLM2.*make setup"):
+        data.asset_path("smollm2_gguf")
+    (tmp_path / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf").mkdir(parents=True)
+    with pytest.raises(data.DataError, match=r"Q4_1.gguf is a folder.*\(`rm -r .*`\), then: Run `make setup`"):
+        data.asset_path("smollm2_gguf")
 
 
 def test_a_file_that_is_not_gguf_is_refused(tmp_path):

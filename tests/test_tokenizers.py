@@ -366,3 +366,16 @@ def test_tiktoken_file_errors(tmp_path):
     path.write_text("IQ== 0\nnot-base64!! 1\n")
     with pytest.raises(BPEFileError, match="broken.tiktoken, line 2"):
         BPETokenizer.from_tiktoken_file(path)
+
+
+def test_a_missing_or_folder_tokenizer_file_says_so(tmp_path):
+    from course_lib.data import DataError
+
+    with pytest.raises(BPEFileError, match="none.json is missing: a tokenizer saved by BPETokenizer.save") as err:
+        BPETokenizer.load(tmp_path / "none.json")
+    assert isinstance(err.value, DataError)
+    (tmp_path / "ranks.tiktoken").mkdir()
+    with pytest.raises(
+        BPEFileError, match=r"ranks.tiktoken is a folder, but it should be a file: a .tiktoken rank file"
+    ):
+        BPETokenizer.from_tiktoken_file(tmp_path / "ranks.tiktoken")
