@@ -7,6 +7,16 @@ or preparing the files. At run time ``asset_path()`` only checks; it never touch
 the network, so the whole course works with the network unplugged.
 
 Run ``python -m course_lib.data setup`` (``make setup`` does it for you) to fetch.
+
+The data lives in ``data/`` inside the course folder, unless the environment variable
+``COURSE_DATA_DIR`` names another folder: a copy kept outside the clone, e.g. one shared by a
+whole class on a server (fetched once by ``COURSE_DATA_DIR=/srv/course-data make setup``, then only
+read: verifying never writes). The trained checkpoint is not part of it: it is committed to the
+clone, under ``data/checkpoints/``.
+
+Every problem with a file raises :class:`DataError` (or a subclass: ``training.CheckpointError``,
+``smollm.GGUFError``, ``tokenizers.BPEFileError``), whose message names the file and the command
+that repairs it.
 """
 
 from __future__ import annotations
@@ -32,7 +42,46 @@ FIX_HINT = "Run `make setup` (or `python -m course_lib.data setup`) from the cou
 
 
 class DataError(RuntimeError):
-    """A course data file is missing or is not the file the course was written against."""
+    """A file the course reads is missing, damaged, or not the one it was written against.
+
+    The message names the file and how to repair it (``make setup``, ``git checkout -- data/checkpoints``...).
+    """
+
+
+def shown_path(path: Path) -> str:
+    """A path as a message shows it: relative to the course folder when inside it (``data/corpus/val.txt``)."""
+    try:
+        return str(Path(path).relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _data_dir_note() -> str:
+    """Where the data is read from, when COURSE_DATA_DIR moved it out of the course folder ('' otherwise)."""
+    if "COURSE_DATA_DIR" not in os.environ:
+        return ""
+    return (
+        f" (COURSE_DATA_DIR is set, so the course reads its data from {DATA_DIR}; whoever keeps that copy runs "
+        "`make setup` with the same COURSE_DATA_DIR, or unset it to use the course folder's data/)"
+    )
+
+
+def require_file(path: Path, what: str, fix: str, error: type[DataError] = DataError) -> Path:
+    """``path`` if it is a readable file; otherwise ``error`` naming it, what it should hold, and ``fix``.
+
+    One place for the two mistakes ``open`` reports confusingly: a missing file, and a folder where
+    the file should be ("Is a directory").
+    """
+    path = Path(path)
+    shown = shown_path(path)
+    if path.is_dir():
+        raise error(
+            f"{shown} is a folder, but it should be a file: {what}. Remove the folder (`rm -r {shown}`), then: {fix}"
+        )
+    if not path.is_file():
+        kind = f"a broken link (to {os.readlink(path)}, which does not exist)" if path.is_symlink() else "missing"
+        raise error(f"{shown} is {kind}: {what}. {fix}")
+    return path
 
 
 # --------------------------------------------------------------------------- sources
@@ -306,17 +355,18 @@ def verify(name: str) -> Path:
     if name not in ASSETS:
         raise DataError(f"unknown data asset {name!r}; the course has: {', '.join(sorted(ASSETS))}")
     asset = ASSETS[name]
-    path = asset.path
-    if not path.exists():
-        raise DataError(f"{asset.description} is missing: {asset.relpath} is not in the data folder. {FIX_HINT}")
+    path = require_file(asset.path, asset.description, FIX_HINT + _data_dir_note())
     key = _stat_key(path)
     if key in _verified:
         return path
-    actual = sha256_file(path)
+    try:
+        actual = sha256_file(path)
+    except OSError as err:  # no permission, a failing disk...
+        raise DataError(f"cannot read {shown_path(path)} ({err.strerror or err}). {FIX_HINT}") from None
     if actual != asset.sha256:
         raise DataError(
-            f"{asset.relpath} has been altered or is incomplete (sha256 {actual[:12]}..., expected "
-            f"{asset.sha256[:12]}...). Delete it and fetch it again: {FIX_HINT}"
+            f"{shown_path(path)} has been altered or is incomplete (sha256 {actual[:12]}..., expected "
+            f"{asset.sha256[:12]}...). Delete it and fetch it again: {FIX_HINT}{_data_dir_note()}"
         )
     _verified.add(key)
     return path
@@ -352,10 +402,22 @@ def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBas
             raise DataError(
                 f"building {asset.relpath} gave sha256 {actual}, expected {asset.sha256}; nothing was written."
             )
-        asset.path.parent.mkdir(parents=True, exist_ok=True)
+        if asset.path.is_dir():  # never delete a folder someone made: say what to do instead
+            shown = shown_path(asset.path)
+            raise DataError(
+                f"{shown} is a folder, but it should be a file: {asset.description}. "
+                f"Remove the folder (`rm -r {shown}`) and run `make setup` again."
+            )
         tmp = asset.path.with_suffix(asset.path.suffix + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(asset.path)
+        try:
+            asset.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            tmp.replace(asset.path)
+        except OSError as err:
+            raise DataError(
+                f"cannot write {shown_path(asset.path)} ({err.strerror or err}): the data folder {DATA_DIR} must be "
+                f"writable while `make setup` fetches{_data_dir_note()}"
+            ) from None
         print(f"  fetched  {asset.relpath}  ({len(data):,} bytes, sha256 verified)", file=out)
 
 

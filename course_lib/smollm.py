@@ -44,6 +44,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.arrays import require_ids, require_int, require_positive_int, require_real
+from course_lib.data import DataError, require_file
 from course_lib.model import KVCache, check_model_input, record_tensor
 from course_lib.sampling import sample_next, softmax
 from course_lib.smollm_tokenizer import ChatTemplate, SmolLMTokenizer
@@ -68,8 +69,10 @@ __all__ = [
 ]
 
 
-class GGUFError(ValueError):
-    """A GGUF file is missing, unreadable, or not a model this module can run; says which and why."""
+class GGUFError(DataError, ValueError):
+    """A GGUF file is missing, unreadable, or not a model this module can run; says which and why.
+
+    A DataError like every damaged-file error of the course (and a ValueError, as it always was)."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -397,9 +400,9 @@ def open_gguf(path: str | Path):
     """A ``gguf.GGUFReader`` on ``path`` (memory-mapped: nothing is read until used), or a :class:`GGUFError`."""
     from gguf import GGUFReader  # imported here so `import course_lib.smollm` stays fast
 
-    path = Path(path)
-    if not path.is_file():
-        raise GGUFError(f"no GGUF file at {path}. The course's copy is fetched by `make setup` (asset 'smollm2_gguf').")
+    path = require_file(
+        path, "a GGUF model file", "The course's copy is fetched by `make setup` (asset 'smollm2_gguf').", GGUFError
+    )
     try:
         return GGUFReader(path)
     except Exception as err:  # gguf raises ValueError, struct.error, IndexError... on a damaged file
@@ -571,8 +574,16 @@ def chat(
     max_new_tokens: int = 64,
     **sampling,
 ) -> str:
-    """The assistant's reply to ``messages``: render the chat template, generate until ``<|im_end|>``, decode."""
-    prompt = tokenizer.encode(tokenizer.apply_chat_template(messages, add_generation_prompt=True))
+    """The assistant's reply to ``messages``: encode the chat template, generate until ``<|im_end|>``, decode.
+
+    The prompt comes from :meth:`SmolLMTokenizer.encode_chat`: the template's markers are control tokens and
+    the messages are plain text, so a message cannot open a turn of its own by typing ``<|im_start|>``.
+    """
+    if not isinstance(tokenizer, SmolLMTokenizer):
+        raise TypeError(f"tokenizer must be a course_lib.smollm.SmolLMTokenizer, got {type(tokenizer).__name__}")
+    if isinstance(messages, list | tuple) and not messages:
+        raise ValueError("messages is empty: give at least one {'role': 'user', 'content': ...} message to answer")
+    prompt = tokenizer.encode_chat(messages, add_generation_prompt=True)
     ids = generate(model, prompt, max_new_tokens, stop_ids=(tokenizer.eos_id,), **sampling)
     reply = ids[len(prompt) :]
     if reply and reply[-1] == tokenizer.eos_id:

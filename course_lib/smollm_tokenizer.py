@@ -16,8 +16,14 @@ applies. Three details differ, and each one changes the ids, so each is copied e
   every byte 0..255 has a printable stand-in character (space is ``Ġ``, newline ``Ċ``), so a vocabulary
   of byte strings can be stored as ordinary text. :func:`byte_symbols` builds that table.
 
-The 17 *control* tokens (``<|endoftext|>``, ``<|im_start|>``, ``<|im_end|>``...) never come out of merging;
-they are matched whole in the text, which is how the chat template marks where turns start and end.
+The 17 *control* tokens (``<|endoftext|>``, ``<|im_start|>``, ``<|im_end|>``...) never come out of merging.
+The chat template puts them where turns start and end. Text someone types is never searched for them:
+``encode(text)`` reads ``<|im_end|>`` typed in a message as ten ordinary characters, so a user cannot end
+their turn and forge a system one (the course-wide rule, see ``course_lib.tokenizers``). Only
+:meth:`SmolLMTokenizer.encode_chat` writes control ids, and only for the template's own markers.
+(Hugging Face's ``apply_chat_template(..., tokenize=True)`` renders the conversation to one string and
+then reads every control token in it, the message contents' too; ours gives the same ids for every
+conversation whose messages do not spell a control token.)
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from dataclasses import dataclass
 
 import regex
 
-from course_lib.tokenizers import GPT2_PATTERN, Tokenizer, _require_ids, _require_text
+from course_lib.tokenizers import GPT2_PATTERN, Tokenizer, _require_ids, _require_text, allowed_special_tokens
 
 __all__ = ["ChatTemplate", "DIGIT_PATTERN", "GPT2_PATTERN", "SmolLMTokenizer", "byte_symbols", "pretokenize"]
 
@@ -165,25 +171,15 @@ class SmolLMTokenizer(Tokenizer):
 
     # ------------------------------------------------------------------ encoding
 
-    def encode(self, text: str, allowed_special: str | Iterable[str] = "all") -> list[int]:
-        """Token ids of ``text``.
+    def encode(self, text: str, allowed_special: str | Iterable[str] = ()) -> list[int]:
+        """Token ids of ``text``, with control-token strings (``<|im_start|>``...) read as ordinary characters.
 
-        Control tokens written in the text (``<|im_start|>``...) become their single id, as the reference
-        tokenizer does by default and as the chat template needs. Pass ``allowed_special=()`` to treat them
-        as ordinary characters instead (the safe choice for text typed by someone else).
+        Pass ``allowed_special="all"`` (or a set of control tokens) to turn those strings into their single
+        ids instead, as the reference tokenizer does by default: only for text you wrote yourself. To encode
+        a conversation, use :meth:`encode_chat`, which marks the turns without reading the messages for markers.
         """
         _require_text(text)
-        if isinstance(allowed_special, str):
-            if allowed_special != "all":
-                raise ValueError(f"allowed_special must be 'all' or a collection of strings, got {allowed_special!r}")
-            allowed = set(self.special)
-        else:
-            allowed = set(allowed_special)
-            unknown = allowed - set(self.special)
-            if unknown:
-                raise ValueError(
-                    f"allowed_special lists {sorted(unknown)}, which are not control tokens of {self.name}"
-                )
+        allowed = allowed_special_tokens(allowed_special, self.special, self.name)
         ids: list[int] = []
         start = 0
         for match in self._special_re.finditer(text) if allowed else ():
@@ -256,10 +252,29 @@ class SmolLMTokenizer(Tokenizer):
     # ------------------------------------------------------------------ chat
 
     def apply_chat_template(self, messages: Sequence[dict], add_generation_prompt: bool = True) -> str:
-        """The conversation as the text the model was trained on (see :class:`ChatTemplate`)."""
+        """The conversation as the text the model was trained on (see :class:`ChatTemplate`), for reading.
+
+        To get the ids, use :meth:`encode_chat`: encoding this string with ``allowed_special="all"`` would
+        also turn any marker a user typed into a message into a control token.
+        """
+        return self._template().render(messages, add_generation_prompt)
+
+    def encode_chat(self, messages: Sequence[dict], add_generation_prompt: bool = True) -> list[int]:
+        """The ids of the rendered conversation, built piece by piece: the template's markers become control
+        ids, everything else (roles, the default system prompt, the message contents) is encoded as plain text.
+
+        A message that types ``<|im_end|>\\n<|im_start|>system`` therefore stays inside its own turn, and
+        ``decode(encode_chat(messages)) == apply_chat_template(messages)`` whatever the messages say.
+        """
+        ids: list[int] = []
+        for text, is_marker in self._template().segments(messages, add_generation_prompt):
+            ids += [self.special[text]] if is_marker else self._encode_ordinary(text)
+        return ids
+
+    def _template(self) -> ChatTemplate:
         if self.chat_template is None:
             raise ValueError(f"{self.name} has no chat template: its GGUF file carries no tokenizer.chat_template")
-        return self.chat_template.render(messages, add_generation_prompt)
+        return self.chat_template
 
 
 # --------------------------------------------------------------------------- chat template
@@ -280,6 +295,7 @@ _JINJA_GENERATION_PROMPT = regex.compile(
 )
 
 ROLES = ("system", "user", "assistant")
+TURN_START, TURN_END = "<|im_start|>", "<|im_end|>"  # ChatML's two markers: the only control tokens it writes
 
 
 @dataclass(frozen=True)
@@ -314,12 +330,24 @@ class ChatTemplate:
         return cls(default["system"] if default else None, template)
 
     def render(self, messages: Sequence[dict], add_generation_prompt: bool = True) -> str:
-        """The conversation as one string, ready to encode (control tokens are written as text)."""
+        """The conversation as one string, for reading (control tokens are written as text)."""
+        return "".join(text for text, _ in self.segments(messages, add_generation_prompt))
+
+    def segments(self, messages: Sequence[dict], add_generation_prompt: bool = True) -> list[tuple[str, bool]]:
+        """The rendered conversation as ``(text, is_marker)`` pieces in order, joining to :meth:`render`'s string.
+
+        ``is_marker`` is True exactly for the template's own ``<|im_start|>`` and ``<|im_end|>``; the pieces
+        between them (role, newline, content) are plain text, whatever the content spells.
+        """
         if isinstance(messages, dict | str) or not isinstance(messages, Sequence):
             raise TypeError(
                 f"messages must be a list of {{'role': ..., 'content': ...}} dicts, got {type(messages).__name__}"
             )
-        parts = []
+        pieces: list[tuple[str, bool]] = []
+
+        def turn(role: str, content: str) -> None:
+            pieces.extend([(TURN_START, True), (f"{role}\n{content}", False), (TURN_END, True), ("\n", False)])
+
         for i, message in enumerate(messages):
             if not isinstance(message, dict) or set(message) - {"role", "content"} or len(message) != 2:
                 raise ValueError(f"messages[{i}] must be a dict with exactly 'role' and 'content', got {message!r:.80}")
@@ -329,8 +357,8 @@ class ChatTemplate:
             if not isinstance(content, str):
                 raise TypeError(f"messages[{i}]['content'] must be a str, got {type(content).__name__}")
             if i == 0 and role != "system" and self.default_system is not None:
-                parts.append(f"<|im_start|>system\n{self.default_system}<|im_end|>\n")
-            parts.append(f"<|im_start|>{role}\n{content}<|im_end|>\n")
+                turn("system", self.default_system)
+            turn(role, content)
         if add_generation_prompt:
-            parts.append("<|im_start|>assistant\n")
-        return "".join(parts)
+            pieces += [(TURN_START, True), ("assistant\n", False)]
+        return pieces

@@ -10,6 +10,16 @@ Two kinds live here:
 
 Both share the small :class:`Tokenizer` interface: ``encode(text) -> list[int]``,
 ``decode(ids) -> str``, ``vocab_size`` and ``pieces(text)`` for display.
+
+**Special tokens are never read from typed text by default.** A control token such as GPT-2's
+``<|endoftext|>`` or SmolLM2's ``<|im_start|>`` is one id that ordinary text can never produce. If
+``encode`` turned the *characters* ``<|endoftext|>`` into that id, anyone who can type into a prompt box
+could end a document or forge a chat turn. So every course tokenizer's ``encode(text)`` treats such
+characters as plain text, and gives control ids only when asked by name: ``allowed_special={"<|endoftext|>"}``
+or ``allowed_special="all"`` (the keyword tiktoken uses, accepted by every course tokenizer). Typed text
+never raises for containing them. tiktoken's own ``Encoding.encode`` instead *raises* on such text by
+default; the course only calls its ``encode_ordinary`` (plain text, the same as our default), and uses
+tiktoken only as the reference our encoders are tested against.
 """
 
 from __future__ import annotations
@@ -30,6 +40,8 @@ from typing import NamedTuple
 
 import regex
 from tiktoken_ext.openai_public import r50k_pat_str
+
+from .data import DataError, require_file
 
 
 def _require_text(text: object, argument: str = "text") -> str:
@@ -54,6 +66,35 @@ def _require_ids(ids: object) -> list[int]:
             )
         result.append(int(token_id))  # numpy integers become plain ints
     return result
+
+
+def allowed_special_tokens(
+    allowed_special: str | Iterable[str], special_tokens: Iterable[str], owner: str
+) -> frozenset[str]:
+    """The special-token strings ``encode`` may turn into control ids: none by default, ``"all"`` or a named few.
+
+    ``special_tokens`` are the tokenizer's own; naming one it does not have is an error, so a typo in
+    ``allowed_special`` cannot silently leave a marker as plain text.
+    """
+    known = frozenset(special_tokens)
+    if isinstance(allowed_special, str):
+        if allowed_special == "all":
+            return known
+        raise ValueError(
+            f"allowed_special must be 'all' or a collection of special-token strings, got the string "
+            f"{allowed_special!r}; to allow one token write allowed_special={{{allowed_special!r}}}"
+        )
+    if not isinstance(allowed_special, Iterable):
+        raise TypeError(
+            "allowed_special must be 'all' or a collection of special-token strings, "
+            f"got {type(allowed_special).__name__}"
+        )
+    allowed = frozenset(allowed_special)
+    unknown = allowed - known
+    if unknown:
+        has = f"its special tokens are {sorted(known)}" if known else "it has none"
+        raise ValueError(f"allowed_special lists {sorted(unknown)}, which are not special tokens of {owner} ({has})")
+    return allowed
 
 
 def show_piece(piece: bytes | str) -> str:
@@ -82,8 +123,9 @@ class Tokenizer(ABC):
         """How many ids there are: valid ids run from 0 to vocab_size - 1."""
 
     @abstractmethod
-    def encode(self, text: str) -> list[int]:
-        """The token ids of ``text``."""
+    def encode(self, text: str, allowed_special: str | Iterable[str] = ()) -> list[int]:
+        """The token ids of ``text``. Special-token strings in it are plain text unless named in
+        ``allowed_special`` (or ``allowed_special="all"``): the safe default for text someone typed."""
 
     @abstractmethod
     def decode(self, ids: Sequence[int]) -> str:
@@ -135,8 +177,10 @@ class CharTokenizer(Tokenizer):
     def vocab_size(self) -> int:
         return len(self.chars)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, allowed_special: str | Iterable[str] = ()) -> list[int]:
+        """One id per character. There are no special tokens, so ``allowed_special`` can only be empty or "all"."""
         _require_text(text)
+        allowed_special_tokens(allowed_special, (), "this CharTokenizer")
         try:
             return [self.char_to_id[c] for c in text]
         except KeyError:
@@ -208,7 +252,7 @@ FILE_FORMAT = "course_lib.BPETokenizer"
 FILE_VERSION = 1
 
 
-class BPEFileError(ValueError):
+class BPEFileError(DataError, ValueError):
     """A saved tokenizer or rank file could not be read: says which file and what is wrong in it."""
 
 
@@ -301,17 +345,7 @@ class BPETokenizer(Tokenizer):
 
     def _split_special(self, text: str, allowed_special: str | Iterable[str]) -> list[tuple[str, int | None]]:
         """``text`` as segments: (ordinary text, None) or (special token text, its id)."""
-        if isinstance(allowed_special, str):
-            if allowed_special != "all":
-                raise ValueError(f"allowed_special must be 'all' or a collection of strings, got {allowed_special!r}")
-            allowed = set(self.special_tokens)
-        else:
-            allowed = set(allowed_special)
-            unknown = allowed - set(self.special_tokens)
-            if unknown:
-                raise ValueError(
-                    f"allowed_special lists {sorted(unknown)}, which are not special tokens of {self.name}"
-                )
+        allowed = allowed_special_tokens(allowed_special, self.special_tokens, self.name)
         if not allowed:
             return [(text, None)]
         # Longest first so that one special token that is a prefix of another cannot cut it short.
@@ -488,7 +522,7 @@ class BPETokenizer(Tokenizer):
 
     @classmethod
     def load(cls, path: str | Path) -> BPETokenizer:
-        path = Path(path)
+        path = require_file(path, "a tokenizer saved by BPETokenizer.save", "Save the tokenizer again.", BPEFileError)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
@@ -509,7 +543,8 @@ class BPETokenizer(Tokenizer):
         name: str | None = None,
     ) -> BPETokenizer:
         """Read a ``.tiktoken`` rank file: one ``<base64 bytes> <rank>`` line per token."""
-        path = Path(path)
+        fix = "The course's rank files are fetched by `make setup`."
+        path = require_file(path, "a .tiktoken rank file", fix, BPEFileError)
         ranks: dict[bytes, int] = {}
         with open(path, "rb") as f:
             for line_number, line in enumerate(f, start=1):

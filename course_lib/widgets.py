@@ -5,6 +5,11 @@ tested on its own. Builders render once when called (so a saved notebook shows s
 without a kernel) and then on every change. Figures in widgets are SVG from
 :mod:`course_lib.svg_plots`, so that a view follows its control within the course's 150 ms aim.
 
+A view never goes stale silently: when an update raises (text with a character the model does not
+know, an empty box, a setting a function refuses), the widget hides its picture and shows, in its own
+output, the error's message (:func:`update_error_html`); the next good input brings the view back. Without
+this, ipywidgets would keep the old picture on screen and send the traceback to the log, unseen.
+
 Add new helpers at the end, each with a docstring saying what it shows and what it expects.
 """
 
@@ -12,10 +17,14 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from .data import DataError
 from .tokenizers import show_piece
+
+_log = logging.getLogger(__name__)
 
 # Paul Tol's "light" qualitative scheme: distinguishable with the common colour-vision
 # deficiencies, and light enough for black text on top.
@@ -26,6 +35,65 @@ _TOKEN_STYLE = (
     "border-radius:3px; font-family:monospace; font-size:14px; white-space:pre"
 )
 _VIEW_STYLE = "line-height:1.9; max-height:320px; overflow-y:auto"
+# A pasted play is tens of thousands of tokens: drawing a box for each would freeze the page for
+# nothing (the view scrolls after ~300). The count and the ids line still describe the whole text.
+TOKEN_VIEW_LIMIT = 2000
+
+# --------------------------------------------------------------------------- when an update fails
+
+# The errors course functions raise on purpose, with a message written for the learner: shown as they are.
+COURSE_ERRORS = (ValueError, TypeError, DataError)
+_ERROR_STYLE = (
+    "color:#900; background:#FFF4F4; border-left:4px solid #C00; padding:6px 10px; margin:4px 0; "
+    "font-family:monospace; font-size:13px; white-space:pre-wrap"
+)
+
+
+def update_error_message(err: BaseException, limit: int = 400) -> str:
+    """What a widget says when its view could not be drawn: a course error's own message, or, for anything
+    else (a bug, not bad input), "could not update: " and the error's kind and message. At most ``limit`` characters.
+    """
+    if isinstance(err, COURSE_ERRORS):
+        text = str(err) or type(err).__name__
+    else:
+        text = f"could not update: {type(err).__name__}: {err}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def update_error_html(err: BaseException) -> str:
+    """:func:`update_error_message` as the HTML a widget shows in place of its picture."""
+    return (
+        f'<div class="course-update-error" role="alert" style="{_ERROR_STYLE}">'
+        f"{html.escape(update_error_message(err))}</div>"
+    )
+
+
+class _ErrorSlot:
+    """The message line of one widget: empty and hidden while its views draw, in their place when one fails."""
+
+    def __init__(self, views: Sequence[Any]):
+        import ipywidgets as widgets
+
+        self.views = list(views)
+        self.widget = widgets.HTML("", layout=widgets.Layout(display="none"))
+        self.showing = False
+
+    def show(self, err: Exception) -> None:
+        if not isinstance(err, COURSE_ERRORS):  # a bug rather than bad input: keep the traceback for whoever debugs
+            _log.warning("a course widget could not update its view", exc_info=err)
+        self.widget.value = update_error_html(err)
+        self.widget.layout.display = None
+        for view in self.views:
+            view.layout.display = "none"
+        self.showing = True
+
+    def clear(self) -> None:
+        if self.showing:  # hide the message and show the views again
+            self.showing = False
+            self.widget.value = ""
+            self.widget.layout.display = "none"
+            for view in self.views:
+                view.layout.display = None
 
 
 # --------------------------------------------------------------------------- tokens as HTML
@@ -50,17 +118,20 @@ def pieces_of(encoder: Any, text: str) -> list[tuple[int, bytes]]:
     )
 
 
-def token_html(pieces: Sequence[tuple[int, bytes | str]], colors: Sequence[str] = TOKEN_COLORS) -> str:
+def token_html(
+    pieces: Sequence[tuple[int, bytes | str]], colors: Sequence[str] = TOKEN_COLORS, limit: int = TOKEN_VIEW_LIMIT
+) -> str:
     """HTML showing each token as a coloured box; hover shows its id.
 
     Each token is a ``<span class="course-token" title="id N">``; neighbours get different
     colours; spaces show as '·', tabs as '→' and newlines as '↵' followed by a line break.
     Bytes that are only part of a character (one token can hold half an emoji) show as ``<0xNN>``.
+    Only the first ``limit`` tokens get a box; a note after them says how many more there are.
     """
     if not colors:
         raise ValueError("colors must list at least one colour")
     spans = []
-    for position, (token_id, piece) in enumerate(pieces):
+    for position, (token_id, piece) in enumerate(pieces[:limit]):
         color = colors[position % len(colors)]
         text = html.escape(show_piece(piece))
         spans.append(
@@ -69,6 +140,10 @@ def token_html(pieces: Sequence[tuple[int, bytes | str]], colors: Sequence[str] 
         )
         if "↵" in text:  # keep the shape of the text: start a new line after a newline token
             spans.append("<br>")
+    if len(pieces) > limit:
+        spans.append(
+            f'<span class="course-token-more"> ... the first {limit:,} of {len(pieces):,} tokens are shown</span>'
+        )
     return f'<div class="course-tokens" style="{_VIEW_STYLE}">{"".join(spans)}</div>'
 
 
@@ -99,11 +174,13 @@ def comparison_html(tokenizers: Mapping[str, Any], text: str, show_ids: bool = T
     for name, encoder in tokenizers.items():
         try:
             views[name] = tokenizer_view_html(name, pieces_of(encoder, text), show_ids)
-        except ValueError as err:
+        except Exception as err:  # shown in this tokenizer's own view (update_error_message says which kind)
+            if not isinstance(err, COURSE_ERRORS):
+                _log.warning("tokenizer %r could not encode the text", name, exc_info=err)
             views[name] = (
                 f'<div class="course-token-header" style="font-weight:bold; margin-top:6px">{html.escape(name)}: '
                 f'<span class="course-token-error" style="color:#B00">cannot encode this text: '
-                f"{html.escape(str(err))}</span></div>"
+                f"{html.escape(update_error_message(err))}</span></div>"
             )
     return views
 
@@ -172,8 +249,18 @@ def html_slider(
         layout=widgets.Layout(width="95%"),
     )
     view = widgets.HTML(render(value))
-    slider.observe(lambda change: setattr(view, "value", render(change["new"])), names="value")
-    return widgets.VBox([slider, view])
+    error = _ErrorSlot([view])
+
+    def update(change) -> None:
+        try:
+            view.value = render(change["new"])
+        except Exception as err:
+            error.show(err)
+            return
+        error.clear()
+
+    slider.observe(update, names="value")
+    return widgets.VBox([slider, view, error.widget])
 
 
 # --------------------------------------------------------------------------- views driven by several controls
@@ -241,6 +328,8 @@ def live_view(render: Callable[..., Any], controls: Mapping[str, Any], horizonta
     ``render`` returns an HTML string, a Matplotlib ``Figure`` (shown as an image), or a tuple
     of them, the same kinds every time. It runs once now (a static first render) and again on
     every change of any control; give heavy views controls with ``continuous_update=False``.
+    When a later call raises, the views are hidden and the error's message is shown below the
+    controls instead (:func:`update_error_html`), until a call succeeds again.
 
     Prefer figures from :mod:`course_lib.svg_plots` (HTML strings): they are drawn in a millisecond
     or two, where a Matplotlib figure costs 0.2-1 s per change in the kernel, too slow to feel live.
@@ -258,23 +347,29 @@ def live_view(render: Callable[..., Any], controls: Mapping[str, Any], horizonta
             return _described_image_class()(value=part[0], format="png", tooltip=part[1])
         return widgets.Image(value=part, format="png") if isinstance(part, bytes) else widgets.HTML(part)
 
-    first = current()
+    first = current()  # a failure here is the lesson's own mistake: it raises, in the cell that builds the widget
     views = [view_of(p) for p in first]
+    error = _ErrorSlot(views)
 
     def update(change=None) -> None:
-        parts = current()
-        if len(parts) != len(views):
-            raise ValueError(f"render returned {len(parts)} parts, but {len(views)} the first time")
+        try:
+            parts = current()
+            if len(parts) != len(views):
+                raise RuntimeError(f"render returned {len(parts)} parts, but {len(views)} the first time")
+        except Exception as err:  # bad input: its message replaces the picture until the next good input
+            error.show(err)
+            return
         for view, part in zip(views, parts, strict=True):
             if isinstance(part, tuple):
                 view.value, view.tooltip = part
             else:
                 view.value = part
+        error.clear()
 
     for control in controls.values():
         control.observe(update, names="value")
     box = widgets.HBox if horizontal else widgets.VBox
-    return widgets.VBox([box(list(controls.values())), *views])
+    return widgets.VBox([box(list(controls.values())), *views, error.widget])
 
 
 # ------------------------------------------------------------------ lessons 02 and 03: embeddings, dot products
@@ -443,6 +538,12 @@ def _text_area(value: str, description: str):
     )
 
 
+def _require_typed_text(text: str) -> None:
+    """An empty box gets a clear message, not a picture of nothing (or of a space the learner never typed)."""
+    if not text:
+        raise ValueError("the text box is empty: type some text for the model to read")
+
+
 def _follow_length(slider, text_box, length: Callable[[str], int]) -> None:
     """Keep an integer slider's maximum at ``length(text) - 1`` as the text changes."""
 
@@ -470,7 +571,9 @@ def toy_attention_explorer(sentence: str = "the dog chased the black cat through
     }
 
     def render(sentence: str, query: int, causal: bool, scale: bool):
-        words = sentence.split() or ["(empty)"]
+        words = sentence.split()
+        if not words:
+            raise ValueError("the sentence is empty: type a few words, e.g. 'the small dog chased the cat'")
         return toy_attention_view(words, min(query, len(words) - 1), causal=causal, scale=scale)
 
     return live_view(render, controls)
@@ -495,7 +598,13 @@ def model_attention_explorer(model: Any, tokenizer: Any, text: str, layer: int =
     }
 
     def render(text: str, layer: int, head: int, query: int, causal: bool, scale: bool):
-        return model_head_view(model, tokenizer, text or " ", layer, head, query, causal=causal, scale=scale)
+        _require_typed_text(text)
+        view = model_head_view(model, tokenizer, text, layer, head, query, causal=causal, scale=scale)
+        n_tokens = len(tokenizer.encode(text))
+        if n_tokens > limit:  # say so: the picture shows only the end of the text
+            note = f"this text is {n_tokens:,} tokens, longer than the model's context: it reads the last {limit}"
+            view = text_html(note) + view
+        return view
 
     return live_view(render, controls)
 
@@ -540,9 +649,14 @@ def neuron_explorer(model: Any, tokenizer: Any, text: str, neurons: Mapping[str,
 
     def render(choice: str, text: str):
         layer, neuron, feature = neurons[choice]
-        text = text or " "
+        _require_typed_text(text)
         acts = record_neurons(model, tokenizer, text, layer)
-        return neuron_view(acts[:, neuron], text, neuron, feature=feature, title=f"Layer {layer}, neuron {neuron}")
+        view = neuron_view(acts[:, neuron], text, neuron, feature=feature, title=f"Layer {layer}, neuron {neuron}")
+        window = model.config.block_size
+        if len(acts) > window:  # say so: each window starts without the text before it
+            note = f"this text is {len(acts):,} tokens, longer than the model's context: read {window} at a time"
+            view = text_html(note) + view
+        return view
 
     return live_view(render, controls)
 
@@ -830,7 +944,10 @@ def training_playground(
         # so the curves then grow at each evaluation instead of appearing only at the end.
         outcome.value = text_html(f"training a fresh model for {settings['steps']} steps...")
 
+        progress: list[dict] = []
+
         def show_progress(history: list[dict]) -> None:
+            progress[:] = history
             curves.value = training_result_html(history)
             outcome.value = text_html(
                 f"training: step {history[-1]['iter']} of {settings['steps']}, "
@@ -847,6 +964,11 @@ def training_playground(
                 f"after {last['iter']} steps: training loss {last['train_loss']:.2f}, "
                 f"validation loss {last['val_loss']:.2f}\n\nsample (T = 0.8):\n{sample}"
             )
+        except Exception as err:  # say so in the widget, and do not leave the last run's curves up as if new
+            if not isinstance(err, COURSE_ERRORS):
+                _log.warning("the training playground's run failed", exc_info=err)
+            curves.value = training_result_html(progress)
+            outcome.value = update_error_html(err)
         finally:
             button.disabled, button.description = False, "Train"
 

@@ -1,6 +1,10 @@
 """The course data: present, verified, split as documented, and clear about what is wrong."""
 
 import hashlib
+import io
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -81,3 +85,69 @@ def test_cli_verify_reports_problems(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(data, "DATA_DIR", tmp_path)
     assert data.main(["verify"]) == 1
     assert "make setup" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- damaged in other ways
+
+
+def test_a_folder_in_place_of_a_file_names_it_and_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    (tmp_path / "corpus" / "val.txt").mkdir(parents=True)  # was: IsADirectoryError from deep inside hashing
+    with pytest.raises(data.DataError, match=r"corpus/val.txt is a folder, but it should be a file: last 10%") as err:
+        data.load_text("val")
+    assert f"`rm -r {tmp_path}/corpus/val.txt`" in str(err.value) and "make setup" in str(err.value)
+    # make setup cannot repair it by itself (it never deletes a folder): it says what to do, not a traceback
+    good = data.Asset("val", "corpus/val.txt", hashlib.sha256(b"v").hexdigest(), lambda: b"v", "test")
+    monkeypatch.setitem(data.ASSETS, "val", good)
+    with pytest.raises(data.DataError, match=r"corpus/val.txt is a folder.*run `make setup` again"):
+        data.setup(["val"], out=io.StringIO())
+
+
+def test_a_broken_link_and_an_unreadable_file_are_explained(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "val.txt").symlink_to(tmp_path / "gone.txt")
+    with pytest.raises(
+        data.DataError, match=r"corpus/val.txt is a broken link \(to .*gone.txt, which does not exist\).*make setup"
+    ):
+        data.verify("val")
+    (tmp_path / "corpus" / "val.txt").unlink()
+    (tmp_path / "corpus" / "val.txt").write_bytes(b"x")
+
+    def refuse(path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(data, "sha256_file", refuse)  # the tests run as root, who can read anything
+    with pytest.raises(data.DataError, match=r"cannot read .*corpus/val.txt \(Permission denied\).*make setup"):
+        data.verify("val")
+
+
+def test_setup_that_cannot_write_says_where(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    (tmp_path / "corpus").write_text("a file where the corpus folder should be")
+    good = data.Asset("val", "corpus/val.txt", hashlib.sha256(b"v").hexdigest(), lambda: b"v", "test")
+    monkeypatch.setitem(data.ASSETS, "val", good)
+    with pytest.raises(data.DataError, match=r"cannot write .*corpus/val.txt .*must be writable"):
+        data.setup(["val"], out=io.StringIO())
+
+
+def test_course_data_dir_moves_the_data_out_of_the_clone(tmp_path):
+    """COURSE_DATA_DIR (a shared copy on a class server, say) is where every asset is looked for and verified."""
+    shared = tmp_path / "shared"
+    (shared / "corpus").mkdir(parents=True)
+    (shared / "corpus" / "val.txt").symlink_to(data.verify("val"))  # a verified copy, without copying 0.5 MB
+    code = (
+        "from course_lib import data\n"
+        "print(data.DATA_DIR)\n"
+        "print(data.verify('val'))\n"
+        "try:\n"
+        "    data.verify('train')\n"
+        "except data.DataError as err:\n"
+        "    print(err)\n"
+    )
+    env = {**os.environ, "COURSE_DATA_DIR": str(shared), "PYTHONPATH": str(data.REPO_ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    data_dir, val_path, train_error = result.stdout.splitlines()
+    assert data_dir == str(shared) and val_path == str(shared / "corpus" / "val.txt")
+    assert f"{shared}/corpus/train.txt is missing: first 90%" in train_error
+    assert f"COURSE_DATA_DIR is set, so the course reads its data from {shared}" in train_error

@@ -520,8 +520,8 @@ def test_live_view_renders_first_then_on_every_change(no_open_figures):
     n = ipywidgets.IntSlider(value=1, description="n")
     word = ipywidgets.Text(value="x", description="w")
     box = widgets.live_view(lambda n, w: f"<p>{w * n}</p>", {"n": n, "w": word})
-    controls, view = box.children
-    assert view.value == "<p>x</p>" and list(controls.children) == [n, word]
+    controls, view, message = box.children
+    assert view.value == "<p>x</p>" and list(controls.children) == [n, word] and message.value == ""
     n.value = 3
     assert view.value == "<p>xxx</p>"
     word.value = "ab"
@@ -560,7 +560,7 @@ def test_position_explorer_moves(no_open_figures):
 
 def test_dot_product_explorer_and_its_text(no_open_figures):
     box = widgets.dot_product_explorer(angle_a=0, length_a=2.0, angle_b=45, length_b=1.0)
-    sliders, text, picture = box.children
+    sliders, text, picture, _message = box.children
     angle_b = sliders.children[2]
     assert angle_b.description == "Angle of b (°)" and not angle_b.continuous_update
     assert "positive" in text.value and "θ = 45°" in picture.value

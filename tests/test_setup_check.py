@@ -1,10 +1,11 @@
 """The set-up check (lesson 00): each check passes on a good set-up and fails with a readable fix on a bad one."""
 
 import hashlib
+import shutil
 
 import pytest
 
-from course_lib import data, setup_check
+from course_lib import data, setup_check, training
 from course_lib.model import GPT, GPTConfig
 from course_lib.setup_check import FAIL, OK, WARN, Check, SetupReport
 from course_lib.tokenizers import CharTokenizer
@@ -107,14 +108,55 @@ def test_checkpoint_loads(tiny_checkpoint):
     assert f"{model.num_parameters():,} parameters" in check.detail and "5 characters" in check.detail
 
 
-def test_checkpoint_missing_or_damaged_fails(tiny_checkpoint, tmp_path):
-    check = setup_check.check_checkpoint(tmp_path / "nowhere")
+def test_checkpoint_missing_or_damaged_fails(tiny_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(training, "COURSE_CHECKPOINT", tmp_path / "nowhere")
+    check = setup_check.check_checkpoint()
     assert check.status == FAIL and "does not exist" in check.detail and "git checkout" in check.detail
+    assert check.detail.count("git checkout") == 1  # said once: the error's own repair, not repeated by the report
     folder, _ = tiny_checkpoint
     weights = folder / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-4] + b"\x00\x00\x00\x00")
     check = setup_check.check_checkpoint(folder)
     assert check.status == FAIL and "damaged" in check.detail
+
+
+@pytest.fixture
+def course_copy(tmp_path, monkeypatch):
+    copy = tmp_path / "shakespeare-char"
+    shutil.copytree(training.COURSE_CHECKPOINT, copy)
+    monkeypatch.setattr(training, "COURSE_CHECKPOINT", copy)
+    return copy
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "train_log.json"])
+def test_a_damaged_course_checkpoint_names_the_file_and_git_checkout(course_copy, name):
+    (course_copy / name).unlink()
+    (course_copy / name).mkdir()  # was: the whole report crashed with IsADirectoryError
+    check = setup_check.check_checkpoint()
+    assert check.status == FAIL
+    assert (
+        f"shakespeare-char/{name} is a folder" in check.detail and "`git checkout -- data/checkpoints`" in check.detail
+    )
+    (course_copy / name).rmdir()
+    (course_copy / name).write_text("{")
+    check = setup_check.check_checkpoint()
+    assert check.status == FAIL and f"shakespeare-char/{name} is damaged or was changed" in check.detail
+
+
+def test_an_unforeseen_failure_is_one_failed_line(monkeypatch):
+    def explode(folder):
+        raise MemoryError("no room")
+
+    monkeypatch.setattr(training, "load_checkpoint", explode)
+    check = setup_check.check_checkpoint()
+    assert check.status == FAIL and check.detail == "could not load the checkpoint (MemoryError: no room)"
+
+
+def test_data_replaced_by_a_folder_fails_with_the_fix(monkeypatch, tmp_path):
+    _fake_asset(monkeypatch, tmp_path, None)
+    (tmp_path / "corpus" / "fake.txt").mkdir(parents=True)
+    (check,) = setup_check.check_data(["fake"])
+    assert check.status == FAIL and "corpus/fake.txt is a folder" in check.detail and "make setup" in check.detail
 
 
 # --------------------------------------------------------------------------- the report

@@ -12,7 +12,7 @@ import pytest
 import torch
 from bad_input_support import Bad, assert_refused, table
 
-from course_lib.data import load_text, sha256_file
+from course_lib.data import DataError, load_text, sha256_file
 from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate_text
 from course_lib.tokenizers import CharTokenizer
@@ -310,6 +310,111 @@ def test_course_model_reports_damage(tmp_path, monkeypatch):
         f.write(" ")
     monkeypatch.setattr("course_lib.training.COURSE_CHECKPOINT", copy)
     with pytest.raises(CheckpointError, match="config.json is damaged or was changed"):
+        load_course_model()
+
+
+# --------------------------------------------------------------------------- damage to the course's checkpoint
+
+RESTORE = "`git checkout -- data/checkpoints`"
+
+
+@pytest.fixture
+def course_copy(tmp_path, monkeypatch):
+    """A copy of the shipped checkpoint that the course takes for its own: damage it freely."""
+    copy = tmp_path / "shakespeare-char"
+    shutil.copytree(COURSE_CHECKPOINT, copy)
+    monkeypatch.setattr("course_lib.training.COURSE_CHECKPOINT", copy)
+    return copy
+
+
+def test_weights_replaced_by_a_folder(course_copy):
+    (course_copy / "model.safetensors").unlink()
+    (course_copy / "model.safetensors").mkdir()  # was: IsADirectoryError from inside hashing
+    with pytest.raises(CheckpointError, match=r"model.safetensors is a folder, but it should be a file") as err:
+        load_course_model()
+    assert RESTORE in str(err.value) and isinstance(err.value, DataError)
+
+
+def test_deleted_weights(course_copy):
+    (course_copy / "model.safetensors").unlink()
+    with pytest.raises(
+        CheckpointError, match=r"model.safetensors is missing: the checkpoint's model.safetensors \(the weights\)"
+    ) as err:
+        load_course_model()
+    assert RESTORE in str(err.value)
+
+
+def test_truncated_course_weights(course_copy):
+    path = course_copy / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:100_000])
+    with pytest.raises(CheckpointError, match=f"model.safetensors is damaged or was changed.*{RESTORE}"):
+        load_course_model()
+    with pytest.raises(CheckpointError, match=f"not a readable safetensors file.*{RESTORE}"):
+        load_checkpoint(course_copy, verify=False)
+
+
+@pytest.mark.parametrize("damage", ["cut", "deleted", "folder", "edited"])
+def test_a_damaged_train_log_names_the_file_and_the_repair(course_copy, damage):
+    path = course_copy / "train_log.json"
+    if damage == "cut":
+        path.write_text(path.read_text()[:500])  # was: json.JSONDecodeError from inside read_train_log
+    elif damage == "deleted":
+        path.unlink()
+    elif damage == "folder":
+        path.unlink()
+        path.mkdir()
+    else:  # still valid JSON, but not what was saved
+        path.write_text(path.read_text().replace('"tokens": ', '"tokens": 1'))
+    expected = {
+        "cut": "train_log.json is damaged or was changed",
+        "deleted": "train_log.json is missing",
+        "folder": "train_log.json is a folder",
+        "edited": "train_log.json is damaged or was changed",
+    }[damage]
+    with pytest.raises(CheckpointError, match=expected) as err:
+        read_train_log()
+    assert RESTORE in str(err.value)
+    with pytest.raises(CheckpointError, match=expected):
+        load_course_model()  # it verifies every file SHA256SUMS lists, the log too
+
+
+def test_a_train_log_without_checksums_is_still_read_with_care(checkpoint):
+    folder, _ = checkpoint
+    assert read_train_log(folder) == {"note": "test"}
+    (folder / "SHA256SUMS").unlink()
+    (folder / "train_log.json").write_text('{"note": ')
+    with pytest.raises(CheckpointError, match=r"train_log.json is not valid JSON \(Expecting value at line 1") as err:
+        read_train_log(folder)
+    assert "Save the checkpoint again" in str(err.value)  # not the course's own: no git checkout to suggest
+    (folder / "train_log.json").write_text("[1, 2]")
+    with pytest.raises(CheckpointError, match="holds a list, not a training log"):
+        read_train_log(folder)
+
+
+def test_a_file_given_as_the_checkpoint_folder_is_named_as_a_file(checkpoint):
+    folder, _ = checkpoint
+    with pytest.raises(CheckpointError, match=r"model.safetensors is a file: load_checkpoint takes the checkpoint's"):
+        load_checkpoint(folder / "model.safetensors")  # was: "checkpoint folder ... does not exist"
+
+
+@pytest.mark.parametrize("damage", ["folder", "garbled"])
+def test_a_damaged_sha256sums(course_copy, damage):
+    sums = course_copy / "SHA256SUMS"
+    if damage == "folder":
+        sums.unlink()
+        sums.mkdir()
+        expected = "SHA256SUMS is a folder"
+    else:
+        sums.write_text(sums.read_text().replace("  model.safetensors", " model.safetensors"))
+        expected = "line 1 of .*SHA256SUMS is not '<sha256>  <file name>'"
+    with pytest.raises(CheckpointError, match=expected) as err:
+        load_course_model()
+    assert RESTORE in str(err.value)
+
+
+def test_a_missing_course_checkpoint_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr("course_lib.training.COURSE_CHECKPOINT", tmp_path / "gone")
+    with pytest.raises(CheckpointError, match=f"checkpoint folder .*gone does not exist.*{RESTORE}"):
         load_course_model()
 
 

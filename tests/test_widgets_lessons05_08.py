@@ -1,4 +1,5 @@
-"""The plot and widget helpers of lessons 05, 07 and 08: the pure functions, and each widget's first render."""
+"""The plot and widget helpers of lessons 05, 07 and 08: the pure functions, and each widget's first render;
+then every lesson's text box fed what learners type by mistake (unknown characters, nothing, a whole play)."""
 
 import math
 
@@ -205,3 +206,112 @@ def test_pipeline_diagram_boxes_arrows_and_loop():
     assert len(plots.pipeline_diagram(stages, "No loop").patches) == 5
     with pytest.raises(ValueError, match="at least one"):
         plots.pipeline_diagram([], "Empty")
+
+
+# --------------------------------------------------------------------------- bad text in the lessons' boxes
+
+# What a learner may type into any lesson's text box. The course model reads 84 characters and 128 at a time.
+UNKNOWN = "café ☃"  # é and ☃ are not among the Shakespeare model's characters
+TOO_LONG = "ROMEO. But soft, what light through yonder window breaks?\n" * 40  # 2,320 characters
+
+
+@pytest.fixture(scope="module")
+def course_model(one_torch_thread):  # one thread: two on a busy two-core machine wait on each other
+    from course_lib.training import load_course_model
+
+    return load_course_model()
+
+
+def shown(box):
+    """(the views' values, the error message or '') under a live_view widget's controls; never both at once."""
+    *views, message = box.children[1:]
+    error = message.value if message.layout.display != "none" else ""
+    assert all(v.layout.display == "none" for v in views) if error else all(v.layout.display != "none" for v in views)
+    return [v.value for v in views], error
+
+
+def test_forward_pass_boxes_of_lessons_00_and_07_explain_bad_prompts(course_model):
+    model, tokenizer = course_model
+    box = widgets.forward_pass_explorer(model, tokenizer, "HAMLET.\n")
+    prompt = box.children[0].children[0]
+    prompt.value = UNKNOWN
+    assert "cannot encode this prompt: character &#x27;é&#x27; (U+00E9) at position 3" in shown(box)[0][0]
+    prompt.value = ""
+    assert "type at least one character" in shown(box)[0][0]
+    prompt.value = TOO_LONG
+    report = shown(box)[0][0]
+    assert "-&gt; 128 tokens" in report and "sum = 1.000" in report  # the last 128 characters, the model's context
+    prompt.value = "To be"
+    assert "prompt: &#x27;To be&#x27; -&gt; 5 tokens" in shown(box)[0][0]
+
+
+def test_lesson_04_toy_head_says_the_sentence_is_empty():
+    box = widgets.toy_attention_explorer("the dog chased the black cat", query=3)
+    sentence = box.children[0].children[0]
+    good = shown(box)[0]
+    sentence.value = "   "
+    assert "the sentence is empty: type a few words, e.g. &#x27;the small dog chased the cat&#x27;" in shown(box)[1]
+    sentence.value = "zebra " * 60  # words the toy head has no features for, many of them: still a picture
+    assert shown(box)[1] == "" and shown(box)[0][0].count("<svg") == 2
+    sentence.value = "the dog chased the black cat"
+    box.children[0].children[1].value = 3  # the empty box moved the query slider to 0
+    assert shown(box) == (good, "")
+
+
+@pytest.mark.parametrize("explorer", ["attention", "neuron"])
+def test_lesson_04_and_06_model_boxes_show_the_reason_and_recover(course_model, explorer):
+    model, tokenizer = course_model
+    text = "ROMEO.\nBut soft, what light"
+    if explorer == "attention":
+        box = widgets.model_attention_explorer(model, tokenizer, text, layer=1, head=2, query=5)
+        text_box = box.children[0].children[0]
+    else:
+        box = widgets.neuron_explorer(model, tokenizer, text, {"L0 n5": (0, 5, "after newline")})
+        text_box = box.children[0].children[1]
+    good = shown(box)[0]
+    text_box.value = UNKNOWN  # the course model's tokenizer refuses é: that message, not the old picture
+    views, error = shown(box)
+    assert "character &#x27;é&#x27; (U+00E9) at position 3 is not in this tokenizer&#x27;s vocabulary" in error
+    text_box.value = ""
+    assert "the text box is empty: type some text for the model to read" in shown(box)[1]
+    text_box.value = TOO_LONG
+    views, error = shown(box)
+    assert error == "" and "<svg" in views[0] and "nan" not in views[0].lower()
+    assert "this text is 2,320 tokens, longer than the model&#x27;s context" in views[0]
+    text_box.value = text
+    if explorer == "attention":
+        box.children[0].children[3].value = 5  # the empty box moved the query slider to 0
+    assert shown(box) == (good, "")
+
+
+def test_lesson_01_live_tokenizer_with_unknown_empty_and_long_text(course_model):
+    from course_lib.tokenizers import gpt2, o200k
+
+    _, characters = course_model
+    box = widgets.live_tokenizer({"GPT-2": gpt2(), "o200k": o200k(), "characters": characters}, "Hello")
+    text_box, *views = box.children
+    text_box.value = UNKNOWN
+    assert "cannot encode this text: character &#x27;é&#x27;" in views[2].value
+    assert "course-token-count" in views[0].value and "course-token-count" in views[1].value
+    text_box.value = ""
+    assert all('<span class="course-token-count">0</span> tokens' in v.value for v in views)
+    text_box.value = TOO_LONG * 2
+    assert '<span class="course-token-count">4640</span> tokens' in views[2].value
+    assert "the first 2,000 of 4,640 tokens are shown" in views[2].value
+
+
+def test_training_playground_shows_a_failed_run_in_its_output(tiny, monkeypatch):
+    _, tokenizer = tiny
+
+    def failing_run(*args, callback, **settings):
+        callback([{"iter": 5, "train_loss": 3.0, "val_loss": 3.1}])
+        raise ValueError("data must be a 1-D tensor longer than block_size=64, got shape (50,)")
+
+    monkeypatch.setattr(widgets, "run_training", failing_run)
+    data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 2))
+    box = widgets.training_playground(data, data, tokenizer, n_layer=1, n_embd=32, learning_rate=1e-2, steps=50)
+    *_, button, plan, curves, outcome = box.children
+    button.click()
+    assert "data must be a 1-D tensor longer than block_size=64" in outcome.value
+    assert 'class="course-update-error"' in outcome.value and not button.disabled
+    assert "training (from 3 to 3)" in curves.value  # this run's curve so far, not an earlier run's
