@@ -2,7 +2,6 @@
 
 import math
 import re
-import time
 
 import matplotlib
 
@@ -408,14 +407,11 @@ def minilm():
     return emb.load_pretrained()
 
 
-def test_pretrained_loads_quickly_and_has_the_documented_shape():
+def test_pretrained_has_the_documented_shape_and_is_loaded_once():
     emb._load_pretrained.cache_clear()
-    start = time.perf_counter()
     table = emb.load_pretrained()
-    elapsed = time.perf_counter() - start
     assert table.matrix.shape == (30_522, 384) and table.matrix.dtype == np.float32
-    assert elapsed < 2.0, f"loading took {elapsed:.2f} s"  # about 0.2 s on a laptop; slack for busy CI
-    assert emb.load_pretrained() is table  # cached
+    assert emb.load_pretrained() is table  # cached: the lessons call it in several cells
 
 
 def test_pretrained_one_hot_lookup_and_special_entries(minilm):
