@@ -70,8 +70,8 @@ def index_reachable(url: str = CPU_INDEX, timeout: float = TIMEOUT_SECONDS) -> b
     answered: list[bool] = []
 
     def ask() -> None:
-        request = urllib.request.Request(url.rstrip("/") + "/torch/", method="HEAD")
         try:
+            request = urllib.request.Request(url.rstrip("/") + "/torch/", method="HEAD")
             with urllib.request.urlopen(request, timeout=timeout):
                 answered.append(True)
         except urllib.error.HTTPError:
