@@ -10,8 +10,9 @@ the wheels for another system are picked; ``--dry-run``, so nothing is installed
 every picked file is read from PyPI's simple index (its JSON form lists each file's size). Needs the
 package index; prints a Markdown table. For macOS and Windows, torch's own dependencies are filtered
 by that system's markers here (pip would evaluate them for this machine); other packages' markers are
-still this machine's, which leaves out a few small ones (appnope on macOS, pywinpty on Windows). Lines starting with ``--`` in a requirements file (such as
-``--extra-index-url``) are dropped, as PyPI alone is measured.
+still this machine's, which leaves out a few small ones (appnope on macOS, pywinpty on Windows).
+Lines starting with ``--`` in a requirements file (such as ``--extra-index-url``) are dropped, as PyPI
+alone is measured.
 """
 
 from __future__ import annotations
