@@ -8,9 +8,8 @@ For each platform pip resolves the requirements as a fresh machine would (``--is
 machine's pip configuration and local wheels are ignored; ``--platform`` and ``--python-version`` so
 the wheels for another system are picked; ``--dry-run``, so nothing is installed), and the size of
 every picked file is read from PyPI's simple index (its JSON form lists each file's size). Needs the
-package index; prints a Markdown table. For macOS and Windows, torch's own dependencies are filtered
-by that system's markers here (pip would evaluate them for this machine); other packages' markers are
-still this machine's, which leaves out a few small ones (appnope on macOS, pywinpty on Windows).
+package index; prints a Markdown table. pip evaluates environment markers (``; sys_platform == ...``)
+for the machine it runs on even with ``--platform``, so it is run with the target system's values.
 Lines starting with ``--`` in a requirements file (such as ``--extra-index-url``) are dropped, as PyPI
 alone is measured.
 """
@@ -37,51 +36,46 @@ NVIDIA = ("nvidia-", "cuda-", "triton")
 
 
 # pip evaluates environment markers (`; platform_system == "Linux"`) for the machine it runs on, even with
-# --platform; for another system, torch's own dependencies are filtered here with that system's values.
+# --platform, so pip is run here with its marker environment set to the target system's.
 MARKERS = {
+    "linux-x86_64": {"platform_system": "Linux", "sys_platform": "linux", "platform_machine": "x86_64"},
+    "linux-aarch64": {"platform_system": "Linux", "sys_platform": "linux", "platform_machine": "aarch64"},
     "macos-arm64": {"platform_system": "Darwin", "sys_platform": "darwin", "platform_machine": "arm64"},
-    "windows-amd64": {"platform_system": "Windows", "sys_platform": "win32", "platform_machine": "AMD64"},
+    "windows-amd64": {
+        "platform_system": "Windows",
+        "sys_platform": "win32",
+        "platform_machine": "AMD64",
+        "os_name": "nt",
+    },
 }
+PIP_WITH_MARKERS = """
+import sys
+from pip._vendor.packaging import markers
+from pip._internal.cli.main import main
+
+target = {target!r}
+machine = markers.default_environment
+markers.default_environment = lambda: {{**machine(), **target}}
+sys.exit(main({args!r}))
+"""
 
 
 def resolve(requirements: list[str], platform: str, python_version: str) -> list[dict]:
     """What pip would install on ``platform``: one dict per package (name, version, file url)."""
-    torch = [r for r in requirements if r.startswith("torch==")]
-    if platform not in MARKERS or not torch:
-        return _pip_resolve(requirements, platform, python_version)
-    from packaging.requirements import Requirement
-
-    (picked,) = _pip_resolve(torch, platform, python_version, no_deps=True)
-    environment = {"python_version": python_version, "python_full_version": python_version + ".0", "extra": ""}
-    environment.update(MARKERS[platform])
-    needs = [
-        str(Requirement(dep)).split(";")[0]
-        for dep in picked["requires_dist"]
-        if Requirement(dep).marker is None or Requirement(dep).marker.evaluate(environment)
-    ]
-    rest = [r for r in requirements if r not in torch] + needs
-    return [picked, *_pip_resolve(rest, platform, python_version)]
-
-
-def _pip_resolve(requirements: list[str], platform: str, python_version: str, no_deps: bool = False) -> list[dict]:
+    target = {**MARKERS[platform], "python_version": python_version, "python_full_version": python_version + ".0"}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        cmd = [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed", "--quiet"]
-        cmd += ["--report", str(report), "--python-version", python_version, "--only-binary=:all:"]
-        cmd += ["--no-deps"] if no_deps else []
+        args = ["install", "--isolated", "--dry-run", "--ignore-installed", "--quiet", "--report", str(report)]
+        args += ["--python-version", python_version, "--only-binary=:all:"]
         for tag in PLATFORMS[platform]:
-            cmd += ["--platform", tag]
-        result = subprocess.run(cmd + requirements, capture_output=True, text=True)
+            args += ["--platform", tag]
+        code = PIP_WITH_MARKERS.format(target=target, args=args + requirements)
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if result.returncode != 0:
             raise SystemExit(f"pip could not resolve for {platform}: {result.stderr.strip()[-800:]}")
         picks = json.loads(report.read_text())["install"]
     return [
-        {
-            "name": p["metadata"]["name"],
-            "version": p["metadata"]["version"],
-            "url": p["download_info"]["url"],
-            "requires_dist": p["metadata"].get("requires_dist", []),
-        }
+        {"name": p["metadata"]["name"], "version": p["metadata"]["version"], "url": p["download_info"]["url"]}
         for p in picks
     ]
 
