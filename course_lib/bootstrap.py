@@ -124,6 +124,7 @@ def finish(folder: str | Path, started: float | None = None, *, out=None) -> Non
     print(f"Installing the course from {folder} ({len(absent)} packages to add)...", file=out, flush=True)
     subprocess.run(install_command(folder, absent, torch_args), check=True)
     importlib.invalidate_caches()
+    print(f"Packages installed ({duration(time.time() - started)} so far).", file=out, flush=True)
 
     from course_lib import data
 

@@ -19,7 +19,7 @@ metadata:
 nbgrader takes any line containing ``BEGIN SOLUTION`` or ``END SOLUTION`` as a marker, even a
 sentence quoting it, so such a line outside a real solution is an error here, naming cell and line.
 
-    python -m course_lib.grading notebooks/ COURSE/source/lessons/   # nbgrader-ready copies of every lesson
+    python -m course_lib.grading notebooks/ COURSE/source/lessons/   # nbgrader-ready copies of the lessons
 """
 
 from __future__ import annotations
@@ -245,37 +245,44 @@ def nbgrader_notebook(nb) -> nbformat.NotebookNode:
     return copy
 
 
-def write_nbgrader_versions(source_dir: Path, target_dir: Path) -> list[Path]:
-    """Write an nbgrader-ready copy of every lesson in ``source_dir`` into ``target_dir``; return the paths."""
-    notebooks = sorted(Path(source_dir).glob("[0-9][0-9]_*.ipynb"))
+def write_nbgrader_versions(source: Path, target_dir: Path) -> tuple[list[Path], list[str]]:
+    """Write an nbgrader-ready copy of every lesson in ``source`` (a folder, or one notebook) into ``target_dir``.
+
+    Returns the paths written and, for each lesson that cannot be converted, why (the others are written).
+    """
+    source = Path(source)
+    notebooks = [source] if source.is_file() else sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no lesson notebooks (NN_name.ipynb) in {source_dir}")
+        raise FileNotFoundError(f"no lesson notebooks (NN_name.ipynb) in {source}")
     Path(target_dir).mkdir(parents=True, exist_ok=True)
-    written = []
+    written, refused = [], []
     for path in notebooks:
         try:
             graded = nbgrader_notebook(nbformat.read(path, as_version=4))
         except GradingError as err:
-            raise GradingError(f"{path.name}: {err}") from err
+            refused.append(f"{path.name}: {err}")
+            continue
         target = Path(target_dir) / path.name
         nbformat.write(graded, target)
         written.append(target)
-    return written
+    return written, refused
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m course_lib.grading SOURCE_DIR TARGET_DIR", file=sys.stderr)
+        print("usage: python -m course_lib.grading SOURCE_DIR_OR_NOTEBOOK TARGET_DIR", file=sys.stderr)
         return 2
     try:
-        written = write_nbgrader_versions(Path(args[0]), Path(args[1]))
-    except (GradingError, FileNotFoundError) as err:
+        written, refused = write_nbgrader_versions(Path(args[0]), Path(args[1]))
+    except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     for path in written:
         print(f"  wrote {path}")
-    return 0
+    for reason in refused:
+        print(f"error: {reason}", file=sys.stderr)
+    return 1 if refused else 0
 
 
 if __name__ == "__main__":

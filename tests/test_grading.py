@@ -139,3 +139,18 @@ def test_every_other_lesson_gets_valid_metadata_and_one_test_cell_per_checker(pa
     assert all("check." in c.source and c.source.endswith("assert_passed(result)") for c in tests)
     # The student version of the graded lesson is still one `make student` can write: no stub stops Run All.
     student.student_notebook(graded)
+
+
+def test_the_command_line_writes_every_lesson_it_can_and_names_the_others(tmp_path, capsys):
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    nbformat.write(lesson("# 01 · Fine", "import numpy as np", FUNCTION), source / "01_fine.ipynb")
+    nbformat.write(lesson("# 00 · Quotes `### BEGIN SOLUTION`", FUNCTION), source / "00_quotes.ipynb")
+    assert grading.main([str(source), str(tmp_path / "out")]) == 1
+    out, err = capsys.readouterr()
+    assert "01_fine.ipynb" in out and (tmp_path / "out" / "01_fine.ipynb").exists()
+    assert "error: 00_quotes.ipynb: nbgrader would take these lines as solution markers" in err
+    assert not (tmp_path / "out" / "00_quotes.ipynb").exists()
+    assert grading.main([str(source / "01_fine.ipynb"), str(tmp_path / "one")]) == 0
+    assert grading.main([str(tmp_path / "empty"), str(tmp_path / "x")]) == 1
+    assert grading.main([]) == 2
