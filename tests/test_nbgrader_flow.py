@@ -8,6 +8,7 @@ step wrong (``u <= total`` at a boundary) and its value exercise unanswered, eve
 
 from __future__ import annotations
 
+import csv
 import html
 import os
 import shutil
@@ -88,6 +89,7 @@ def graded(tmp_path_factory) -> Path:
     (submitted / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC\n")
     nbgrader(course, "autograde", "lessons")
     nbgrader(course, "generate_feedback", "lessons")
+    nbgrader(course, "export")
     return course
 
 
@@ -121,6 +123,10 @@ def test_autograde_scores_one_point_per_passed_checker(graded):
         }
         submission = gradebook.find_submission("lessons", "learner")
         assert (submission.score, submission.max_score) == (6.0, 8.0)
+    exported = list(csv.DictReader((graded / "grades.csv").open()))
+    assert [(row["student_id"], float(row["score"]), float(row["max_score"])) for row in exported] == [
+        ("learner", 6.0, 8.0)
+    ]
 
 
 def test_the_feedback_shows_the_checkers_hint(graded):
