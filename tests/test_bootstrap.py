@@ -67,7 +67,9 @@ def test_the_first_cell_passes_the_lessons_lint(tmp_path):
         pytest.skip("ruff is not installed")
     cell = tmp_path / "cell.py"
     cell.write_text(bootstrap.first_cell("https://github.com/OWNER/REPO", "main") + "\n")
-    run = subprocess.run([ruff, "check", "--config", str(ROOT / "pyproject.toml"), str(cell)], capture_output=True, text=True)
+    run = subprocess.run(
+        [ruff, "check", "--config", str(ROOT / "pyproject.toml"), str(cell)], capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stdout
 
 
@@ -80,12 +82,22 @@ def test_only_missing_packages_get_the_tested_pins():
 
 
 def test_the_install_command_is_editable_with_constraints_and_the_torch_index(tmp_path):
-    command = bootstrap.install_command(tmp_path, ["torch==2.13.0", "gguf==0.19.0"], ("torch==2.13.0", "--extra-index-url", "X"))
+    command = bootstrap.install_command(
+        tmp_path, ["torch==2.13.0", "gguf==0.19.0"], ("torch==2.13.0", "--extra-index-url", "X")
+    )
     assert command[:7] == [sys.executable, "-m", "pip", "install", "--quiet", "-e", str(tmp_path)]
     constraints = tmp_path / "build" / "bootstrap-constraints.txt"
     assert command[7:] == ["-c", str(constraints), "--extra-index-url", "X"]
     assert constraints.read_text() == "torch==2.13.0\ngguf==0.19.0\n"
-    assert bootstrap.install_command(tmp_path, []) == [sys.executable, "-m", "pip", "install", "--quiet", "-e", str(tmp_path)]
+    assert bootstrap.install_command(tmp_path, []) == [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "-e",
+        str(tmp_path),
+    ]
 
 
 def test_durations_read_as_minutes_and_seconds():
@@ -144,7 +156,9 @@ def test_a_lesson_gets_its_links_and_set_up_cell_after_the_title_once(path):
     twice = launch_links.with_launch_cells(once, slug, repository, branch, f"notebooks/{path.name}")
     assert twice == once and len(once.cells) == len(nb.cells) + 2
     links, setup = once.cells[1], once.cells[2]
-    assert links.cell_type == "markdown" and launch_links.colab_url(slug, branch, f"notebooks/{path.name}") in links.source
+    assert (
+        links.cell_type == "markdown" and launch_links.colab_url(slug, branch, f"notebooks/{path.name}") in links.source
+    )
     assert setup.cell_type == "code" and setup.source == bootstrap.first_cell(repository, branch)
     assert once.cells[0] == nb.cells[0] and once.cells[3:] == nb.cells[1:]
     nbformat.validate(once)
@@ -192,7 +206,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def python_says(python: Path, code: str, cwd: Path, env: dict) -> str:
-    return subprocess.run([str(python), "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [str(python), "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout
 
 
 @pytest.mark.network
@@ -204,7 +220,12 @@ def test_the_first_cell_installs_the_course_in_a_clean_venv(tmp_path):
     notebook_folder = tmp_path / "content"  # Colab's working folder
     notebook_folder.mkdir()
     env = clean_env(COURSE_REPO=f"file://{source}", COURSE_BRANCH="course")
-    assert python_says(python, "import importlib.util; print(importlib.util.find_spec('course_lib'))", notebook_folder, env) == "None\n"
+    assert (
+        python_says(
+            python, "import importlib.util; print(importlib.util.find_spec('course_lib'))", notebook_folder, env
+        )
+        == "None\n"
+    )
 
     cell = bootstrap.first_cell("https://github.com/OWNER/REPO", "main")
     started = time.perf_counter()
@@ -220,10 +241,14 @@ def test_the_first_cell_installs_the_course_in_a_clean_venv(tmp_path):
     assert python_says(python, "import course_lib; print(course_lib.__file__)", elsewhere, env).strip() == str(
         clone / "course_lib" / "__init__.py"
     )
-    subprocess.run([str(python), "-m", "course_lib.data", "verify"], cwd=elsewhere, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(python), "-m", "course_lib.data", "verify"], cwd=elsewhere, env=env, check=True, capture_output=True
+    )
     loaded = "from course_lib.training import load_course_model; print(load_course_model()[0].num_parameters())"
     assert python_says(python, loaded, elsewhere, env) == "820480\n"
-    again = subprocess.run([str(python), "-c", cell], cwd=notebook_folder, env=env, capture_output=True, text=True, check=True)
+    again = subprocess.run(
+        [str(python), "-c", cell], cwd=notebook_folder, env=env, capture_output=True, text=True, check=True
+    )
     assert (again.stdout, again.stderr) == ("", "")  # the second time, as in a clone: nothing
 
 
@@ -248,10 +273,17 @@ def test_binders_post_build_fetches_the_data_in_a_clean_venv(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     print(f"[binder] postBuild: {time.perf_counter() - started:.0f} s (wall time; machine shared)\n{run.stdout}")
     assert "sha256 verified" in run.stdout
-    subprocess.run([str(python), "-m", "course_lib.data", "verify"], cwd=tmp_path, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(python), "-m", "course_lib.data", "verify"], cwd=tmp_path, env=env, check=True, capture_output=True
+    )
     assert python_says(python, "import course_lib; print(course_lib.__file__)", tmp_path, env).strip() == str(
         clone / "course_lib" / "__init__.py"
     )
     # Only the runtime packages: the test tools stay out of a learner's image.
-    installed = python_says(python, "import importlib.metadata as m; print(sorted(d.name.lower() for d in m.distributions()))", tmp_path, env)
+    installed = python_says(
+        python,
+        "import importlib.metadata as m; print(sorted(d.name.lower() for d in m.distributions()))",
+        tmp_path,
+        env,
+    )
     assert "'torch'" in installed and "'pytest'" not in installed and "'transformers'" not in installed
