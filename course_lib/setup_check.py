@@ -29,6 +29,7 @@ __all__ = [
     "Check",
     "SetupReport",
     "check_checkpoint",
+    "check_compute",
     "check_data",
     "check_packages",
     "check_python",
@@ -219,16 +220,73 @@ def check_checkpoint(folder: Path | str | None = None) -> Check:
     )
 
 
+def check_compute(environ: Mapping[str, str] | None = None) -> list[Check]:
+    """Where the lessons compute: the device ``pick_device('auto')`` chooses, and PyTorch's threads for the math.
+
+    Both follow the environment when it says (``COURSE_DEVICE``; ``COURSE_THREADS`` or ``OMP_NUM_THREADS``):
+    the line then names the variable, so a learner sees why a GPU or a core is left unused.
+    """
+    import os
+
+    import torch
+
+    from course_lib import training
+
+    environ = os.environ if environ is None else environ
+    checks = []
+    said = environ.get("COURSE_DEVICE", "").strip()
+    try:
+        device = training.pick_device(said or "auto")
+    except ValueError as err:
+        checks.append(Check("compute", "device", FAIL, f"COURSE_DEVICE={said}: {err}; unset it to let lessons choose"))
+    else:
+        names = {"cuda": "an NVIDIA GPU", "mps": "Apple's GPU (MPS)", "cpu": "the CPU"}
+        where = names.get(device.type, device.type)
+        if device.type == "cuda":
+            where += f" ({torch.cuda.get_device_name(device)})"
+        why = ""
+        if said:
+            why = f" (COURSE_DEVICE={said})"
+        elif device.type == "cpu":
+            why = " (no CUDA GPU or Apple MPS found)"
+        checks.append(Check("compute", "device", OK, f"{device.type}: lessons that train use {where}{why}"))
+    cores = training.cores_available()
+    try:
+        threads = training.lesson_threads(environ)
+    except ValueError as err:
+        checks.append(Check("compute", "threads", FAIL, f"{err}; unset it to use every core"))
+        return checks
+    said = [
+        f"{name}={environ[name].strip()}"
+        for name in ("COURSE_THREADS", "OMP_NUM_THREADS")
+        if environ.get(name, "").strip()
+    ]
+    setting = f" (set by {said[0]})" if said else ""
+    detail = f"{_count(threads, 'thread')} for PyTorch's math, of {_count(cores, 'core')}{setting}"
+    checks.append(Check("compute", "threads", OK, detail))
+    return checks
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'s' if n != 1 else ''}"
+
+
 def run_checks(
     *,
     packages: Mapping[str, str] | None = None,
     data_names: Iterable[str] | None = None,
     checkpoint: Path | str | None = None,
+    compute: bool = False,
 ) -> SetupReport:
-    """All checks, in the order a fix would go: Python, packages, data, then the trained model."""
+    """All checks, in the order a fix would go: Python, packages, data, then the trained model.
+
+    ``compute=True`` adds where the lessons compute (:func:`check_compute`: device and threads), as the
+    command line does.
+    """
     checks = [check_python(), *check_packages(packages)]
     checks += check_data(data_names)
     checks.append(check_checkpoint(checkpoint))
+    checks += check_compute() if compute else []
     return SetupReport(checks)
 
 
@@ -238,6 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check that this computer is ready for the course.")
     parser.parse_args(argv)
     report = run_checks()
+    report.checks += check_compute()  # the command line also says where the lessons compute
     print(report)
     return 0 if report.ok else 1
 

@@ -268,7 +268,7 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 {% block data_png scoped %}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
 <img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
- alt="{{ (output | get_metadata('alt', 'image/png')) or resources.course_no_alt | escape_html }}"
+ alt="{{ ((output | get_metadata('alt', 'image/png')) or resources.course_no_alt) | escape_html }}"
 {%- set width = output | get_metadata('width', 'image/png') %}
 {%- if width is not none %} width={{ width }}{% endif %}
 {%- set height = output | get_metadata('height', 'image/png') %}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -48,10 +49,12 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "autocast_supported",
+    "cores_available",
     "encode_corpus",
     "estimate_loss",
     "evaluate_split",
     "get_batch",
+    "lesson_threads",
     "load_checkpoint",
     "load_course_model",
     "lr_at",
@@ -60,6 +63,7 @@ __all__ = [
     "save_checkpoint",
     "seed_everything",
     "train",
+    "use_cores",
 ]
 
 COURSE_CHECKPOINT = REPO_ROOT / "data" / "checkpoints" / "shakespeare-char"
@@ -68,11 +72,60 @@ COURSE_CHECKPOINT = REPO_ROOT / "data" / "checkpoints" / "shakespeare-char"
 # --------------------------------------------------------------------------- setup helpers
 
 
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
+
+
 def pick_device(device: str = "auto") -> torch.device:
-    """'auto' means CUDA when a GPU is present, else the CPU."""
+    """The device to compute on: 'auto' is the fastest here, an NVIDIA GPU (CUDA), Apple's GPU (MPS), else the CPU.
+
+    ``COURSE_DEVICE`` in the environment stands in for 'auto': the tests set it to 'cpu', so the numbers
+    they compare are the CPU's. Asking for a device this computer does not have is an error, here rather
+    than deep inside the first step.
+    """
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+        device = os.environ.get("COURSE_DEVICE", "auto").strip() or "auto"
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if _mps_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'mps' (COURSE_DEVICE too), not {device!r}") from err
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this computer has no CUDA GPU PyTorch can use: use 'auto'")
+    if chosen.type == "mps" and not _mps_available():
+        raise ValueError(f"device {device!r} asked for, but Apple's MPS is not available here: use 'auto'")
+    return chosen
+
+
+def cores_available() -> int:
+    """How many CPU cores this process may run on (a container or `taskset` may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def lesson_threads(environ: dict | None = None) -> int:
+    """How many threads PyTorch's math should use: every core, unless the environment says otherwise.
+
+    ``COURSE_THREADS``, else ``OMP_NUM_THREADS`` (the usual variable, which PyTorch and NumPy also read),
+    decides when set: the tests set one thread, so their numbers repeat exactly on any machine.
+    """
+    environ = os.environ if environ is None else environ
+    for name in ("COURSE_THREADS", "OMP_NUM_THREADS"):
+        value = environ.get(name, "").strip()
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"{name} must be a whole number of threads, at least 1, not {value!r}")
+            return int(value)
+    return cores_available()
+
+
+def use_cores(threads: int | None = None) -> int:
+    """Let PyTorch use ``threads`` threads (default: :func:`lesson_threads`) and return how many it now uses."""
+    torch.set_num_threads(lesson_threads() if threads is None else threads)
+    return torch.get_num_threads()
 
 
 def autocast_supported(device: torch.device) -> bool:

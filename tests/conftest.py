@@ -1,7 +1,8 @@
-"""Shared pytest set-up: one torch thread per test worker, figure clean-up, a tiny model, and the browser.
+"""Shared pytest set-up: one torch thread, figure clean-up, a tiny model, and the browser.
 
-Under ``pytest -n 2`` each worker (and each notebook kernel nbval starts, which inherits the
-environment) would otherwise start one math thread per core: 4 busy threads on 2 cores, which
+The root ``conftest.py`` sets one thread and the CPU for every test run (course_lib/saved_outputs.py).
+It also keeps ``pytest -n 2`` fast: each worker (and each notebook kernel nbval starts, which inherits
+the environment) would otherwise start one math thread per core, 4 busy threads on 2 cores, which
 makes the model tests several times slower than running them one after another.
 
 The browser fixtures (``chromium``, ``lab``) import the harness (``tests/browser/``) only when a browser
@@ -9,11 +10,6 @@ test asks for them, so unit tests never load it or Playwright (``tests/test_brow
 """
 
 from __future__ import annotations
-
-import os
-
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    os.environ.setdefault("OMP_NUM_THREADS", "1")  # read by torch and NumPy when they load
 
 import matplotlib
 
@@ -26,8 +22,7 @@ import torch
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    torch.set_num_threads(1)  # in case torch was loaded before OMP_NUM_THREADS was set
+torch.set_num_threads(1)  # in case torch was loaded before OMP_NUM_THREADS was set
 
 
 @pytest.fixture(autouse=True)

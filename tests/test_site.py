@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
@@ -90,6 +91,62 @@ def test_plots_are_embedded_with_alt_text(built):
         embedded = [i for i in images if 'src="data:image/png;base64,' in i]
         assert len(embedded) >= pngs > 0, notebook.name  # plot outputs, plus the widgets' images
         assert all(re.search(r'\balt="[^"]+"', i) for i in images), notebook.name
+
+
+class ImageAlts(HTMLParser):
+    """The alt text of every <img> of a page, as a browser reads it (entities decoded), and any stray attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.alts: list[str | None] = []
+        self.attributes: list[list[str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.alts.append(dict(attrs).get("alt"))
+            self.attributes.append([name for name, _ in attrs])
+
+
+def image_alts(page: str) -> ImageAlts:
+    parser = ImageAlts()
+    parser.feed(page)
+    return parser
+
+
+TRICKY_ALT = 'Bar chart \'after "What will be" & <more>\': x = candidate, y = probability; 2 bars: "a" 0.6, <b> 0.4'
+
+
+def test_an_alt_text_with_quotes_angle_brackets_and_ampersands_survives_intact(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+    plot = nbformat.v4.new_code_cell("plot()")
+    plot.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png}, metadata={"image/png": {"alt": TRICKY_ALT}}),
+        nbformat.v4.new_output("display_data", data={"image/png": png}),  # no alt text saved
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 00 · A lesson\n\nOne plot."), plot]
+    nbformat.write(nb, notebooks / "00_a.ipynb")
+    site.build_site(notebooks, tmp_path / "site")
+    page = read(tmp_path / "site" / "00_a.html")
+    images = image_alts(page)
+    assert images.alts == [TRICKY_ALT, site.NO_ALT]
+    assert all(names.count("src") == 1 and "more" not in names for names in images.attributes)
+    assert "&quot;What will be&quot; &amp; &lt;more&gt;" in page
+
+
+def test_the_lessons_alt_texts_reach_the_pages_unchanged(built):
+    """Lessons 02 and 05 have alt texts with quotes: each must be one attribute, read back as saved."""
+    for name in ("02_embeddings", "05_softmax_temperature"):
+        outputs = [o for c in saved(NOTEBOOKS / f"{name}.ipynb").cells for o in c.get("outputs", [])]
+        saved_alts = [
+            o.metadata["image/png"]["alt"] for o in outputs if "alt" in o.get("metadata", {}).get("image/png", {})
+        ]
+        assert any('"' in alt for alt in saved_alts), name
+        page_alts = image_alts(read(built / f"{name}.html")).alts
+        missing = [alt for alt in saved_alts if alt not in page_alts]
+        assert missing == [], name
 
 
 def test_pages_load_nothing_from_the_internet(built):
