@@ -24,6 +24,7 @@ the gradients across processes during ``backward``), give each process its own b
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -354,7 +355,7 @@ def loss_trend(history: list[dict], key: str = "val_loss", *, start: int = 0) ->
     values = [r[key] for r in history[start:]]
     if len(values) < 2:
         raise ValueError(f"a trend needs at least two evaluations from start={start}, got {len(values)}")
-    steps = list(zip(values, values[1:]))
+    steps = list(itertools.pairwise(values))
     if all(after < before for before, after in steps):
         return "falling"
     if all(after > before for before, after in steps):

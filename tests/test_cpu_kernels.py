@@ -35,7 +35,6 @@ import pytest
 from course_lib.data import REPO_ROOT
 
 
-
 def second_pass_settings() -> dict[str, str]:
     """The environment `make test-other-cpu` sets: the Makefile's ``OTHER_CPU := NAME=value ...`` line."""
     for line in (REPO_ROOT / "Makefile").read_text().splitlines():
