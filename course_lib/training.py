@@ -342,20 +342,15 @@ class LiveLossPlot:
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")  # a run of letters, with inner apostrophes (o'er, 'tis -> tis)
 
 
-def loss_trend(history: list[dict], key: str = "val_loss", *, start: int = 0) -> str:
-    """How ``key`` moved over a run's evaluations: ``'falling'`` if it was lower at every evaluation than at the
-    one before, ``'rising'`` if higher every time, otherwise ``'mixed'``.
-
-    ``start`` skips the first evaluations (an overfitting run's validation loss falls at first, then rises).
+def loss_trend(history: list[dict], key: str = "val_loss") -> str:
+    """How ``key`` moved over a run's evaluations (:attr:`TrainResult.history`): ``'falling'`` if it was lower
+    at every evaluation than at the one before, ``'rising'`` if higher every time, otherwise ``'mixed'``.
     """
-    if not isinstance(start, int) or isinstance(start, bool) or start < 0:
-        raise ValueError(f"start must be an int >= 0, got {start!r}")
     if not isinstance(history, list) or not all(isinstance(r, dict) and key in r for r in history):
         raise ValueError(f"history must be a list of evaluation records (TrainResult.history), each with {key!r}")
-    values = [r[key] for r in history[start:]]
-    if len(values) < 2:
-        raise ValueError(f"a trend needs at least two evaluations from start={start}, got {len(values)}")
-    steps = list(itertools.pairwise(values))
+    if len(history) < 2:
+        raise ValueError(f"a trend needs at least two evaluations, got {len(history)}")
+    steps = list(itertools.pairwise(r[key] for r in history))
     if all(after < before for before, after in steps):
         return "falling"
     if all(after > before for before, after in steps):
