@@ -24,9 +24,11 @@ the gradients across processes during ``backward``), give each process its own b
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -55,8 +57,11 @@ __all__ = [
     "evaluate_split",
     "get_batch",
     "lesson_threads",
+    "known_word_share",
     "load_checkpoint",
     "load_course_model",
+    "longest_copied_piece",
+    "loss_trend",
     "lr_at",
     "pick_device",
     "read_train_log",
@@ -64,6 +69,7 @@ __all__ = [
     "seed_everything",
     "train",
     "use_cores",
+    "words_of",
 ]
 
 COURSE_CHECKPOINT = REPO_ROOT / "data" / "checkpoints" / "shakespeare-char"
@@ -448,6 +454,72 @@ class LiveLossPlot:
             self.handle = display(self.fig, display_id=True)
         else:
             self.handle.update(self.fig)
+
+
+# --------------------------------------------------------------------------- what a run shows, on any CPU
+#
+# A seeded run prints the same numbers every time on one computer, but not on another: processors, BLAS
+# builds and thread counts add long sums up in different orders, so the last bits differ, and a few hundred
+# steps of training amplify that into a different second decimal and a different sample. What does not change
+# is what the run shows: a loss that fell (or rose) at every evaluation, a sample made of real words, a
+# continuation copied from the training text. These functions measure those, so a lesson can check them.
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")  # a run of letters, with inner apostrophes (o'er, 'tis -> tis)
+
+
+def loss_trend(history: list[dict], key: str = "val_loss") -> str:
+    """How ``key`` moved over a run's evaluations (:attr:`TrainResult.history`): ``'falling'`` if it was lower
+    at every evaluation than at the one before, ``'rising'`` if higher every time, otherwise ``'mixed'``.
+    """
+    if not isinstance(history, list) or not all(isinstance(r, dict) and key in r for r in history):
+        raise ValueError(f"history must be a list of evaluation records (TrainResult.history), each with {key!r}")
+    if len(history) < 2:
+        raise ValueError(f"a trend needs at least two evaluations, got {len(history)}")
+    steps = list(itertools.pairwise(r[key] for r in history))
+    if all(after < before for before, after in steps):
+        return "falling"
+    if all(after > before for before, after in steps):
+        return "rising"
+    return "mixed"
+
+
+def words_of(text: str) -> set[str]:
+    """The distinct words of ``text``, lower-cased: runs of letters, with apostrophes inside a word kept."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return set(_WORD.findall(text.lower()))
+
+
+def known_word_share(text: str, known: str | set[str]) -> float:
+    """The share of the words in ``text`` (each occurrence counted) that are words of ``known``.
+
+    ``known`` is a text (its words are taken with :func:`words_of`) or a set of lower-case words. A text with
+    no words at all scores 0. Random characters score close to 0; Shakespeare, against his own plays, 1.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    vocabulary = words_of(known) if isinstance(known, str) else known
+    if not isinstance(vocabulary, set | frozenset) or not vocabulary:
+        raise ValueError("known must be a non-empty text or a non-empty set of words")
+    words = _WORD.findall(text.lower())
+    return sum(word in vocabulary for word in words) / len(words) if words else 0.0
+
+
+def longest_copied_piece(text: str, source: str) -> str:
+    """The longest stretch of ``text`` that also occurs, character for character, somewhere in ``source``.
+
+    A model that memorised its training text continues it with long copied stretches; one that learned the
+    language writes new text, whose copied stretches are a few words long at most.
+    """
+    for name, value in (("text", text), ("source", source)):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a str, got {type(value).__name__}")
+    best = ""
+    for start in range(len(text)):
+        # A piece one longer than the best so far is all that is worth trying from here.
+        while start + len(best) < len(text) and text[start : start + len(best) + 1] in source:
+            best = text[start : start + len(best) + 1]
+    return best
 
 
 # --------------------------------------------------------------------------- checkpoints

@@ -24,13 +24,17 @@ from course_lib.training import (
     estimate_loss,
     evaluate_split,
     get_batch,
+    known_word_share,
     load_checkpoint,
     load_course_model,
+    longest_copied_piece,
+    loss_trend,
     lr_at,
     read_train_log,
     save_checkpoint,
     seed_everything,
     train,
+    words_of,
 )
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 40
@@ -526,3 +530,83 @@ def test_valid_edge_settings_are_accepted():
     assert TrainConfig(**config.__dict__) == config
     assert lr_at(49, config) == 1.0  # warm-up ends at the last step
     assert TrainConfig(grad_clip=0).grad_clip == 0  # 0 turns clipping off
+
+
+# --------------------------------------------------------------------------- what a run shows, on any CPU
+
+
+def records(key, values):
+    return [{"iter": 100 * (i + 1), key: v} for i, v in enumerate(values)]
+
+
+def test_loss_trend_reads_the_direction_of_every_step():
+    assert loss_trend(records("val_loss", [2.6, 2.4, 2.2, 2.1])) == "falling"
+    assert loss_trend(records("val_loss", [3.0, 3.4, 4.2])) == "rising"
+    assert loss_trend(records("val_loss", [2.6, 2.4, 2.5, 2.1])) == "mixed"  # one step back up is enough
+    assert loss_trend(records("val_loss", [2.4, 2.4])) == "mixed"  # no change is not a fall
+    assert loss_trend(records("val_loss", [4.0, 3.0, 3.4, 4.2, 5.1])) == "mixed"  # fell, then rose
+    assert loss_trend(records("train_loss", [2.9, 2.0, 1.4]), "train_loss") == "falling"
+
+
+def test_loss_trend_of_a_real_run_uses_its_history():
+    result = train(small_model(), DATA, DATA, fast_config(), progress=False)
+    assert loss_trend(result.history) == "falling"  # the tiny repetitive text is learned at every evaluation
+    assert loss_trend(result.history, "train_loss") == "falling"
+
+
+@pytest.mark.parametrize(
+    ("history", "kwargs", "message"),
+    [
+        (records("val_loss", [2.0]), {}, "at least two evaluations, got 1"),
+        ([], {}, "at least two evaluations, got 0"),
+        (records("val_loss", [2.0, 1.9]), {"key": "loss"}, "each with 'loss'"),
+        ("2.0 1.9", {}, "must be a list of evaluation records"),
+    ],
+)
+def test_loss_trend_refuses_what_is_not_a_run(history, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        loss_trend(history, **kwargs)
+
+
+def test_words_of_keeps_inner_apostrophes_and_ignores_case():
+    assert words_of("O'er the hill, 'tis ROMEO's!\nthe 2nd") == {"o'er", "the", "hill", "tis", "romeo's", "nd"}
+
+
+def test_known_word_share_counts_every_occurrence():
+    assert known_word_share("The cat, the DOG; the zqx.", TEXT) == pytest.approx(5 / 6)  # zqx is the only stranger
+    assert known_word_share("the the xq", {"the"}) == pytest.approx(2 / 3)
+    assert known_word_share("12 .. !!", TEXT) == 0.0  # no words at all
+    assert known_word_share("", TEXT) == 0.0
+
+
+def test_known_word_share_tells_shakespeare_from_noise():
+    plays = load_text("val")
+    assert known_word_share(plays[-2000:], words_of(plays[:-2000])) > 0.9
+    characters = CharTokenizer.from_text(plays)
+    ids = torch.randint(0, characters.vocab_size, (300,), generator=torch.Generator().manual_seed(0))
+    assert known_word_share(characters.decode(ids.tolist()), plays) < 0.3  # random characters: a few "a", "i", "o"
+
+
+@pytest.mark.parametrize(("known", "error"), [("", ValueError), (set(), ValueError), (["the"], ValueError)])
+def test_known_word_share_needs_words_to_compare_with(known, error):
+    with pytest.raises(error, match="known must be a non-empty text or a non-empty set of words"):
+        known_word_share("the cat", known)
+
+
+def test_known_word_share_refuses_what_is_not_text():
+    with pytest.raises(TypeError, match="text must be a str, got list"):
+        known_word_share(["the"], TEXT)
+
+
+def test_longest_copied_piece_finds_the_longest_stretch():
+    source = "the cat sat on the mat"
+    assert longest_copied_piece("a dog sat on the rug", source) == " sat on the "
+    assert longest_copied_piece("the cat sat on the mat", source) == source  # a recitation copies it all
+    assert longest_copied_piece("xyz", source) == ""
+    assert longest_copied_piece("", source) == ""
+    assert longest_copied_piece("zzmat", source) == "mat"  # found at the very end of both
+
+
+def test_longest_copied_piece_refuses_what_is_not_text():
+    with pytest.raises(TypeError, match="source must be a str, got bytes"):
+        longest_copied_piece("the cat", b"the cat")
