@@ -22,6 +22,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course_lib.saved_outputs import make_repeatable
+
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 MODEL_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")  # also inside "IPY_MODEL_<id>"
@@ -93,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="lessons to run (default: every lesson)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds one cell may take (lesson 08 trains)")
     args = parser.parse_args(argv)
+    make_repeatable()  # the kernels inherit it: outputs are saved as nbval re-checks them
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     for path in paths:
         if not path.is_file():
