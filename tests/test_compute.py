@@ -54,7 +54,9 @@ def test_a_device_this_computer_lacks_or_a_misspelt_one_is_a_clear_error(no_gpu,
 def test_training_honours_the_device_it_is_given(no_gpu, tiny_model):
     model, tokenizer = tiny_model
     data = torch.tensor(tokenizer.encode("abcdefghij klmnopqrstuvwxyz." * 4))
-    config = training.TrainConfig(max_iters=2, eval_interval=1, eval_batches=1, eval_batch_size=2, batch_size=2)
+    config = training.TrainConfig(
+        max_iters=2, warmup_iters=1, eval_interval=1, eval_batches=1, eval_batch_size=2, batch_size=2
+    )
     with pytest.raises(ValueError, match="no CUDA GPU"):
         training.train(model, data, data, training.TrainConfig(**{**config.__dict__, "device": "cuda"}), progress=False)
     run = training.train(model, data, data, config, progress=False)  # "auto": the CPU here
