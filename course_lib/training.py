@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from course_lib import seed_everything  # re-exported: one seeding helper for lessons and training
@@ -47,7 +49,6 @@ from course_lib.tokenizers import CharTokenizer
 __all__ = [
     "COURSE_CHECKPOINT",
     "CheckpointError",
-    "LiveLossPlot",
     "TrainConfig",
     "TrainResult",
     "autocast_supported",
@@ -361,7 +362,8 @@ def train(
 ) -> TrainResult:
     """Train ``model`` in place on ``train_data`` (1-D token ids), evaluating on ``val_data``.
 
-    ``callback(history)`` runs after every evaluation (e.g. :class:`LiveLossPlot` in a notebook).
+    ``callback(history)`` runs after every evaluation (e.g. ``course_lib.lessons.lesson08.LiveLossPlot``,
+    which redraws the curves in a notebook).
     Seed the model's initialisation yourself before building it (:func:`seed_everything`); the batches
     and dropout are seeded here from ``config.seed``.
     """
@@ -424,36 +426,6 @@ def _evaluate(model, val_batches, device, use_autocast, result: TrainResult, con
     }
     result.history.append(record)
     return record
-
-
-class LiveLossPlot:
-    """A ``train(..., callback=LiveLossPlot())`` callback that redraws the loss curves in a notebook."""
-
-    def __init__(self, title: str = "Loss while training"):
-        import matplotlib.pyplot as plt
-
-        self.fig, self.ax = plt.subplots(figsize=(7, 4))
-        plt.close(self.fig)  # shown through the display handle below, not again when the cell ends
-        self.title = title
-        self.handle = None
-
-    def __call__(self, history: list[dict]) -> None:
-        from IPython.display import display
-
-        steps = [r["iter"] for r in history]
-        ax = self.ax
-        ax.clear()
-        ax.plot(steps, [r["train_loss"] for r in history], marker="o", color="#0072B2", label="train")
-        ax.plot(steps, [r["val_loss"] for r in history], marker="s", color="#D55E00", label="validation")
-        ax.set_xlabel("training step")
-        ax.set_ylabel("cross-entropy loss (nats per token)")
-        ax.set_title(self.title)
-        ax.legend()
-        ax.grid(alpha=0.3)
-        if self.handle is None:
-            self.handle = display(self.fig, display_id=True)
-        else:
-            self.handle.update(self.fig)
 
 
 # --------------------------------------------------------------------------- what a run shows, on any CPU
@@ -562,8 +534,6 @@ def save_checkpoint(
     dtype: torch.dtype = torch.float32,
 ) -> Path:
     """Write model.safetensors, config.json, (train_log.json) and SHA256SUMS into ``folder``."""
-    from safetensors.torch import save_file
-
     if tokenizer.vocab_size != model.config.vocab_size:
         raise ValueError(
             f"tokenizer has {tokenizer.vocab_size} tokens but the model's vocab_size is {model.config.vocab_size}"
@@ -649,9 +619,6 @@ def _read_config(folder: Path) -> tuple[GPTConfig, CharTokenizer]:
 
 
 def _read_tensors(path: Path, model: GPT) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     shown, repair = shown_path(path), _repair(path.parent)
     try:
         tensors = load_file(path)

@@ -1,4 +1,4 @@
-"""The walkthrough of :mod:`course_lib.walkthrough`, drawn: the whole model at once, one step highlighted.
+"""The walkthrough of :mod:`course_lib.walkthrough`, drawn (lessons 07 and 00): the whole model, one step lit.
 
 * :func:`machine_svg` draws the model as its parts in order, one row for the embedding, one per block
   and one for the output, each part with the real shape of what it computes for the current prompt
@@ -11,7 +11,7 @@
 * :func:`storyboard_html` draws every step as a small panel, for a page without a kernel.
 
 The figures are SVG text, drawn in a few milliseconds in the kernel (the course's 150 ms rule), with
-the conventions of :mod:`course_lib.svg_plots`: text of at least 16 px, colour-blind-safe colour maps,
+the conventions of :mod:`course_lib.show.svg`: text of at least 16 px, colour-blind-safe colour maps,
 a text description on every figure. The widget sends the drawing of the model once per walk and, per
 step, the step's detail with a small style that highlights the step in the drawing; each step's view is
 cached, so a step seen once comes back at once. Values are read from the walk's tensors, never
@@ -28,11 +28,14 @@ import itertools
 import json
 import math
 
+import ipywidgets as widgets
+import matplotlib  # the colour maps only
 import numpy as np
+from PIL import Image
 
-from .plots import COLORS
-from .svg_plots import HIGHLIGHT, SIZES, _e, _n, _rect, _text, figure, likeliest_bars
-from .walkthrough import Shown, Step, Walkthrough, walk
+from course_lib.show.style import COLORS
+from course_lib.show.svg import HIGHLIGHT, SIZES, _e, _n, _rect, _text, figure, top_probabilities
+from course_lib.walkthrough import Shown, Step, Walkthrough, walk
 
 __all__ = [
     "PART_LABELS",
@@ -269,20 +272,16 @@ def _check_step(walk: Walkthrough, current: int) -> int:
 @functools.cache
 def _lut(cmap: str) -> np.ndarray:
     """The colour map as a (256, 4) table of RGBA bytes, looked up once (Matplotlib rebuilds it per call)."""
-    import matplotlib
-
     return matplotlib.colormaps[cmap](np.linspace(0, 1, 256), bytes=True)
 
 
 def _cells_png(matrix: np.ndarray, cmap: str, vmin: float, vmax: float) -> str:
     """``matrix`` coloured by ``cmap`` as a PNG data URL, one pixel per cell; -inf cells grey.
 
-    Like :func:`course_lib.svg_plots.heatmap`'s cells, but masked (-inf) scores get a colour of their own,
+    Like :func:`course_lib.show.svg.heatmap`'s cells, but masked (-inf) scores get a colour of their own,
     and the picture is not enlarged: the page stretches it, with ``image-rendering:pixelated`` keeping
     each cell a sharp rectangle (so cells need not be square, and a big matrix stays a small PNG).
     """
-    from PIL import Image
-
     masked = ~np.isfinite(matrix)
     scaled = np.clip((np.where(masked, vmin, matrix) - vmin) / (vmax - vmin), 0, 1)
     colours = _lut(cmap)[np.rint(scaled * 255).astype(np.intp)]
@@ -343,7 +342,7 @@ def tensor_figure(shown: Shown, walk: Walkthrough, max_width: float = 560, max_h
     if shown.axes == ("vocabulary",):
         k = min(10, len(values))
         labels = [walk.tokenizer.decode([i]) for i in range(len(values))]
-        svg = likeliest_bars(values, labels, k, f"{shown.name} {shown.symbols} = {shape_text(shown.shape)}: top {k}")
+        svg = top_probabilities(values, labels, k, f"{shown.name} {shown.symbols} = {shape_text(shown.shape)}: top {k}")
     elif shown.axes == ("chosen",):
         svg = _choice_svg(walk, int(values[0]))
     elif shown.axes == ("position",):
@@ -641,8 +640,6 @@ def walkthrough_widget(
     from the keyboard. A prompt the model cannot take is explained in the status line, which also says
     that the views still show the previous prompt.
     """
-    import ipywidgets as widgets
-
     state = {"views": _Views(walk(model, tokenizer, prompt, temperature=temperature, seed=seed))}
     n_steps = len(state["views"].walk.steps)
     status = widgets.HTML(_status_html(state["views"].walk))

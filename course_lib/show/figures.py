@@ -1,10 +1,13 @@
-"""Plot helpers shared by the lessons: labelled axes, readable fonts, colour-blind-safe colours.
+"""Matplotlib figures for the lessons: labelled axes, readable fonts, colour-blind-safe colours.
 
 Each helper draws on a Matplotlib ``Axes`` (a new figure unless ``ax`` is given) and returns
-it, so a lesson can add to it; the lesson ends the cell with ``plt.show()``.
+it, so a lesson can add to it; the lesson ends the cell with ``plt.show()``. A picture that a widget
+redraws as a control moves is drawn as SVG instead (:mod:`course_lib.show.svg`): the two versions of a
+picture share their name, their arguments' names and their input checks (:mod:`course_lib.show.style`).
 
 :func:`use_course_style` also gives every figure a notebook shows a text description (the ``alt``
-text of its image, built by :func:`describe_figure`), for readers who cannot see the picture.
+text of its image, built by :func:`course_lib.show.alt_text.describe_figure`), for readers who cannot
+see the picture.
 
 Add new helpers at the end, each documented, each labelling its axes and giving a title.
 """
@@ -17,24 +20,24 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython import get_ipython
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-# Okabe & Ito's palette: distinguishable with the common colour-vision deficiencies.
-COLORS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-# Line styles that go with the colours, so that lines differ by more than their colour.
-LINE_STYLES = ["-", "--", "-.", ":"]
-# Sequential/diverging colour maps that stay readable with colour-vision deficiencies and in grey.
-SAFE_CMAPS = ("viridis", "cividis", "magma", "inferno", "plasma", "Greys", "RdBu", "PuOr", "BrBG")
-
-# Points. Nothing smaller than MIN_FONT_SIZE, so a plot stays readable on a projector.
-MIN_FONT_SIZE = 12
-FONT_SIZES = {"title": 16, "label": 14, "tick": MIN_FONT_SIZE, "annotation": MIN_FONT_SIZE}
-
-
-def signed(value: float, decimals: int = 2) -> str:
-    """``value`` with its sign and ``decimals`` decimals ('+0.50', '-1.25'). A rounding error around zero
-    (perpendicular vectors give a · b = -1.5e-16) shows as '+0.00', never as a puzzling '-0.00'."""
-    return f"{round(float(value), decimals) + 0.0:+.{decimals}f}"
+from course_lib.show.alt_text import describe_figure
+from course_lib.show.style import (
+    COLORS,
+    FONT_SIZES,
+    LINE_STYLES,
+    bar_values,
+    likeliest,
+    require_cmap,
+    require_history,
+    require_labels,
+    signed,
+    two_vectors,
+)
+from course_lib.tokenizers import show_piece
 
 
 def use_course_style() -> None:
@@ -67,15 +70,13 @@ def _describe_figures_in_notebooks() -> None:
     here first). We wrap that formatter rather than replace it, to keep its settings (retina, bbox).
     Outside IPython, or with a backend that shows no PNG, there is nothing to do.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
     shell = get_ipython()
     if shell is None:
         return
     if matplotlib.get_backend(auto_select=False) in ("inline", "module://matplotlib_inline.backend_inline"):
-        import matplotlib_inline.backend_inline  # noqa: F401  (loading it registers the PNG formatter)
+        # Deferred on purpose: loading it registers the PNG formatter and configures the inline backend,
+        # which only a notebook already drawing inline wants.
+        import matplotlib_inline.backend_inline  # noqa: F401
     formatter = shell.display_formatter.formatters["image/png"]
     current = formatter.type_printers.get(Figure)
     if current is None:
@@ -102,9 +103,7 @@ def _axes(ax: plt.Axes | None, figsize: tuple[float, float]) -> plt.Axes:
 
 
 def _label(ax: plt.Axes, title: str, xlabel: str, ylabel: str) -> None:
-    for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
-        if not value:
-            raise ValueError(f"{name} must be a non-empty string: every course plot is titled and labelled")
+    require_labels(title, xlabel, ylabel)
     ax.set_title(title, fontsize=FONT_SIZES["title"])
     ax.set_xlabel(xlabel, fontsize=FONT_SIZES["label"])
     ax.set_ylabel(ylabel, fontsize=FONT_SIZES["label"])
@@ -124,11 +123,7 @@ def bar_chart(
     ax: plt.Axes | None = None,
 ) -> plt.Axes:
     """Bars with one label each; ``annotate`` writes each value on its bar (``value_format`` formats it)."""
-    values = np.asarray(values, dtype=float)
-    if values.ndim != 1 or len(values) != len(labels):
-        raise ValueError(
-            f"values and labels must have the same length, got {values.shape} values and {len(labels)} labels"
-        )
+    values = bar_values(values, labels)
     ax = _axes(ax, (7, 0.45 * len(values) + 1.5) if horizontal else (max(5, 0.8 * len(values) + 2), 4))
     colors = color if color is not None else [COLORS[i % len(COLORS)] for i in range(len(values))]
     positions = np.arange(len(values))
@@ -181,8 +176,7 @@ def heatmap(
     matrix = np.asarray(matrix, dtype=float)
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-D, got shape {matrix.shape}")
-    if cmap not in SAFE_CMAPS and cmap.removesuffix("_r") not in SAFE_CMAPS:
-        raise ValueError(f"cmap {cmap!r} is not in the colour-blind-safe list {SAFE_CMAPS}")
+    require_cmap(cmap)
     for name, labels, size in (
         ("row_labels", row_labels, matrix.shape[0]),
         ("col_labels", col_labels, matrix.shape[1]),
@@ -221,7 +215,7 @@ def _annotate_cells(ax: plt.Axes, matrix: np.ndarray, image, value_format: str) 
         )
 
 
-def line_plot(
+def line_chart(
     x: Sequence[float],
     series: Mapping[str, Sequence[float]],
     title: str,
@@ -329,9 +323,7 @@ def dot_product_picture(a: Sequence[float], b: Sequence[float], limit: float = 3
 
     The title gives the dot product and the cosine, so the drawing and the numbers can be read together.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != (2,) or b.shape != (2,):
-        raise ValueError(f"a and b must be 2-D vectors (two numbers each), got shapes {a.shape} and {b.shape}")
+    a, b = two_vectors(a, b)
     ax = vectors_2d({"a": a, "b": b}, "placeholder", "x", "y", limit=limit, ax=ax)
     dot = float(a @ b)
     lengths = float(np.linalg.norm(a) * np.linalg.norm(b))
@@ -369,8 +361,6 @@ def values_along_text(
 ) -> plt.Axes:
     """One value per character of ``text`` (a neuron's activation, a probability...) as a line with
     the characters as x tick labels (space '·', newline '↵'); ``highlight`` shades chosen positions."""
-    from .tokenizers import show_piece
-
     values = np.asarray(values, dtype=float)
     if values.shape != (len(text),):
         raise ValueError(f"values must have one entry per character of text ({len(text)}), got shape {values.shape}")
@@ -419,21 +409,6 @@ def top_probabilities(
     )
 
 
-def likeliest(probs: Sequence[float], labels: Sequence[str], k: int) -> tuple[np.ndarray, list[str]]:
-    """The ``k`` largest entries of ``probs``, largest first, and their labels made readable:
-    whitespace is shown and named ("space '·'", "newline '↵'"), other labels are quoted."""
-    from .tokenizers import show_piece
-
-    probs = np.asarray(probs, dtype=float)
-    if probs.ndim != 1 or len(probs) != len(labels):
-        raise ValueError(f"probs must be 1-D with one entry per label ({len(labels)}), got shape {probs.shape}")
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
-    order = np.argsort(-probs, kind="stable")[:k]
-    named = {" ": "space '·'", "\n": "newline '↵'", "\t": "tab '→'"}  # a lone '·' is easily read as '.'
-    return probs[order], [named.get(labels[i], repr(show_piece(labels[i]))) for i in order]
-
-
 def loss_curves(
     runs: Mapping[str, Sequence[Mapping[str, float]]],
     title: str = "Loss while training",
@@ -450,8 +425,7 @@ def loss_curves(
         raise ValueError("runs must name at least one training history, got an empty mapping")
     ax = _axes(ax, (7, 4))
     for index, (name, history) in enumerate(runs.items()):
-        if not history:
-            raise ValueError(f"run {name!r} has an empty history: nothing to plot")
+        require_history(name, history)
         color = COLORS[index % len(COLORS)]
         steps = [record["iter"] for record in history]
         prefix = f"{name}: " if len(runs) > 1 else ""
@@ -476,8 +450,6 @@ def pipeline_diagram(
     ``loop_label``, if given, draws an arrow from the last box back to the first with that label
     (generation feeding its output back in). A diagram has no data axes, so they are hidden.
     """
-    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
     if not stages:
         raise ValueError("stages must list at least one (name, detail) pair")
     n = len(stages)
@@ -524,178 +496,3 @@ def pipeline_diagram(
     ax.set_axis_off()
     ax.set_title(title, fontsize=FONT_SIZES["title"])
     return ax
-
-
-# --------------------------------------------------------------------------- text descriptions (alt text)
-
-
-def describe_figure(fig: Figure, max_items: int = 8) -> str:
-    """A short text description of ``fig`` for readers who cannot see it: the ``alt`` text of its image.
-
-    Built from what the figure holds, panel by panel: the kind of plot, its title, what the axes
-    show, then the lines, bars, cells or points, for example "Line plot 'Loss while training':
-    x = training step, y = loss; 2 lines: training (from 4.17 to 1.52), validation (from 4.18 to 1.6)".
-    Lists stop after ``max_items`` entries. A colour bar is described with the panel it explains.
-    """
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a Matplotlib Figure, got {type(fig).__name__}")
-    colorbar_axes = {
-        mappable.colorbar.ax
-        for ax in fig.axes
-        for mappable in (*ax.images, *ax.collections)
-        if getattr(mappable, "colorbar", None) is not None
-    }
-    panels = [ax for ax in fig.axes if ax.get_visible() and ax not in colorbar_axes]
-    descriptions = [_describe_axes(ax, max_items) for ax in panels]
-    suptitle = fig.get_suptitle()
-    if len(descriptions) == 1 and not suptitle:
-        return descriptions[0]
-    if not descriptions:
-        return f"Figure '{suptitle}' with nothing drawn" if suptitle else "Empty figure"
-    heading = f"Figure with {len(descriptions)} panel{'s' if len(descriptions) > 1 else ''}"
-    heading += f", '{suptitle}'" if suptitle else ""
-    return heading + ". " + " ".join(f"Panel {i}: {text}." for i, text in enumerate(descriptions, 1))
-
-
-def _listed(items: Sequence[str], max_items: int) -> str:
-    """'a, b, c' with at most ``max_items`` items and 'and N more' for the rest."""
-    shown = ", ".join(items[:max_items])
-    return shown + (f" and {len(items) - max_items} more" if len(items) > max_items else "")
-
-
-def _fixed_tick_labels(axis) -> list[str]:
-    """The tick labels set by name (``set_xticks(positions, labels)``), or [] for a numeric scale."""
-    from matplotlib.category import StrCategoryLocator
-    from matplotlib.ticker import FixedLocator
-
-    if not isinstance(axis.get_major_locator(), FixedLocator | StrCategoryLocator):
-        return []
-    labels = [label.get_text() for label in axis.get_ticklabels()]
-    return labels if any(labels) else []
-
-
-def _describe_axes(ax: plt.Axes, max_items: int) -> str:
-    """One panel: '<kind> '<title>': x = ..., y = ...; <details>'."""
-    from matplotlib.collections import PathCollection
-    from matplotlib.container import BarContainer
-    from matplotlib.text import Annotation
-
-    images = [image for image in ax.images if image.get_visible()]
-    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
-    points = [c for c in ax.collections if isinstance(c, PathCollection) and len(c.get_offsets())]
-    lines = [line for line in ax.lines if line.get_visible() and line.get_transform() is ax.transData]
-    arrows = [t for t in ax.texts if isinstance(t, Annotation) and t.arrow_patch is not None]
-    words = [" ".join(t.get_text().split()) for t in ax.texts if t.get_text().strip() and not _is_bar_label(t, bars)]
-    details, kinds = [], []
-    if images:
-        kinds.append("Heatmap")
-        details.append(_describe_image(ax, images[0], max_items))
-    if bars and all(map(_is_histogram, bars)):
-        kinds.append("Histogram")
-        details.append("; ".join(_describe_histogram(container) for container in bars))
-    elif bars:
-        horizontal = bars[0].orientation == "horizontal"
-        kinds.append("Horizontal bar chart" if horizontal else "Bar chart")
-        details.append(_describe_bars(ax, bars, horizontal, max_items))
-    if points:
-        kinds.append("Scatter plot")
-        details.append(f"{sum(len(c.get_offsets()) for c in points)} points")
-    if arrows:
-        kinds.append("Arrow diagram")
-        details.append(f"{len(arrows)} arrow{'s' if len(arrows) > 1 else ''}")
-    if lines:
-        kinds.append("Line plot")
-        details.append(_describe_lines(lines, max_items))
-    if words and not images:  # a heatmap's cell values are already summarised
-        details.append("labels: " + _listed(words, max_items if ax.axison else len(words)))  # a diagram's in full
-    if not kinds:
-        kinds.append("Diagram" if not ax.axison else "Empty plot")
-    title = " ".join((ax.get_title() or ax.get_title("left") or ax.get_title("right")).split())
-    text = kinds[0] + (f" '{title}'" if title else "")
-    if ax.axison:
-        xlabel, ylabel = (" ".join(label.split()) or "unlabelled" for label in (ax.get_xlabel(), ax.get_ylabel()))
-        axes = [f"x = {xlabel}", f"y = {ylabel}"]
-        axes += [f"{name} on a log scale" for name in "xy" if getattr(ax, f"get_{name}scale")() == "log"]
-        text += ": " + ", ".join(axes)
-    return "; ".join([text, *details])
-
-
-def _is_bar_label(text, bars) -> bool:
-    """Whether ``text`` is a number written on a bar (the bars' values are listed already)."""
-    if not bars:
-        return False
-    try:
-        float(text.get_text().replace(",", "").replace("%", ""))
-    except ValueError:
-        return False
-    return True
-
-
-def _describe_image(ax: plt.Axes, image, max_items: int) -> str:
-    rows, cols = np.asarray(image.get_array()).shape[:2]
-    parts = [f"{rows} x {cols} cells"]
-    colorbar = getattr(image, "colorbar", None)
-    name = colorbar.ax.get_ylabel() if colorbar is not None else ""
-    low, high = image.norm.vmin, image.norm.vmax
-    if low is not None and high is not None:
-        parts.append(f"colour = {name or 'value'} from {low:,.4g} to {high:,.4g}")
-    for which, axis in (("rows", ax.yaxis), ("columns", ax.xaxis)):
-        labels = _fixed_tick_labels(axis)
-        if labels:
-            parts.append(f"{which}: {_listed(labels, max_items)}")
-    return "; ".join(parts)
-
-
-def _describe_bars(ax: plt.Axes, bars, horizontal: bool, max_items: int) -> str:
-    """'3 bars: a 1, b 2, c 3', or per named series when there are several (stacked or grouped bars)."""
-    names = _fixed_tick_labels(ax.yaxis if horizontal else ax.xaxis)
-    groups = []
-    for container in bars:
-        values = [float(v) for v in container.datavalues]
-        if len(names) == len(values):
-            items = [f"{name} {value:,.4g}" for name, value in zip(names, values, strict=True)]
-        else:
-            items = [f"{value:,.4g}" for value in values]
-        label = container.get_label() or ""
-        named = len(bars) > 1 and not label.startswith("_") and label
-        groups.append((f"{label}: " if named else "") + _listed(items, max_items))
-    count = sum(len(container) for container in bars)
-    heading = f"{count} bar{'s' if count > 1 else ''}" + (f" in {len(bars)} series" if len(bars) > 1 else "")
-    return f"{heading}: " + "; ".join(groups)
-
-
-def _is_histogram(container) -> bool:
-    """Whether a ``BarContainer`` looks like a histogram: five or more vertical bars of counts, side by side."""
-    if container.orientation != "vertical" or len(container) < 5 or min(container.datavalues) < 0:
-        return False
-    edges = sorted((bar.get_x(), bar.get_x() + bar.get_width()) for bar in container)
-    return all(np.isclose(right, left) for (_, right), (left, _) in zip(edges, edges[1:], strict=False))
-
-
-def _describe_histogram(container) -> str:
-    """'elsewhere: 39 bins from -0.2 to 1.5, highest at 0.01'."""
-    bars = sorted(container, key=lambda bar: bar.get_x())
-    highest = max(bars, key=lambda bar: bar.get_height())
-    label = bars[0].get_label() or ""  # Axes.hist names a histogram's first bar, not its container
-    name = f"{label}: " if label and not label.startswith("_") else ""
-    low, high = bars[0].get_x(), bars[-1].get_x() + bars[-1].get_width()
-    peak = highest.get_x() + highest.get_width() / 2
-    return f"{name}{len(bars)} bins from {low:,.4g} to {high:,.4g}, highest at {peak:,.4g}"
-
-
-def _describe_lines(lines, max_items: int) -> str:
-    """'2 lines: training (from 4.2 to 1.5), ...': where each named line starts and ends.
-
-    Unnamed lines (construction lines of a drawing) are only counted, unless a lone line is all there is.
-    """
-
-    def ends(line) -> str:
-        ys = np.asarray(line.get_ydata(), dtype=float)
-        ys = ys[np.isfinite(ys)]
-        return f"from {ys[0]:,.4g} to {ys[-1]:,.4g}" if ys.size else "no values"
-
-    count = f"{len(lines)} line{'s' if len(lines) > 1 else ''}"
-    named = [line for line in lines if not line.get_label().startswith("_")]
-    if not named:
-        return f"{count}: {ends(lines[0])}" if len(lines) == 1 else count
-    return f"{count}: " + _listed([f"{line.get_label()} ({ends(line)})" for line in named], max_items)

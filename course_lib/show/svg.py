@@ -3,15 +3,16 @@
 A Matplotlib figure takes 0.2-1 s to lay out, draw and encode as PNG in the kernel, too slow for a
 slider that should answer at once (the course aims at 150 ms). The same picture written as SVG text
 takes a millisecond or two; the browser draws it. So the lessons' widgets show these figures, while
-the static figures of the lessons stay Matplotlib (:mod:`course_lib.plots`).
+the static figures of the lessons stay Matplotlib (:mod:`course_lib.show.figures`).
 
-The figures follow the same rules as :mod:`course_lib.plots`:
+The figures follow the same rules as :mod:`course_lib.show.figures`, and a picture drawn both ways has the
+same name and the same arguments in both, checked by the same functions (:mod:`course_lib.show.style`):
 
 - every figure has a title and labelled axes;
-- text is at least 16 px (12 pt, :data:`course_lib.plots.MIN_FONT_SIZE`), readable on a projector;
+- text is at least 16 px (12 pt, :data:`course_lib.show.style.MIN_FONT_SIZE`), readable on a projector;
 - colours come from the colour-blind-safe palette and colour maps, and lines also differ by dash;
 - each figure carries a text description (``role="img"``, ``aria-label`` and ``<title>``) for screen
-  readers, in the words :func:`course_lib.plots.describe_figure` uses for Matplotlib figures.
+  readers, in the words :func:`course_lib.show.alt_text.describe_figure` uses for Matplotlib figures.
 
 Each function returns one ``<svg>`` as a string (``row`` puts several side by side). Each ``<svg>``
 has a ``data-digest``: a hash of what it draws, so a test can tell which picture a page shows.
@@ -27,9 +28,21 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import matplotlib  # the colour maps only: this module never loads matplotlib.pyplot
 import numpy as np
+from PIL import Image
 
-from .plots import COLORS, MIN_FONT_SIZE, SAFE_CMAPS, signed
+from course_lib.show.style import (
+    COLORS,
+    MIN_FONT_SIZE,
+    bar_values,
+    likeliest,
+    require_cmap,
+    require_history,
+    require_labels,
+    signed,
+    two_vectors,
+)
 
 # Pixels (an SVG's unit): a point is 4/3 px, so the smallest text is 16 px.
 PX_PER_PT = 4 / 3
@@ -154,9 +167,7 @@ def _tick_text(value: float) -> str:
 
 def _frame(panel: Panel, title: str, xlabel: str, ylabel: str, *, yticks: bool = True, grid: bool = True) -> list[str]:
     """Title, axis labels, the y ticks with grid lines, and the box around the panel."""
-    for name, value in (("title", title), ("xlabel", xlabel), ("ylabel", ylabel)):
-        if not value:
-            raise ValueError(f"{name} must be a non-empty string: every course plot is titled and labelled")
+    require_labels(title, xlabel, ylabel)
     parts = []
     if yticks:
         for tick in nice_ticks(*panel.ylim):
@@ -220,14 +231,10 @@ def bar_chart(
     color: str = COLORS[0],
     width: float | None = None,
 ) -> str:
-    """Bars with one label each, like :func:`course_lib.plots.bar_chart`; ``value_format`` (None: no
+    """Bars with one label each, like :func:`course_lib.show.figures.bar_chart`; ``value_format`` (None: no
     numbers) writes each value at its bar's end. ``limits`` fixes the value axis, so that bars can be
     compared while a slider moves; bars may be negative."""
-    values = _finite(values, "values")
-    if len(labels) != len(values):
-        raise ValueError(
-            f"values and labels must have the same length, got {len(values)} values and {len(labels)} labels"
-        )
+    values = bar_values(_finite(values, "values"), labels)
     low, high = _limits(values, limits, pad=0.18 if value_format else 0.05)
     shown = [value_format.format(v) for v in values] if value_format else []
     n = len(values)
@@ -301,7 +308,7 @@ def line_chart(
     markers: bool = True,
     width: float = 700,
 ) -> str:
-    """One line per named series against the shared ``x`` (like :func:`course_lib.plots.line_plot`).
+    """One line per named series against the shared ``x`` (like :func:`course_lib.show.figures.line_chart`).
 
     Each series has its own colour and dash, with a legend when there are several. ``x_labels`` writes
     a label (a character of a text) under each x, ``highlight`` shades chosen x positions (named
@@ -383,9 +390,6 @@ def line_chart(
 
 def _cell_image(matrix: np.ndarray, cmap: str, vmin: float, vmax: float, scale: int) -> tuple[str, np.ndarray]:
     """The matrix coloured by ``cmap`` as a PNG data URL (each cell ``scale`` px square), and the RGBA colours."""
-    import matplotlib
-    from PIL import Image
-
     colours = matplotlib.colormaps[cmap]((matrix - vmin) / (vmax - vmin), bytes=True)
     picture = Image.fromarray(colours, "RGBA").resize(
         (matrix.shape[1] * scale, matrix.shape[0] * scale), Image.Resampling.NEAREST
@@ -412,7 +416,7 @@ def heatmap(
     value_format: str = "{:.2f}",
     size: float = 480,
 ) -> str:
-    """A matrix as coloured cells (like :func:`course_lib.plots.heatmap`), with a colour bar.
+    """A matrix as coloured cells (like :func:`course_lib.show.figures.heatmap`), with a colour bar.
 
     Rows and columns are labelled (every few when there are many), ``outline_row`` is outlined in
     orange, and ``annotate`` writes each value in its cell (by default when there are at most 100 cells,
@@ -424,8 +428,7 @@ def heatmap(
         raise ValueError(f"matrix must be 2-D and non-empty, got shape {matrix.shape}")
     if not np.isfinite(matrix).all():
         raise ValueError("matrix must hold finite numbers (is a masked score still -inf? softmax it first)")
-    if cmap not in SAFE_CMAPS and cmap.removesuffix("_r") not in SAFE_CMAPS:
-        raise ValueError(f"cmap {cmap!r} is not in the colour-blind-safe list {SAFE_CMAPS}")
+    require_cmap(cmap)
     rows, cols = matrix.shape
     if len(row_labels) != rows or len(col_labels) != cols:
         raise ValueError(
@@ -494,8 +497,6 @@ def heatmap(
 
 def _colorbar(left: float, top: float, height: float, vmin: float, vmax: float, cmap: str, label: str) -> list[str]:
     """A vertical colour bar with ticks and ``label``, from ``vmin`` (bottom) to ``vmax`` (top)."""
-    import matplotlib
-
     stops = "".join(
         f'<stop offset="{f:.2f}" stop-color="{matplotlib.colors.to_hex(matplotlib.colormaps[cmap](1 - f))}"/>'
         for f in np.linspace(0, 1, 11)
@@ -517,10 +518,8 @@ def _colorbar(left: float, top: float, height: float, vmin: float, vmax: float, 
 
 def dot_product_picture(a: Sequence[float], b: Sequence[float], limit: float = 3.2, size: float = 440) -> str:
     """Two 2-D vectors from the origin, the angle between them and b's shadow on a's line (lesson 03),
-    like :func:`course_lib.plots.dot_product_picture`; the title gives a · b, cos θ and θ."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != (2,) or b.shape != (2,) or not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ValueError(f"a and b must be 2-D vectors (two finite numbers each), got shapes {a.shape} and {b.shape}")
+    like :func:`course_lib.show.figures.dot_product_picture`; the title gives a · b, cos θ and θ."""
+    a, b = two_vectors(a, b)
     dot, lengths = float(a @ b), float(np.linalg.norm(a) * np.linalg.norm(b))
     if lengths > 0:
         start, end = math.degrees(math.atan2(a[1], a[0])), math.degrees(math.atan2(b[1], b[0]))
@@ -575,62 +574,39 @@ def _arrow(panel: Panel, vector: np.ndarray, color: str) -> list[str]:
 # --------------------------------------------------------------------------- composites used by the lessons' widgets
 
 
-def position_profile(encodings: Sequence[Sequence[float]], position: int, title: str = "Position vectors") -> str:
-    """Two panels for one row of a position table (lesson 02): its values, and its cosine similarity to
-    every position, with the row's own position marked."""
-    from .embeddings import cosine_matrix
-
-    encodings = np.asarray(encodings, dtype=float)
-    if encodings.ndim != 2:
-        raise ValueError(f"encodings must be 2-D (positions x dimensions), got shape {encodings.shape}")
-    n_positions, dim = encodings.shape
-    if not 0 <= position < n_positions:
-        raise ValueError(f"position must be between 0 and {n_positions - 1}, got {position}")
-    reach = 1.15 * max(1.0, float(np.abs(encodings).max()))
-    values = bar_chart(
-        encodings[position],
-        [str(i) for i in range(dim)],
-        f"{title}: position {position}",
-        "dimension",
-        "value",
-        value_format=None,
-        limits=(-reach, reach),
-        width=560,
-    )
-    similarity = cosine_matrix(encodings, encodings[position : position + 1])[:, 0]
-    others = line_chart(
-        np.arange(n_positions),
-        {"cosine similarity": similarity},
-        f"How similar position {position} is to the others",
-        "other position",
-        "cosine similarity",
-        limits=(-1.05, 1.05),
-        mark_x=position,
-        width=560,
-    )
-    return row(values, others)
-
-
-def likeliest_bars(probs: Sequence[float], labels: Sequence[str], k: int, title: str, limits=(0.0, 1.1)) -> str:
+def top_probabilities(
+    probs: Sequence[float],
+    labels: Sequence[str],
+    k: int = 10,
+    title: str = "The most likely next tokens",
+    xlabel: str = "probability",
+    ylabel: str = "next token",
+    *,
+    limits: tuple[float, float] = (0.0, 1.1),
+) -> str:
     """The ``k`` likeliest entries of a distribution as horizontal bars, most likely on top (like
-    :func:`course_lib.plots.top_probabilities`), on a fixed scale so that they can be compared."""
-    from .plots import likeliest
-
+    :func:`course_lib.show.figures.top_probabilities`), on a fixed scale so that they can be compared."""
     values, shown = likeliest(probs, labels, k)
-    return bar_chart(
-        values, shown, title, "probability", "next token", horizontal=True, value_format="{:.3f}", limits=limits
-    )
+    return bar_chart(values, shown, title, xlabel, ylabel, horizontal=True, value_format="{:.3f}", limits=limits)
 
 
-def loss_curves(history: Sequence[Mapping[str, float]], title: str = "Your training run") -> str:
-    """Training (solid) and validation (dashed) loss of one run (``iter``, ``train_loss``, ``val_loss``
-    records, as :func:`course_lib.training.train` returns them), like :func:`course_lib.plots.loss_curves`."""
-    if not history:
-        raise ValueError("history is empty: there is nothing to plot yet")
-    return line_chart(
-        [record["iter"] for record in history],
-        {"training": [r["train_loss"] for r in history], "validation": [r["val_loss"] for r in history]},
-        title,
-        "training step",
-        "cross-entropy loss (nats per token)",
-    )
+def loss_curves(
+    runs: Mapping[str, Sequence[Mapping[str, float]]],
+    title: str = "Loss while training",
+    xlabel: str = "training step",
+    ylabel: str = "cross-entropy loss (nats per token)",
+) -> str:
+    """Training (solid) and validation (dashed) loss of one or more runs, as
+    :func:`course_lib.show.figures.loss_curves` draws them: ``runs`` maps a run's name to its history
+    (``iter``, ``train_loss``, ``val_loss`` records, as :func:`course_lib.training.train` returns them).
+    The runs share one x axis: the first run's steps."""
+    if not runs:
+        raise ValueError("runs must name at least one training history, got an empty mapping")
+    series = {}
+    for name, history in runs.items():
+        require_history(name, history)
+        prefix = f"{name}: " if len(runs) > 1 else ""
+        series[prefix + "training"] = [r["train_loss"] for r in history]
+        series[prefix + "validation"] = [r["val_loss"] for r in history]
+    steps = [record["iter"] for record in next(iter(runs.values()))]
+    return line_chart(steps, series, title, xlabel, ylabel)

@@ -28,51 +28,35 @@ is ordinary float arithmetic in PyTorch, no network and no transformers involved
 
 Like ``course_lib.model.GPT``, ``model(idx, capture={})`` fills the dict with every intermediate
 (see :data:`CAPTURE_KEYS`) without changing the computation, and ``kv_cache=`` processes only new
-tokens. :func:`generate` reuses ``course_lib.sampling.sample_next`` for greedy and temperature sampling.
+tokens, so ``course_lib.sampling.generate`` runs both models. Reading the weights is
+:mod:`course_lib.smollm.gguf`; the tokenizer is :mod:`course_lib.smollm.tokenizer`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.arrays import require_ids, require_int, require_positive_int, require_real
-from course_lib.data import DataError, require_file
+from course_lib.arrays import require_positive_int, require_real
+from course_lib.attention import causal_mask
 from course_lib.model import KVCache, check_model_input, record_tensor
-from course_lib.sampling import sample_next, softmax
-from course_lib.smollm_tokenizer import ChatTemplate, SmolLMTokenizer
 
 __all__ = [
     "CAPTURE_KEYS",
-    "ChatTemplate",
-    "GGUFError",
+    "GroupedQueryAttention",
+    "RMSNorm",
     "SmolLM",
     "SmolLMConfig",
-    "SmolLMTokenizer",
+    "SwiGLU",
     "apply_rope",
-    "chat",
-    "count_parameters",
-    "generate",
-    "load",
-    "read_metadata",
     "rms_norm",
     "rope_angles",
     "rotate_pair",
-    "top_next_tokens",
 ]
-
-
-class GGUFError(DataError, ValueError):
-    """A GGUF file is missing, unreadable, or not a model this module can run; says which and why.
-
-    A DataError like every damaged-file error of the course (and a ValueError, as it always was)."""
 
 
 # --------------------------------------------------------------------------- configuration
@@ -116,48 +100,6 @@ class SmolLMConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_metadata(cls, meta: dict) -> SmolLMConfig:
-        arch = meta.get("general.architecture")
-        if arch != "llama":
-            raise GGUFError(f"the GGUF file holds a {arch!r} model; SmolLM runs 'llama'-architecture models")
-        try:
-            head_size = meta["llama.embedding_length"] // meta["llama.attention.head_count"]
-            if meta.get("llama.rope.dimension_count", head_size) != head_size:
-                raise GGUFError("rotary embeddings on only part of each head are not supported")
-            return cls(
-                vocab_size=len(meta["tokenizer.ggml.tokens"]),
-                block_size=int(meta["llama.context_length"]),
-                n_layer=int(meta["llama.block_count"]),
-                n_head=int(meta["llama.attention.head_count"]),
-                n_kv_head=int(meta["llama.attention.head_count_kv"]),
-                n_embd=int(meta["llama.embedding_length"]),
-                n_hidden=int(meta["llama.feed_forward_length"]),
-                rope_base=float(meta["llama.rope.freq_base"]),
-                norm_eps=float(meta["llama.attention.layer_norm_rms_epsilon"]),
-            )
-        except KeyError as err:
-            raise GGUFError(f"the GGUF metadata lacks {err.args[0]!r}, which a llama model needs") from None
-
-
-def count_parameters(config: SmolLMConfig) -> dict[str, int]:
-    """Parameters by component, from the formula (``SmolLM.parameter_counts`` counts the real tensors).
-
-    The unembedding is tied to the token embedding, so it adds nothing. Grouped-query attention shows up
-    in the K and V projections: they produce n_kv_head heads, not n_head.
-    """
-    c, hs, n = config.n_embd, config.head_size, config.n_layer
-    q_and_out = 2 * c * config.n_head * hs
-    k_and_v = 2 * c * config.n_kv_head * hs
-    counts = {
-        "token_embedding": config.vocab_size * c,
-        "attention": n * (q_and_out + k_and_v),
-        "mlp": n * 3 * c * config.n_hidden,  # gate, up and down
-        "norm": (2 * n + 1) * c,  # two RMSNorm gains per block and the final one
-    }
-    counts["total"] = sum(counts.values())
-    return counts
 
 
 # --------------------------------------------------------------------------- the new pieces, as functions
@@ -260,7 +202,7 @@ class GroupedQueryAttention(nn.Module):
         v = v.repeat_interleave(config.group_size, dim=1)
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(config.head_size)
         # Query i (absolute position past + i) may look at keys 0 .. past + i.
-        allowed = torch.ones(new, past + new, dtype=torch.bool, device=x.device).tril(diagonal=past)
+        allowed = causal_mask(new, past=past, like=x)
         pattern = scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
         y = pattern @ v
         record_tensor(capture, f"{prefix}.pattern", pattern)
@@ -378,7 +320,7 @@ class SmolLM(nn.Module):
         return KVCache(replace(self.config, block_size=min(max_tokens, self.config.block_size)))
 
     def parameter_counts(self) -> dict[str, int]:
-        """Parameters by component, counted from the real tensors (same keys as :func:`count_parameters`)."""
+        """Parameters by component, counted from the real tensors (the keys of ``sizes.count_parameters``)."""
         counts = dict.fromkeys(("token_embedding", "attention", "mlp", "norm"), 0)
         for name, param in self.named_parameters():
             if name.startswith("tok_emb"):
@@ -391,219 +333,3 @@ class SmolLM(nn.Module):
                 counts["norm"] += param.numel()
         counts["total"] = sum(counts.values())
         return counts
-
-
-# --------------------------------------------------------------------------- reading the GGUF file
-
-
-def open_gguf(path: str | Path):
-    """A ``gguf.GGUFReader`` on ``path`` (memory-mapped: nothing is read until used), or a :class:`GGUFError`."""
-    from gguf import GGUFReader  # imported here so `import course_lib.smollm` stays fast
-
-    path = require_file(
-        path, "a GGUF model file", "The course's copy is fetched by `make setup` (asset 'smollm2_gguf').", GGUFError
-    )
-    try:
-        return GGUFReader(path)
-    except Exception as err:  # gguf raises ValueError, struct.error, IndexError... on a damaged file
-        raise GGUFError(
-            f"{path.name} is not a readable GGUF file ({type(err).__name__}: {err}); it may be cut short or damaged: "
-            "delete it and fetch it again (`make setup` for the course's copy)"
-        ) from None
-
-
-def read_metadata(reader, arrays: tuple[str, ...] = ()) -> dict:
-    """Every metadata entry as a Python value. Long arrays (the vocabulary...) only when named in ``arrays``."""
-    meta = {}
-    for key, field in reader.fields.items():
-        if key.startswith("GGUF."):
-            continue
-        if len(field.data) > 1 and key not in arrays:
-            meta[key] = f"<array of {len(field.data)}>"
-            continue
-        meta[key] = field.contents()
-    return meta
-
-
-# GGUF tensor names -> this module's parameter names.
-_GGUF_NAMES = {
-    "token_embd": "tok_emb",
-    "output_norm": "norm_f",
-    "attn_norm": "attn_norm",
-    "attn_q": "attn.q",
-    "attn_k": "attn.k",
-    "attn_v": "attn.v",
-    "attn_output": "attn.o",
-    "ffn_norm": "mlp_norm",
-    "ffn_gate": "mlp.gate",
-    "ffn_up": "mlp.up",
-    "ffn_down": "mlp.down",
-}
-
-
-def _parameter_name(gguf_name: str) -> str:
-    parts = gguf_name.split(".")  # "blk.3.attn_q.weight" or "token_embd.weight"
-    if parts[0] == "blk" and len(parts) == 4 and parts[2] in _GGUF_NAMES:
-        return f"blocks.{parts[1]}.{_GGUF_NAMES[parts[2]]}.{parts[3]}"
-    if len(parts) == 2 and parts[0] in _GGUF_NAMES:
-        return f"{_GGUF_NAMES[parts[0]]}.{parts[1]}"
-    raise GGUFError(f"the GGUF file has a tensor {gguf_name!r} that a Llama-style model does not use")
-
-
-def _dequantized(tensor) -> torch.Tensor:
-    """One GGUF tensor as float32, in PyTorch's (out_features, in_features) order.
-
-    GGUF lists dimensions innermost first ([576, 1536] for a 576 -> 1536 layer); the rows ``gguf`` hands
-    back are already (1536, 576), which is exactly nn.Linear's layout.
-    """
-    from gguf.quants import dequantize
-
-    array = dequantize(tensor.data, tensor.tensor_type)
-    if not array.flags.writeable:  # float32 tensors come back as views of the read-only mapped file
-        array = array.copy()
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
-
-
-def load_from_gguf(path: str | Path) -> tuple[SmolLM, SmolLMTokenizer]:
-    """Build the model and its tokenizer from any SmolLM2-style GGUF file (no caching; see :func:`load`)."""
-    reader = open_gguf(path)
-    meta = read_metadata(reader, arrays=("tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"))
-    config = SmolLMConfig.from_metadata(meta)
-    tokenizer = SmolLMTokenizer.from_metadata(meta)
-    model = SmolLM(config)
-    expected = {name: tuple(p.shape) for name, p in model.named_parameters()}
-    state = {}
-    for tensor in reader.tensors:
-        name = _parameter_name(tensor.name)
-        try:
-            weight = _dequantized(tensor)
-        except Exception as err:
-            raise GGUFError(
-                f"tensor {tensor.name} in {Path(path).name} cannot be read ({err}); is the file cut short?"
-            ) from None
-        if name not in expected or tuple(weight.shape) != expected[name]:
-            raise GGUFError(
-                f"tensor {tensor.name} has shape {tuple(weight.shape)}, expected {expected.get(name)} "
-                f"for the configuration the file's metadata describes"
-            )
-        state[name] = weight
-    missing = sorted(set(expected) - set(state))
-    if missing:
-        raise GGUFError(f"{Path(path).name} lacks {len(missing)} weight tensors, e.g. {missing[0]}")
-    model.load_state_dict(state, assign=True)  # the meta placeholders become the real tensors, no copy
-    model.requires_grad_(False)
-    return model.eval(), tokenizer
-
-
-@functools.cache
-def load() -> tuple[SmolLM, SmolLMTokenizer]:
-    """SmolLM2-135M-Instruct and its tokenizer, from the course's verified GGUF file (loaded once per process)."""
-    from course_lib.data import asset_path
-
-    return load_from_gguf(asset_path("smollm2_gguf"))
-
-
-# --------------------------------------------------------------------------- generation
-
-
-def _prompt_ids(prompt, vocab_size: int) -> list[int]:
-    if isinstance(prompt, str):
-        raise TypeError("prompt must be token ids, not a str: encode it with the tokenizer first")
-    ids = require_ids("prompt", prompt, vocab_size, ndim=1).tolist()
-    if not ids:
-        raise ValueError("prompt is empty: give at least one token to continue")
-    return ids
-
-
-@torch.no_grad()
-def generate(
-    model: SmolLM,
-    prompt,
-    max_new_tokens: int,
-    *,
-    greedy: bool = False,
-    temperature: float = 1.0,
-    top_k: int | None = None,
-    top_p: float | None = None,
-    seed: int | None = None,
-    stop_ids: tuple[int, ...] = (),
-    use_cache: bool = True,
-) -> list[int]:
-    """Continue ``prompt`` (a list or 1-D tensor of ids) by up to ``max_new_tokens`` tokens; returns prompt + new ids.
-
-    ``greedy=True`` always takes the most likely token; otherwise tokens are drawn from
-    softmax(logits / temperature), optionally restricted by ``top_k`` / ``top_p`` (``seed`` makes the draws
-    repeatable). Generation stops early after producing any id in ``stop_ids`` (it is kept in the output).
-    With ``use_cache`` each step feeds only the newest token and reuses the cached keys and values; without,
-    each step reprocesses the whole sequence. Both give the same tokens; the cache is just faster.
-    """
-    if not isinstance(model, SmolLM):
-        raise TypeError(f"model must be a course_lib.smollm.SmolLM, got {type(model).__name__}")
-    require_int("max_new_tokens", max_new_tokens, minimum=0)
-    if not greedy:
-        softmax(np.zeros(1), temperature)  # checks the temperature up front (> 0), with sampling's message
-    ids = _prompt_ids(prompt, model.config.vocab_size)
-    total = len(ids) + max_new_tokens
-    if total > model.config.block_size:
-        raise ValueError(
-            f"prompt of {len(ids)} tokens plus max_new_tokens={max_new_tokens} is longer than the context of "
-            f"{model.config.block_size} tokens; shorten the prompt or ask for fewer tokens"
-        )
-    generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    cache = model.new_cache(total) if use_cache else None
-    fed = 0  # how many ids the cache has seen
-    for _ in range(max_new_tokens):
-        if use_cache:
-            logits, _ = model(torch.tensor([ids[fed:]]), kv_cache=cache)
-            fed = len(ids)
-        else:
-            logits, _ = model(torch.tensor([ids]))
-        next_id = sample_next(
-            logits[:, -1], greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
-        )
-        ids.append(int(next_id))
-        if ids[-1] in stop_ids:
-            break
-    return ids
-
-
-def chat(
-    model: SmolLM,
-    tokenizer: SmolLMTokenizer,
-    messages: list[dict],
-    max_new_tokens: int = 64,
-    **sampling,
-) -> str:
-    """The assistant's reply to ``messages``: encode the chat template, generate until ``<|im_end|>``, decode.
-
-    The prompt comes from :meth:`SmolLMTokenizer.encode_chat`: the template's markers are control tokens and
-    the messages are plain text, so a message cannot open a turn of its own by typing ``<|im_start|>``.
-    """
-    if not isinstance(tokenizer, SmolLMTokenizer):
-        raise TypeError(f"tokenizer must be a course_lib.smollm.SmolLMTokenizer, got {type(tokenizer).__name__}")
-    if isinstance(messages, list | tuple) and not messages:
-        raise ValueError("messages is empty: give at least one {'role': 'user', 'content': ...} message to answer")
-    prompt = tokenizer.encode_chat(messages, add_generation_prompt=True)
-    ids = generate(model, prompt, max_new_tokens, stop_ids=(tokenizer.eos_id,), **sampling)
-    reply = ids[len(prompt) :]
-    if reply and reply[-1] == tokenizer.eos_id:
-        reply = reply[:-1]
-    return tokenizer.decode(reply)
-
-
-def top_next_tokens(
-    logits: torch.Tensor, tokenizer: SmolLMTokenizer, temperature: float = 1.0, k: int = 10
-) -> list[tuple[str, float]]:
-    """The ``k`` most likely next tokens and their probabilities under softmax(logits / temperature).
-
-    ``logits`` is one row of scores (vocab_size,). Tokens are shown with visible whitespace ('·' for a space).
-    """
-    from course_lib.tokenizers import show_piece
-
-    k = require_positive_int("k", k)
-    probs = softmax(logits.double(), temperature)
-    top = torch.topk(probs, k)
-    return [
-        (show_piece(tokenizer.token_bytes(int(i))), float(p))
-        for p, i in zip(top.values.tolist(), top.indices.tolist(), strict=True)
-    ]

@@ -7,7 +7,7 @@ follow conventions that say which is which, and :func:`nbgrader_notebook` turns 
 metadata:
 
 - a code cell with a solution (``### BEGIN SOLUTION`` ... ``### END SOLUTION``, read by
-  :mod:`course_lib.student`) is split in two, after the statement that holds the solution: the part
+  :mod:`course_lib.teaching.student`) is split in two, after the statement that holds the solution: the part
   up to it becomes the solution cell, and the checker call after it (``result = check.softmax(softmax)``)
   becomes a locked test cell worth one point (one test cell per checker call);
 - the test cell ends with :func:`assert_passed`, which fails only while nbgrader grades or validates
@@ -19,7 +19,7 @@ metadata:
 nbgrader takes any line containing ``BEGIN SOLUTION`` or ``END SOLUTION`` as a marker, even a
 sentence quoting it, so such a line outside a real solution is an error here, naming cell and line.
 
-    python -m course_lib.grading notebooks/ COURSE/source/lessons/   # nbgrader-ready copies of the lessons
+    python -m course_lib.teaching.grading notebooks/ COURSE/source/lessons/   # nbgrader-ready copies of the lessons
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib import student
+from course_lib.teaching import student
 
 SCHEMA_VERSION = 3
 CHECKER = "check"  # the lessons import their checkers as `from course_lib.checks import lessonNN as check`
@@ -42,7 +42,7 @@ NBGRADER_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")  # nbgrader's ClearSolutio
 GRADED_LINES = (
     "",
     "# Graded by nbgrader (1 point): fails only while nbgrader grades or validates, not when you run it.",
-    "from course_lib.grading import assert_passed",
+    "from course_lib.teaching.grading import assert_passed",
     "",
     f"assert_passed({RESULT})",
 )
@@ -271,7 +271,7 @@ def write_nbgrader_versions(source: Path, target_dir: Path) -> tuple[list[Path],
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m course_lib.grading SOURCE_DIR_OR_NOTEBOOK TARGET_DIR", file=sys.stderr)
+        print("usage: python -m course_lib.teaching.grading SOURCE_DIR_OR_NOTEBOOK TARGET_DIR", file=sys.stderr)
         return 2
     try:
         written, refused = write_nbgrader_versions(Path(args[0]), Path(args[1]))

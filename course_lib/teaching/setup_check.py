@@ -2,25 +2,28 @@
 
 In a notebook (lesson 00)::
 
-    from course_lib.setup_check import run_checks
+    from course_lib.teaching.setup_check import run_checks
     report = run_checks()
     print(report)          # one line per check: ok, WARN or FAIL, and what to do about a failure
     report.ok              # True when nothing failed
 
-From a terminal: ``python -m course_lib.setup_check`` prints the same table and exits with status 1
+From a terminal: ``python -m course_lib.teaching.setup_check`` prints the same table and exits with status 1
 if anything failed. Nothing here touches the network: it only looks at what is already installed.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.metadata
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_lib import data
 from course_lib.data import REPO_ROOT
 
 __all__ = [
@@ -186,8 +189,6 @@ def check_packages(packages: Mapping[str, str] | None = None, pins: Mapping[str,
 
 def check_data(names: Iterable[str] | None = None) -> list[Check]:
     """Every course data file (or the named ones) is present and has the expected sha256."""
-    from course_lib import data
-
     checks = []
     for name in names if names is not None else data.ASSETS:
         try:
@@ -202,6 +203,8 @@ def check_data(names: Iterable[str] | None = None) -> list[Check]:
 
 def check_checkpoint(folder: Path | str | None = None) -> Check:
     """The trained model loads: files present, checksums right, tensors matching its configuration."""
+    # Deferred on purpose, here and in check_compute: the check must still report (not crash) on a
+    # computer where PyTorch, which course_lib.training loads, is missing or broken.
     from course_lib import training
 
     folder = Path(folder) if folder is not None else training.COURSE_CHECKPOINT
@@ -226,9 +229,7 @@ def check_compute(environ: Mapping[str, str] | None = None) -> list[Check]:
     Both follow the environment when it says (``COURSE_DEVICE``; ``COURSE_THREADS`` or ``OMP_NUM_THREADS``):
     the line then names the variable, so a learner sees why a GPU or a core is left unused.
     """
-    import os
-
-    import torch
+    import torch  # deferred: see check_checkpoint
 
     from course_lib import training
 
@@ -291,8 +292,6 @@ def run_checks(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(description="Check that this computer is ready for the course.")
     parser.parse_args(argv)
     report = run_checks()

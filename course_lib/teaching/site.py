@@ -1,7 +1,7 @@
 """A static HTML version of the course, built from the saved (executed) notebooks, and a link check.
 
-    python -m course_lib.site build [--out build/site] [--notebooks notebooks]
-    python -m course_lib.site check build/site
+    python -m course_lib.teaching.site build [--out build/site] [--notebooks notebooks]
+    python -m course_lib.teaching.site check build/site
 
 ``build`` writes one page per lesson (its saved outputs, plots embedded; nothing is executed), an
 ``index.html`` listing the lessons in order, and previous/next links on every page. The pages load
@@ -27,6 +27,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.mathtext import MathTextParser
 
 LESSON_NAME = re.compile(r"^\d\d_[\w-]+\.ipynb$")
 # A link to a lesson notebook in the same folder, with an optional anchor: 04_attention.ipynb#Queries
@@ -192,11 +197,6 @@ _MATHTEXT_REWRITES = [
 @functools.cache
 def math_html(tex: str, display: bool = False) -> str:
     """``tex`` drawn as an inline SVG image (alt text: the TeX), or as code when mathtext cannot draw it."""
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.mathtext import MathTextParser
-
     source = tex.strip()
     for pattern, replacement in _MATHTEXT_REWRITES:
         source = pattern.sub(replacement, source)
@@ -222,6 +222,8 @@ def math_html(tex: str, display: bool = False) -> str:
 
 def markdown_html(source: str, path: str = "", attachments: Mapping | None = None) -> str:
     """Markdown as HTML the way nbconvert renders a cell (images under ``path`` embedded), math as images."""
+    # nbconvert, jinja2 and nbformat are the optional "lab" packages (pyproject.toml): imported where a page
+    # is built, so that the link checker and the rest of the module work without them.
     from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
     class MathAsImages(IPythonRenderer):
@@ -369,7 +371,7 @@ def build_site(notebooks: Path, out: Path) -> list[Path]:
 
     Pages left by an earlier build (``index.html``, ``NN_name.html``) are removed first.
     """
-    import nbformat
+    import nbformat  # deferred: see markdown_html
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -520,7 +522,7 @@ def _check_ref(site: Path, page: Path, ref: str, loaded: bool, refs: Mapping[Pat
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m course_lib.site", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m course_lib.teaching.site", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="write the static site from the saved notebooks")
     build.add_argument("--out", type=Path, default=Path("build/site"), help="output folder (default build/site)")

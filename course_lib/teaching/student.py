@@ -22,7 +22,7 @@ solution under them. A marker quoted in a sentence or in backticks, or written i
 string, is text. The generator also refuses a solution whose stub would stop "Run all": one
 indented outside any function, or a stubbed function called at the top level of its cell.
 
-    python -m course_lib.student notebooks/ build/student/
+    python -m course_lib.teaching.student notebooks/ build/student/
 """
 
 from __future__ import annotations
@@ -439,7 +439,7 @@ def make_student_versions(source_dir: Path, target_dir: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print("usage: python -m course_lib.student SOURCE_DIR TARGET_DIR", file=sys.stderr)
+        print("usage: python -m course_lib.teaching.student SOURCE_DIR TARGET_DIR", file=sys.stderr)
         return 2
     try:
         written = make_student_versions(Path(args[0]), Path(args[1]))
