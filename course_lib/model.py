@@ -42,6 +42,7 @@ __all__ = [
     "KVCache",
     "check_model_input",
     "record_tensor",
+    "residual_block",
 ]
 
 
@@ -189,6 +190,24 @@ def record_tensor(capture: dict | None, key: str, tensor: torch.Tensor) -> None:
         capture[key] = tensor.detach()
 
 
+def residual_block(x: torch.Tensor, attention, mlp, capture: dict | None, prefix: str) -> torch.Tensor:
+    """One transformer block on the residual stream ``x``: add ``attention(x)``, then add ``mlp`` of the result.
+
+    Each sum is recorded in ``capture`` (``{prefix}.attn.out``, ``.resid_mid``, ``.mlp.out``, ``.resid_post``).
+    ``attention`` and ``mlp`` include their own normalisation, the one thing in which the course GPT's block
+    (LayerNorm) and SmolLM2's (RMSNorm) differ; both build their blocks with this function.
+    """
+    attn_out = attention(x)
+    record_tensor(capture, f"{prefix}.attn.out", attn_out)
+    x = x + attn_out
+    record_tensor(capture, f"{prefix}.resid_mid", x)
+    mlp_out = mlp(x)
+    record_tensor(capture, f"{prefix}.mlp.out", mlp_out)
+    x = x + mlp_out
+    record_tensor(capture, f"{prefix}.resid_post", x)
+    return x
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -272,15 +291,13 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, capture: dict | None, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
         prefix = f"blocks.{layer}"
-        attn_out = self.attn(self.ln1(x), capture, f"{prefix}.attn", kv_cache, layer)
-        record_tensor(capture, f"{prefix}.attn.out", attn_out)
-        x = x + attn_out
-        record_tensor(capture, f"{prefix}.resid_mid", x)
-        mlp_out = self.mlp(self.ln2(x), capture, f"{prefix}.mlp")
-        record_tensor(capture, f"{prefix}.mlp.out", mlp_out)
-        x = x + mlp_out
-        record_tensor(capture, f"{prefix}.resid_post", x)
-        return x
+        return residual_block(
+            x,
+            lambda h: self.attn(self.ln1(h), capture, f"{prefix}.attn", kv_cache, layer),
+            lambda h: self.mlp(self.ln2(h), capture, f"{prefix}.mlp"),
+            capture,
+            prefix,
+        )
 
 
 #: What ``forward(..., capture=d)`` puts in ``d`` (B = batch, T = new tokens, S = keys attended to,

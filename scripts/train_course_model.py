@@ -34,8 +34,9 @@ from pathlib import Path
 import torch
 
 from course_lib.data import load_text
-from course_lib.model import GPT, GPTConfig, flops_per_token
+from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate_text
+from course_lib.sizes import flops_per_token
 from course_lib.tokenizers import CharTokenizer
 from course_lib.training import (
     COURSE_CHECKPOINT,

@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import bootstrap, grading, site
+from course_lib import bootstrap
+from course_lib.teaching import grading, site
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("launch_links", ROOT / "scripts" / "launch_links.py")

@@ -38,7 +38,11 @@ from course_lib.training import (
 )
 
 TEXT = "the cat sat on the mat. the dog sat on the log. " * 40
+
+
 TOKENIZER = CharTokenizer.from_text(TEXT)
+
+
 CONFIG = GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=32)
 
 
@@ -62,9 +66,6 @@ def fast_config(**changes) -> TrainConfig:
 
 
 DATA = encode_corpus(TOKENIZER, TEXT)
-
-
-# --------------------------------------------------------------------------- batches and schedule
 
 
 def test_batches_are_windows_and_their_next_tokens():
@@ -97,9 +98,6 @@ def test_bad_train_config_is_refused():
         TrainConfig(autocast="fp16")
     with pytest.raises(ValueError, match="batch_size must be a positive int"):
         TrainConfig(batch_size=0)
-
-
-# --------------------------------------------------------------------------- training
 
 
 def test_training_lowers_the_loss_and_records_history():
@@ -147,9 +145,6 @@ def test_estimate_loss_is_repeatable_and_restores_the_mode():
     batches = [get_batch(DATA, 4, 16, torch.Generator().manual_seed(i)) for i in range(2)]
     assert estimate_loss(model, batches) == estimate_loss(model, batches)
     assert model.training
-
-
-# --------------------------------------------------------------------------- checkpoints
 
 
 @pytest.fixture
@@ -289,9 +284,6 @@ def test_saving_with_the_wrong_tokenizer_is_refused(tmp_path):
         save_checkpoint(tmp_path, small_model(), CharTokenizer("abc"))
 
 
-# --------------------------------------------------------------------------- the shipped course model
-
-
 def test_course_model_loads_verified_and_writes_shakespeare_like_text():
     model, tokenizer = load_course_model()
     assert model.config.vocab_size == tokenizer.vocab_size
@@ -316,8 +308,6 @@ def test_course_model_reports_damage(tmp_path, monkeypatch):
     with pytest.raises(CheckpointError, match="config.json is damaged or was changed"):
         load_course_model()
 
-
-# --------------------------------------------------------------------------- damage to the course's checkpoint
 
 RESTORE = "`git checkout -- data/checkpoints`"
 
@@ -430,8 +420,6 @@ def test_evaluate_split_scores_every_window_once():
     assert evaluate_split(model, data, batch_size=3) == pytest.approx(expected, rel=1e-5)
 
 
-# --------------------------------------------------------------------------- numbers in, numbers out
-
 NAN, INF = float("nan"), float("inf")
 
 
@@ -530,9 +518,6 @@ def test_valid_edge_settings_are_accepted():
     assert TrainConfig(**config.__dict__) == config
     assert lr_at(49, config) == 1.0  # warm-up ends at the last step
     assert TrainConfig(grad_clip=0).grad_clip == 0  # 0 turns clipping off
-
-
-# --------------------------------------------------------------------------- what a run shows, on any CPU
 
 
 def records(key, values):

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 
 from course_lib.arrays import require_positive_int, require_real
 from course_lib.attention import causal_mask
-from course_lib.model import KVCache, check_model_input, record_tensor
+from course_lib.model import KVCache, check_model_input, record_tensor, residual_block
 
 __all__ = [
     "CAPTURE_KEYS",
@@ -237,15 +237,13 @@ class Block(nn.Module):
 
     def forward(self, x, rope, capture: dict | None, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
         prefix = f"blocks.{layer}"
-        attn_out = self.attn(self.attn_norm(x), rope, capture, f"{prefix}.attn", kv_cache, layer)
-        record_tensor(capture, f"{prefix}.attn.out", attn_out)
-        x = x + attn_out
-        record_tensor(capture, f"{prefix}.resid_mid", x)
-        mlp_out = self.mlp(self.mlp_norm(x), capture, f"{prefix}.mlp")
-        record_tensor(capture, f"{prefix}.mlp.out", mlp_out)
-        x = x + mlp_out
-        record_tensor(capture, f"{prefix}.resid_post", x)
-        return x
+        return residual_block(
+            x,
+            lambda h: self.attn(self.attn_norm(h), rope, capture, f"{prefix}.attn", kv_cache, layer),
+            lambda h: self.mlp(self.mlp_norm(h), capture, f"{prefix}.mlp"),
+            capture,
+            prefix,
+        )
 
 
 #: What ``forward(..., capture=d)`` puts in ``d`` (B = batch, T = new tokens, S = keys attended to, which

@@ -1,6 +1,6 @@
 """Student versions of the lessons run top to bottom and report every exercise as not solved yet.
 
-Each lesson's student version (written by ``course_lib.student``, as ``make student`` does) is
+Each lesson's student version (written by ``course_lib.teaching.student``, as ``make student`` does) is
 executed cell by cell in a fresh ``python3`` kernel of this environment, from ``notebooks/`` so
 relative paths behave as in the lesson, with errors allowed so that every cell runs and the
 review can list every problem at once. Then:
@@ -16,7 +16,7 @@ review can list every problem at once. Then:
   must all agree in number, so a checker that passes a stub, or prints nothing, is caught.
 * Every stubbed name is checked by some checker call, and no solution line, from a code, markdown
   or raw cell, shows anywhere in the executed student version: sources, outputs, attachments,
-  cell and notebook metadata (``course_lib.student.solution_leaks``).
+  cell and notebook metadata (``course_lib.teaching.student.solution_leaks``).
 
 One test per lesson (``-rP`` prints each lesson's time and counts). Under ``--dist loadfile`` the
 whole file runs on one worker while the other takes the rest of the suite, nbval included. The
@@ -44,7 +44,7 @@ from nbclient import NotebookClient
 from traitlets import default
 
 from course_lib.checks import CheckResult
-from course_lib.student import (
+from course_lib.teaching.student import (
     TEXT_CELLS,
     make_student_versions,
     solution_leaks,
@@ -53,7 +53,7 @@ from course_lib.student import (
     student_notebook,
 )
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 LESSONS = sorted(path.name for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT = 900  # seconds, as `make execute`: lesson 08 trains a model in one cell
 KERNEL_ENV = {"OMP_NUM_THREADS": "1"}

@@ -5,9 +5,10 @@ import shutil
 
 import pytest
 
-from course_lib import data, setup_check, training
+from course_lib import data, training
 from course_lib.model import GPT, GPTConfig
-from course_lib.setup_check import FAIL, OK, WARN, Check, SetupReport
+from course_lib.teaching import setup_check
+from course_lib.teaching.setup_check import FAIL, OK, WARN, Check, SetupReport
 from course_lib.tokenizers import CharTokenizer
 from course_lib.training import save_checkpoint
 

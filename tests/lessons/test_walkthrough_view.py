@@ -1,5 +1,4 @@
-"""The walkthrough's drawing (course_lib.walkthrough_view): the functions behind the widget show the walk's
-own shapes and values, highlight the right part, and the widget's controls move through the steps."""
+"""The walkthrough drawn (course_lib.lessons.walkthrough): the machine, each step, the widget."""
 
 from __future__ import annotations
 
@@ -14,12 +13,13 @@ import pytest
 import torch
 from PIL import Image
 
-from course_lib import walkthrough_view as view
+from course_lib.lessons import walkthrough as view
 from course_lib.model import GPT
 from course_lib.toy_sort import SortTask
 from course_lib.walkthrough import walk
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 TASK = SortTask()
 
@@ -53,9 +53,6 @@ def _tensors(html: str) -> list[dict]:
         }
         for name, shape, source, last in found
     ]
-
-
-# --------------------------------------------------------------------------- the whole model
 
 
 def test_the_drawing_has_every_step_in_order_and_highlights_the_current_one(toy_walk):
@@ -117,9 +114,6 @@ def test_shape_text_and_glyphs_grow_with_the_shape():
     assert len(view._glyph((4, 12, 12), 0, 0, largest=512)) == 4  # one rectangle per head
 
 
-# --------------------------------------------------------------------------- one step
-
-
 def test_the_detail_shows_each_tensors_shape_and_last_values(toy_walk):
     for step in toy_walk.steps:
         html = view.step_detail_html(toy_walk, step.index)
@@ -179,9 +173,6 @@ def test_the_storyboard_has_one_panel_per_step_in_order(toy_walk):
         assert html_module.escape(step.title) in story and html_module.escape(step.equation) in story
     with pytest.raises(ValueError, match="columns must be a positive int"):
         view.storyboard_html(toy_walk, columns=0)
-
-
-# --------------------------------------------------------------------------- the widget
 
 
 def _controls(box):

@@ -1,4 +1,4 @@
-"""course_lib.grading: nbgrader metadata from the course's conventions, and the check that fails only under nbgrader."""
+"""course_lib.teaching.grading: nbgrader metadata from the lessons, and a check that fails only in nbgrader."""
 
 from pathlib import Path
 
@@ -6,10 +6,10 @@ import nbformat
 import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 
-from course_lib import grading, student
 from course_lib.checks import CheckResult
+from course_lib.teaching import grading, student
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 PASSED, NOT_YET = CheckResult("softmax", True, "correct"), CheckResult("softmax", False, "did you forget to normalise?")
 
@@ -68,7 +68,7 @@ def test_a_function_exercise_splits_after_the_function_and_grades_its_checker():
     assert exercise.answer == FUNCTION.split("\n\n\nresult")[0]
     (test,) = exercise.tests
     assert test.startswith("result = check.softmax(softmax)  # prints the verdict\nsoftmax_fn = softmax if result")
-    assert test.endswith("from course_lib.grading import assert_passed\n\nassert_passed(result)")
+    assert test.endswith("from course_lib.teaching.grading import assert_passed\n\nassert_passed(result)")
 
 
 def test_each_checker_call_is_its_own_test_cell_and_its_result_is_graded():

@@ -7,9 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import student
 from course_lib.checks import Case, check_function, check_value
-from course_lib.student import (
+from course_lib.teaching import student
+from course_lib.teaching.student import (
     BEGIN,
     SolutionMarkerError,
     hidden_lines,
@@ -19,7 +19,7 @@ from course_lib.student import (
     student_notebook,
 )
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 FUNCTION_CELL = """import numpy as np
 

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from traitlets.config import PyFileConfigLoader
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 HUB_DIR = ROOT / "docs" / "jupyterhub"
 GUIDE = ROOT / "docs" / "teacher_guide.md"

@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from bad_input_support import Bad, assert_refused, table
 
-from course_lib import smollm
+from course_lib import sampling, sizes, smollm
 from course_lib.sampling import next_token_logits
 from course_lib.smollm import GGUFError, SmolLMConfig
-from course_lib.smollm_tokenizer import ChatTemplate, byte_symbols, pretokenize
+from course_lib.smollm.tokenizer import ChatTemplate, byte_symbols, pretokenize
 
 # SmolLM2 generates one token at a time, which memory speed limits, not arithmetic: on a busy
 # 2-core machine two threads per process wait on each other and run many times slower.
@@ -113,7 +113,7 @@ def test_the_file_describes_smollm2_135m(model):
     assert replace(model.config, norm_eps=1e-5) == SmolLMConfig()
     assert math.isclose(model.config.norm_eps, 1e-5, rel_tol=1e-6)  # stored as float32 in the file
     counts = model.parameter_counts()
-    assert counts == smollm.count_parameters(model.config)
+    assert counts == sizes.count_parameters(model.config)
     assert counts["total"] == 134_515_008
     assert next(model.parameters()).dtype == torch.float32
 
@@ -289,21 +289,23 @@ def test_cached_forward_equals_full_forward(model, tok):
 
 def test_greedy_generation_answers_and_cache_changes_nothing(model, tok):
     prompt = tok.encode("The capital of France is")
-    cached = smollm.generate(model, prompt, 8, greedy=True)
-    assert cached == smollm.generate(model, prompt, 8, greedy=True, use_cache=False)
+    cached = sampling.generate(model, prompt, 8, greedy=True)
+    assert torch.equal(cached, sampling.generate(model, prompt, 8, greedy=True, use_cache=False))
     assert tok.decode(cached[len(prompt) :]).startswith(" Paris")
 
 
 def test_sampling_is_repeatable_with_a_seed_and_cache_changes_nothing(model, tok):
     prompt = tok.encode("Once upon a time")
-    a = smollm.generate(model, prompt, 6, temperature=1.2, seed=3)
-    assert a == smollm.generate(model, prompt, 6, temperature=1.2, seed=3, use_cache=False)
+    a = sampling.generate(model, prompt, 6, temperature=1.2, seed=3)
+    assert torch.equal(a, sampling.generate(model, prompt, 6, temperature=1.2, seed=3, use_cache=False))
     assert len(a) == len(prompt) + 6
 
 
 def test_chat_encodes_messages_as_plain_text(model, tok, monkeypatch):
     seen = []
-    monkeypatch.setattr(smollm, "generate", lambda model, prompt, n, **kw: seen.append(prompt) or [*prompt, 2])
+    monkeypatch.setattr(
+        smollm, "generate", lambda model, prompt, n, **kw: seen.append(prompt) or torch.tensor([*prompt, 2])
+    )
     messages = [{"role": "user", "content": FORGED_SYSTEM_TURN}]
     assert smollm.chat(model, tok, messages) == ""
     assert seen == [tok.encode_chat(messages)]
@@ -322,19 +324,17 @@ def test_chat_reply_is_deterministic_when_greedy(model, tok):
 
 def test_generation_errors(model):
     with pytest.raises(ValueError, match="prompt is empty"):
-        smollm.generate(model, [], 3)
+        sampling.generate(model, [], 3)
     with pytest.raises(ValueError, match=r"token id 49152 is out of range at prompt\[1\]"):
-        smollm.generate(model, [5, 49152], 3)
+        sampling.generate(model, [5, 49152], 3)
     with pytest.raises(ValueError, match="temperature must be > 0"):
-        smollm.generate(model, [5], 3, temperature=0)
+        sampling.generate(model, [5], 3, temperature=0)
     with pytest.raises(ValueError, match="temperature must be > 0"):
-        smollm.generate(model, [5], 3, temperature=-1.0)
-    with pytest.raises(ValueError, match="longer than the context of 8192 tokens"):
-        smollm.generate(model, [5] * 8190, 3)
+        sampling.generate(model, [5], 3, temperature=-1.0)
     with pytest.raises(TypeError, match="not a str"):
-        smollm.generate(model, "hello", 3)
+        sampling.generate(model, "hello", 3)
     with pytest.raises(ValueError, match="max_new_tokens must be an int >= 0"):
-        smollm.generate(model, [5], -1)
+        sampling.generate(model, [5], -1)
 
 
 def test_forward_errors(model):
@@ -364,7 +364,7 @@ def test_next_token_logits_works_on_smollm_and_predicts_paris(model, tok):
     assert logits.shape == (model.config.vocab_size,)
     torch.testing.assert_close(logits, model(torch.tensor([prompt]))[0][0, -1])
     assert tok.decode([int(logits.argmax())]) == " Paris"
-    assert int(logits.argmax()) == smollm.generate(model, prompt, 1, greedy=True)[-1]
+    assert int(logits.argmax()) == sampling.generate(model, prompt, 1, greedy=True)[-1]
 
 
 # --------------------------------------------------------------------------- numbers in, numbers out (a tiny model)
@@ -395,10 +395,10 @@ BAD_INPUTS = table(
     Bad("float-targets", _forward(IDX, IDX.float()), TypeError, "targets", "must be a torch.long tensor"),
     Bad("target-out-of-range", _forward(IDX, torch.tensor([[1, 2, 25]])), ValueError, "targets[0, 2]", "target 25"),
     Bad("targets-shape", _forward(IDX, IDX[:, :2]), ValueError, "targets", "idx's shape (1, 3)"),
-    Bad("nested-prompt", lambda: smollm.generate(_tiny(), [[1, 2]], 2), ValueError, "prompt", "must be 1-D"),
-    Bad("float-prompt", lambda: smollm.generate(_tiny(), [1.5], 2), TypeError, "prompt[0]", "is the float 1.5"),
-    Bad("prompt-bool", lambda: smollm.generate(_tiny(), [True], 2), TypeError, "prompt[0]", "is the bool True"),
-    Bad("float-max-new", lambda: smollm.generate(_tiny(), [1], 2.0), TypeError, "max_new_tokens", "must be an int"),
+    Bad("nested-prompt", lambda: sampling.generate(_tiny(), [[[1, 2]]], 2), ValueError, "prompt", "(batch, time)"),
+    Bad("float-prompt", lambda: sampling.generate(_tiny(), [1.5], 2), TypeError, "prompt[0]", "is the float 1.5"),
+    Bad("prompt-bool", lambda: sampling.generate(_tiny(), [True], 2), TypeError, "prompt[0]", "is the bool True"),
+    Bad("float-max-new", lambda: sampling.generate(_tiny(), [1], 2.0), TypeError, "max_new_tokens", "must be an int"),
     Bad("float-k", lambda: smollm.top_next_tokens(torch.zeros(20), None, k=2.0), TypeError, "k", "must be an int"),
     Bad("zero-rope-base", lambda: SmolLMConfig(rope_base=0.0), ValueError, "SmolLMConfig.rope_base", "must be > 0"),
     Bad("nan-norm-eps", lambda: SmolLMConfig(norm_eps=float("nan")), ValueError, "SmolLMConfig.norm_eps", "finite"),
@@ -414,6 +414,26 @@ def test_bad_inputs_are_refused(case):
 def test_numpy_ids_and_sizes_are_accepted():
     config = SmolLMConfig(n_layer=np.int64(30))
     assert config == SmolLMConfig() and type(config.n_layer) is int
-    greedy = smollm.generate(_tiny(), [1, 2], 3, greedy=True)
-    assert smollm.generate(_tiny(), np.array([1, 2]), 3, greedy=True) == greedy
-    assert smollm.generate(_tiny(), torch.tensor([1, 2], dtype=torch.int32), np.int64(3), greedy=True) == greedy
+    greedy = sampling.generate(_tiny(), [1, 2], 3, greedy=True)
+    assert torch.equal(sampling.generate(_tiny(), np.array([1, 2]), 3, greedy=True), greedy)
+    assert torch.equal(
+        sampling.generate(_tiny(), torch.tensor([1, 2], dtype=torch.int32), np.int64(3), greedy=True), greedy
+    )
+
+
+def test_generation_past_the_context_reads_the_last_block_size_tokens():
+    """One generation loop for both models: past SmolLM2's context it crops, as it does for the course GPT."""
+    tiny = _tiny()
+    block = tiny.config.block_size
+    prompt = [1, 2, 3] * block
+    out = sampling.generate(tiny, prompt, 3, greedy=True)
+    assert out.tolist()[: len(prompt)] == prompt and len(out) == len(prompt) + 3
+    assert torch.equal(out[-3:], sampling.generate(tiny, prompt[-block:], 3, greedy=True)[-3:])
+
+
+def test_generation_stops_after_a_stop_id():
+    tiny = _tiny()
+    free = sampling.generate(tiny, [1, 2], 6, greedy=True)
+    stop = int(free[3])
+    stopped = sampling.generate(tiny, [1, 2], 6, greedy=True, stop_ids=(stop,))
+    assert stopped.tolist() == free.tolist()[: free.tolist().index(stop, 2) + 1]

@@ -20,10 +20,10 @@ import nbformat
 import numpy as np
 import pytest
 
-from course_lib import grading
 from course_lib.checks import lesson05
+from course_lib.teaching import grading
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 BIN = Path(sys.executable).parent
 LESSONS = ["03_dot_products", "05_softmax_temperature"]
