@@ -35,7 +35,7 @@ def load_average() -> str:
 def models(which: list[str]):
     """(name, model, tokenizer, prompt) for each model asked for, trained or loaded now."""
     if "course" in which:
-        from course_lib.training import load_course_model
+        from course_lib.checkpoints import load_course_model
 
         model, tokenizer = load_course_model()
         yield "course model (4 x 128)", model, tokenizer, "What will be"

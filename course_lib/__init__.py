@@ -5,8 +5,8 @@ The package is in layers, and a module imports only from its own layer or those 
 
 0. infrastructure: ``arrays`` (input checks), ``data`` (verified files), ``saved_outputs``, ``bootstrap``;
 1. the ideas, one module each: ``tokenizers``, ``embeddings``, ``attention``, ``mlp``, ``neurons``,
-   ``sampling``, ``model``, ``model_numpy``, ``training``, ``sizes``, ``toy_sort``, ``walkthrough``, and
-   the real LLM in ``smollm/``. None of them draws or imports Matplotlib, ipywidgets or IPython;
+   ``sampling``, ``model``, ``model_numpy``, ``training``, ``checkpoints``, ``sizes``, ``toy_sort``,
+   ``walkthrough``, and the real LLM in ``smollm/``. None of them draws or imports Matplotlib, ipywidgets or IPython;
 2. drawing, ``show/``: the course's style, Matplotlib figures, SVG figures, alt text, the widget framework;
 3. ``lessons/`` (one module of views per lesson), ``checks/`` (one checker per lesson) and ``teaching/``
    (student versions, the static site, the setup check, nbgrader).

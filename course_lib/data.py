@@ -14,7 +14,7 @@ whole class on a server (fetched once by ``COURSE_DATA_DIR=/srv/course-data make
 read: verifying never writes). The trained checkpoint is not part of it: it is committed to the
 clone, under ``data/checkpoints/``.
 
-Every problem with a file raises :class:`DataError` (or a subclass: ``training.CheckpointError``,
+Every problem with a file raises :class:`DataError` (or a subclass: ``checkpoints.CheckpointError``,
 ``smollm.GGUFError``, ``tokenizers.BPEFileError``), whose message names the file and the command
 that repairs it.
 """

@@ -21,10 +21,10 @@ import pytest
 import torch
 from embedding_support import TOY_MATRIX, TOY_VOCAB
 
+from course_lib.checkpoints import load_course_model
 from course_lib.embeddings import EmbeddingTable
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
-from course_lib.training import load_course_model
 
 torch.set_num_threads(1)  # in case torch was loaded before OMP_NUM_THREADS was set
 

@@ -245,7 +245,7 @@ def test_the_first_cell_installs_the_course_in_a_clean_venv(tmp_path):
     subprocess.run(
         [str(python), "-m", "course_lib.data", "verify"], cwd=elsewhere, env=env, check=True, capture_output=True
     )
-    loaded = "from course_lib.training import load_course_model; print(load_course_model()[0].num_parameters())"
+    loaded = "from course_lib.checkpoints import load_course_model; print(load_course_model()[0].num_parameters())"
     assert python_says(python, loaded, elsewhere, env) == "820480\n"
     again = subprocess.run(
         [str(python), "-c", cell], cwd=notebook_folder, env=env, capture_output=True, text=True, check=True

@@ -19,6 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("import_graph", ROOT / "scripts" / "import_graph.py")
 import_graph = importlib.util.module_from_spec(_spec)
+sys.modules["import_graph"] = import_graph  # dataclasses look their module up there
 _spec.loader.exec_module(import_graph)
 
 DRAWING = ("matplotlib", "ipywidgets", "IPython")

@@ -204,13 +204,13 @@ def check_data(names: Iterable[str] | None = None) -> list[Check]:
 def check_checkpoint(folder: Path | str | None = None) -> Check:
     """The trained model loads: files present, checksums right, tensors matching its configuration."""
     # Deferred on purpose, here and in check_compute: the check must still report (not crash) on a
-    # computer where PyTorch, which course_lib.training loads, is missing or broken.
-    from course_lib import training
+    # computer where PyTorch, which course_lib.checkpoints loads, is missing or broken.
+    from course_lib import checkpoints
 
-    folder = Path(folder) if folder is not None else training.COURSE_CHECKPOINT
+    folder = Path(folder) if folder is not None else checkpoints.COURSE_CHECKPOINT
     try:
-        model, tokenizer = training.load_checkpoint(folder)  # verifies every file, train_log.json included
-    except training.CheckpointError as err:  # its message names the file and the repair
+        model, tokenizer = checkpoints.load_checkpoint(folder)  # verifies every file, train_log.json included
+    except checkpoints.CheckpointError as err:  # its message names the file and the repair
         return Check("checkpoint", folder.name, FAIL, _relative(str(err)))
     except Exception as err:  # not foreseen: still one line of the report, not a traceback instead of the report
         detail = f"could not load the checkpoint ({type(err).__name__}: {_relative(str(err))})"

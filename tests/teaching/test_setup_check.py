@@ -5,12 +5,12 @@ import shutil
 
 import pytest
 
-from course_lib import data, training
+from course_lib import checkpoints, data
+from course_lib.checkpoints import save_checkpoint
 from course_lib.model import GPT, GPTConfig
 from course_lib.teaching import setup_check
 from course_lib.teaching.setup_check import FAIL, OK, WARN, Check, SetupReport
 from course_lib.tokenizers import CharTokenizer
-from course_lib.training import save_checkpoint
 
 # --------------------------------------------------------------------------- python
 
@@ -110,7 +110,7 @@ def test_checkpoint_loads(tiny_checkpoint):
 
 
 def test_checkpoint_missing_or_damaged_fails(tiny_checkpoint, tmp_path, monkeypatch):
-    monkeypatch.setattr(training, "COURSE_CHECKPOINT", tmp_path / "nowhere")
+    monkeypatch.setattr(checkpoints, "COURSE_CHECKPOINT", tmp_path / "nowhere")
     check = setup_check.check_checkpoint()
     assert check.status == FAIL and "does not exist" in check.detail and "git checkout" in check.detail
     assert check.detail.count("git checkout") == 1  # said once: the error's own repair, not repeated by the report
@@ -124,8 +124,8 @@ def test_checkpoint_missing_or_damaged_fails(tiny_checkpoint, tmp_path, monkeypa
 @pytest.fixture
 def course_copy(tmp_path, monkeypatch):
     copy = tmp_path / "shakespeare-char"
-    shutil.copytree(training.COURSE_CHECKPOINT, copy)
-    monkeypatch.setattr(training, "COURSE_CHECKPOINT", copy)
+    shutil.copytree(checkpoints.COURSE_CHECKPOINT, copy)
+    monkeypatch.setattr(checkpoints, "COURSE_CHECKPOINT", copy)
     return copy
 
 
@@ -148,7 +148,7 @@ def test_an_unforeseen_failure_is_one_failed_line(monkeypatch):
     def explode(folder):
         raise MemoryError("no room")
 
-    monkeypatch.setattr(training, "load_checkpoint", explode)
+    monkeypatch.setattr(checkpoints, "load_checkpoint", explode)
     check = setup_check.check_checkpoint()
     assert check.status == FAIL and check.detail == "could not load the checkpoint (MemoryError: no room)"
 
