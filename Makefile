@@ -10,12 +10,13 @@ STAMP  := $(VENV)/.installed
 # Two workers by default (the machine the course targets has two cores); `make test JOBS=1` to run serially.
 JOBS   ?= 2
 
-.PHONY: setup lab test test-other-cpu lint data student execute site clean help
+.PHONY: setup lab test quick test-other-cpu lint data student execute site clean help
 
 help:
 	@echo "make lab     set up (if needed) and open the course in JupyterLab"
 	@echo "make test    set up (if needed) and run lint, unit tests, nbval over every notebook, the browser test,"
 	@echo "             then every notebook again as another processor computes it (make test-other-cpu)"
+	@echo "make quick   the fast inner loop: the unit tests only (no notebooks, no browser, nothing marked slow)"
 	@echo "make test-other-cpu  only that second notebook pass: PyTorch's plain kernels, MKL's compatible code path"
 	@echo "make setup   only install packages into $(VENV) and fetch + verify the data"
 	@echo "make student write student versions (solutions stubbed, outputs cleared) into build/student/"
@@ -63,18 +64,22 @@ test: setup lint
 	$(PYTEST) $(NBVAL) tests notebooks
 	$(OTHER_CPU) $(PYTEST) $(NBVAL) notebooks
 
+# The fast inner loop while changing course_lib: unit tests only, no nbval, no browser, no slow tests.
+quick: $(STAMP)
+	$(PYTEST) -m "not browser and not slow" tests
+
 test-other-cpu: setup
 	$(OTHER_CPU) $(PYTEST) $(NBVAL) notebooks
 
 student: $(STAMP)
-	$(BIN)/python -m course_lib.student notebooks build/student
+	$(BIN)/python -m course_lib.teaching.student notebooks build/student
 
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py $(NB)
 
 site: $(STAMP)
-	$(BIN)/python -m course_lib.site build --out build/site
-	$(BIN)/python -m course_lib.site check build/site
+	$(BIN)/python -m course_lib.teaching.site build --out build/site
+	$(BIN)/python -m course_lib.teaching.site check build/site
 
 clean:
 	rm -rf $(VENV) data/cache

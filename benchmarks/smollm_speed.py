@@ -30,10 +30,10 @@ def peak_rss_mb() -> float:
 
 
 def tokens_per_second(model, prompt: list[int], new_tokens: int, use_cache: bool) -> tuple[float, list[int]]:
-    from course_lib.smollm import generate
+    from course_lib.sampling import generate
 
     start = time.perf_counter()
-    ids = generate(model, prompt, new_tokens, greedy=True, use_cache=use_cache)
+    ids = generate(model, prompt, new_tokens, greedy=True, use_cache=use_cache).tolist()
     return new_tokens / (time.perf_counter() - start), ids
 
 

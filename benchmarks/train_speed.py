@@ -9,7 +9,7 @@ Three figures:
 
 1. *Throughput*: training tokens per second of the small GPT (4 layers, 4 heads, 128 dims,
    context 64), and the model's FLOP/s (6 x weights + attention, per token, see
-   ``course_lib.model.flops_per_token``) as a fraction of the fp32 matmul peak measured just before
+   ``course_lib.sizes.flops_per_token``) as a fraction of the fp32 matmul peak measured just before
    (``benchmarks/matmul_peak.py``). Each option is measured on its own: fused attention
    (``scaled_dot_product_attention``, the default) vs the unfused "math" attention, bf16 autocast,
    ``torch.compile``, larger batches.
@@ -61,7 +61,8 @@ from matmul_peak import measure_peak
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from course_lib.data import load_text
-from course_lib.model import GPT, GPTConfig, flops_per_token
+from course_lib.model import GPT, GPTConfig
+from course_lib.sizes import flops_per_token
 from course_lib.tokenizers import CharTokenizer
 from course_lib.training import TrainConfig, encode_corpus, evaluate_split, seed_everything, train
 

@@ -7,7 +7,7 @@ For each model (the course's trained model, a learner's model trained as lesson 
 and the toy sorter of course_lib.toy_sort, trained here in seconds), it walks one prompt and draws
 every step the way the widget does the first time a step is shown: the highlight of that step in the
 drawing of the whole model (the drawing itself is made once per walk: "layout"), and the step's detail
-(course_lib.walkthrough_view). A step seen before is a cache lookup in the widget, so these are the
+(course_lib.lessons.walkthrough). A step seen before is a cache lookup in the widget, so these are the
 worst case of a kernel round trip. It also times the walk
 itself (one forward pass with capture), "append and repeat" (the next walk and its first view), and
 the storyboard. Everything runs on one torch thread, as the lessons do.
@@ -35,15 +35,15 @@ def load_average() -> str:
 def models(which: list[str]):
     """(name, model, tokenizer, prompt) for each model asked for, trained or loaded now."""
     if "course" in which:
-        from course_lib.training import load_course_model
+        from course_lib.checkpoints import load_course_model
 
         model, tokenizer = load_course_model()
         yield "course model (4 x 128)", model, tokenizer, "What will be"
     if "learner" in which:
         from course_lib.data import load_text
+        from course_lib.lessons.lesson08 import run_training
         from course_lib.tokenizers import CharTokenizer
         from course_lib.training import encode_corpus
-        from course_lib.widgets import run_training
 
         train_text, val_text = load_text("train"), load_text("val")
         tokenizer = CharTokenizer.from_text(train_text + val_text)
@@ -73,8 +73,8 @@ def models(which: list[str]):
 
 
 def measure(name: str, model, tokenizer, prompt: str, repeats: int) -> dict:
+    from course_lib.lessons.walkthrough import MachineDrawing, step_detail_html, storyboard_html
     from course_lib.walkthrough import walk
-    from course_lib.walkthrough_view import MachineDrawing, step_detail_html, storyboard_html
 
     walk(model, tokenizer, prompt)  # warm up (first calls allocate)
     start = time.perf_counter()

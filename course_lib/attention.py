@@ -45,7 +45,6 @@ from course_lib.arrays import (
     to_numpy,
 )
 from course_lib.sampling import softmax  # over the last axis; lesson 05 studies it
-from course_lib.tokenizers import show_piece
 
 __all__ = [
     "AttentionSteps",
@@ -62,23 +61,14 @@ __all__ = [
     "multi_head_attention",
     "weights_from_torch",
     "low_rank_value",
-    "value_map_parameters",
     "best_low_rank",
-    "attention_pattern_bytes",
     "measure_attention_cost",
-    "attention_parameter_count",
-    "gpt3_attention_numbers",
     "TOY_FEATURES",
     "TOY_WORDS",
     "toy_embeddings",
     "toy_head",
-    "draw_attention_pattern",
-    "toy_attention_view",
     "model_attention",
     "head_scores",
-    "model_head_figure",
-    "model_head_view",
-    "all_heads_figure",
 ]
 
 
@@ -106,16 +96,23 @@ def _transpose_last(x: Array) -> Array:
 # --------------------------------------------------------------------------- the steps
 
 
-def causal_mask(n_queries: int, n_keys: int | None = None, *, like: Array | None = None) -> Array:
-    """Boolean ``(n_queries, n_keys)`` matrix, True where query ``i`` may look at key ``j`` (``j <= i``).
+def causal_mask(n_queries: int, n_keys: int | None = None, *, past: int = 0, like: Array | None = None) -> Array:
+    """Boolean ``(n_queries, n_keys)`` matrix, True where query ``i`` may look at key ``j``: ``j <= past + i``.
 
-    Returns a torch tensor if ``like`` is a tensor, else a NumPy array.
+    The one causal mask of the course: the from-scratch attention here, the course GPT and SmolLM2 all
+    build theirs with it. ``past`` counts the keys that come before the first query, the tokens already
+    in a KV cache: the queries are then the *last* ``n_queries`` positions, and ``n_keys`` defaults to
+    ``past + n_queries``. With ``past=0`` query ``i`` sees keys ``0..i``, the alignment of
+    ``torch.nn.functional.scaled_dot_product_attention(is_causal=True)``.
+
+    Returns a torch tensor (on ``like``'s device) if ``like`` is a tensor, else a NumPy array.
     """
     n_queries = require_positive_int("n_queries", n_queries)
-    n_keys = n_queries if n_keys is None else require_positive_int("n_keys", n_keys)
+    past = require_int("past", past, minimum=0)
+    n_keys = past + n_queries if n_keys is None else require_positive_int("n_keys", n_keys)
     if like is not None and is_torch(like):
-        return torch.ones(n_queries, n_keys, dtype=torch.bool, device=like.device).tril()
-    return np.tril(np.ones((n_queries, n_keys), dtype=bool))
+        return torch.ones(n_queries, n_keys, dtype=torch.bool, device=like.device).tril(diagonal=past)
+    return np.tril(np.ones((n_queries, n_keys), dtype=bool), k=past)
 
 
 def attention_scores(q: Array, k: Array, *, scale: bool = True) -> Array:
@@ -384,21 +381,6 @@ def low_rank_value(x: Array, w_down: Array, w_up: Array, *, return_steps: bool =
     return (values, small) if return_steps else values
 
 
-def value_map_parameters(d_model: int, rank: int, d_out: int | None = None) -> dict[str, float]:
-    """Parameters of a full ``d_out x d_model`` value matrix versus its ``rank``-``r`` factorisation.
-
-    >>> value_map_parameters(12288, 128)["saving"]
-    0.9791666666666666
-    """
-    d_model, rank = require_positive_int("d_model", d_model), require_positive_int("rank", rank)
-    d_out = d_model if d_out is None else require_positive_int("d_out", d_out)
-    if rank > min(d_model, d_out):
-        raise ValueError(f"rank ({rank}) cannot exceed the smaller side of the matrix ({min(d_model, d_out)})")
-    full = d_out * d_model
-    low = rank * d_model + d_out * rank
-    return {"full": full, "low_rank": low, "ratio": low / full, "saving": 1 - low / full}
-
-
 def best_low_rank(w: Array, rank: int) -> tuple[np.ndarray, np.ndarray]:
     """The closest rank-``r`` factorisation ``w ~ w_up @ w_down`` (truncated SVD): returns ``(w_up, w_down)``."""
     w = require_array("w", w, finite=True)
@@ -418,21 +400,6 @@ def best_low_rank(w: Array, rank: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 # --------------------------------------------------------------------------- cost as context grows
-
-
-def attention_pattern_bytes(
-    context_length: int, *, n_heads: int = 1, n_layers: int = 1, batch: int = 1, bytes_per_value: int = 4
-) -> int:
-    """Memory of the attention patterns: ``batch x n_layers x n_heads x T x T`` numbers."""
-    sizes = {
-        "context_length": context_length,
-        "n_heads": n_heads,
-        "n_layers": n_layers,
-        "batch": batch,
-        "bytes_per_value": bytes_per_value,
-    }
-    n = {name: require_positive_int(name, value) for name, value in sizes.items()}
-    return n["batch"] * n["n_layers"] * n["n_heads"] * n["context_length"] ** 2 * n["bytes_per_value"]
 
 
 @dataclass
@@ -470,48 +437,6 @@ def measure_attention_cost(
             results.append(AttentionCost(int(t), pattern.numel(), pattern.numel() * pattern.element_size(), best))
             del steps, pattern
     return results
-
-
-# --------------------------------------------------------------------------- counting
-
-
-def attention_parameter_count(n_embd: int, *, bias: bool = True) -> int:
-    """Parameters of one multi-head attention layer: W_Q, W_K, W_V and the output projection.
-
-    Each is ``n_embd x n_embd`` however the heads split it (``n_head`` heads of ``n_embd // n_head``
-    rows each), so a layer holds ``4 * n_embd**2`` weights, plus ``4 * n_embd`` biases.
-    """
-    n_embd = require_positive_int("n_embd", n_embd)
-    return 4 * n_embd * n_embd + (4 * n_embd if bias else 0)
-
-
-def gpt3_attention_numbers() -> dict[str, float]:
-    """GPT-3 (175B)'s heads and attention parameters, computed from its configuration.
-
-    Uses ``course_lib.model.GPT3_175B`` (n_embd 12288, n_layer 96, n_head 96) and the model's own
-    parameter count for the total, so the share is attention / everything.
-    """
-    from course_lib.model import GPT3_175B, count_parameters
-
-    c = GPT3_175B
-    per_layer_weights = 4 * c.n_embd * c.n_embd
-    per_layer = attention_parameter_count(c.n_embd, bias=c.bias)
-    total = count_parameters(c)["total"]
-    attention = c.n_layer * per_layer
-    return {
-        "n_embd": c.n_embd,
-        "n_layer": c.n_layer,
-        "n_head": c.n_head,
-        "head_size": c.n_embd // c.n_head,
-        "total_heads": c.n_layer * c.n_head,
-        "per_head_weights": 4 * c.n_embd * (c.n_embd // c.n_head),  # its slices of W_Q, W_K, W_V and W_O
-        "per_layer_weights": per_layer_weights,
-        "per_layer": per_layer,
-        "attention_weights": c.n_layer * per_layer_weights,
-        "attention": attention,
-        "total": total,
-        "attention_share": attention / total,
-    }
 
 
 # --------------------------------------------------------------------------- a hand-built toy (lesson 04)
@@ -574,85 +499,6 @@ def toy_head(asker: str = "noun", *, match: float = 2.0, closeness: float = math
     return {"w_q": w_q, "w_k": w_k, "w_v": w_v}
 
 
-def draw_attention_pattern(
-    pattern: Array, tokens: list[str], *, query: int | None = None, title: str = "Attention pattern", ax=None
-):
-    """Heat map of a ``(T, S)`` pattern (rows: queries, columns: keys), with row ``query`` outlined."""
-    from matplotlib.patches import Rectangle
-
-    from course_lib import plots
-
-    pattern = pattern.detach().cpu().numpy() if is_torch(pattern) else np.asarray(pattern)
-    if pattern.ndim != 2 or pattern.shape[1] != len(tokens):
-        raise ValueError(f"pattern must be (queries, {len(tokens)} keys) for {len(tokens)} tokens, got {pattern.shape}")
-    labels = [show_piece(t) for t in tokens]
-    many = len(tokens) > 30
-    ax = plots.heatmap(
-        pattern,
-        None if many else labels[-pattern.shape[0] :],
-        None if many else labels,
-        title=title,
-        cmap="viridis",
-        xlabel="key: the token looked at",
-        ylabel="query: the token looking",
-        colorbar_label="attention weight",
-        annotate=pattern.size <= 100,
-        vmin=0.0,
-        vmax=1.0,
-        ax=ax,
-    )
-    if many:  # too many to label every one: label a readable subset
-        step = max(1, len(tokens) // 20)
-        tick = plots.FONT_SIZES["tick"]
-        ax.set_xticks(np.arange(0, len(tokens), step), labels[::step], fontsize=tick)
-        ax.set_yticks(np.arange(0, pattern.shape[0], step), labels[-pattern.shape[0] :][::step], fontsize=tick)
-    if query is not None:
-        ax.add_patch(Rectangle((-0.5, query - 0.5), pattern.shape[1], 1, fill=False, edgecolor="#E69F00", lw=3))
-    return ax
-
-
-def _settings(causal: bool, scale: bool) -> str:
-    return f"mask {'on' if causal else 'off'}, scaling {'on' if scale else 'off'}"
-
-
-def toy_attention_view(words: list[str], query: int, *, causal: bool = True, scale: bool = True, asker: str = "noun"):
-    """The toy head on ``words`` as HTML (lesson 04's widget): its pattern with ``query``'s row outlined,
-    and that row's weights as bars, drawn as SVG so the widget follows its controls at once."""
-    from course_lib import svg_plots
-
-    query = require_int(
-        "query",
-        query,
-        minimum=0,
-        maximum=len(words) - 1,
-        hint=f"{len(words)} words have positions 0 to {len(words) - 1}",
-    )
-    _, steps = single_head_attention(
-        toy_embeddings(words), **toy_head(asker), causal=causal, scale=scale, return_steps=True
-    )
-    pattern = np.asarray(steps.pattern)
-    return svg_plots.row(
-        svg_plots.heatmap(
-            pattern,
-            list(words),
-            list(words),
-            f"Pattern ({_settings(causal, scale)})",
-            "key: the token looked at",
-            "query: the token looking",
-            colorbar_label="attention weight",
-            outline_row=query,
-        ),
-        svg_plots.bar_chart(
-            pattern[query],
-            list(words),
-            f"Where {words[query]!r} (position {query}) looks",
-            "key",
-            "attention weight",
-            limits=(0, 1.1),
-        ),
-    )
-
-
 # --------------------------------------------------------------------------- a trained model's heads
 
 
@@ -699,121 +545,3 @@ def head_scores(patterns: Array) -> dict[str, np.ndarray]:
         "first": p[..., 1:, 0].mean(axis=-1),
         "distance": (p * np.maximum(distance, 0)).sum(axis=-1).mean(axis=-1),
     }
-
-
-def _one_head(model, tokenizer, text: str, layer: int, head: int, query: int | None, causal: bool, scale: bool):
-    """(tokens as shown, the head's pattern as a numpy array, query clipped to the text, a title)."""
-    layer = require_int("layer", layer, minimum=0, maximum=model.config.n_layer - 1)
-    head = require_int("head", head, minimum=0, maximum=model.config.n_head - 1)
-    tokens, patterns = model_attention(model, tokenizer, text, causal=causal, scale=scale)
-    if query is not None:
-        query = min(max(int(query), 0), len(tokens) - 1)
-    title = f"Layer {layer}, head {head} ({_settings(causal, scale)})"
-    return [show_piece(t) for t in tokens], patterns[layer, head].numpy(), query, title
-
-
-def _query_title(pieces: list[str], query: int) -> str:
-    return f"Where character {query} ({pieces[query]!r}) looks"
-
-
-def model_head_figure(
-    model,
-    tokenizer,
-    text: str,
-    layer: int,
-    head: int,
-    query: int | None = None,
-    *,
-    causal: bool = True,
-    scale: bool = True,
-):
-    """One head's pattern on ``text`` as a Matplotlib figure; with ``query``, that row is outlined and
-    drawn as bars too. ``causal`` and ``scale`` as in :func:`model_attention`."""
-    import matplotlib.pyplot as plt
-
-    from course_lib import plots
-
-    pieces, pattern, query, title = _one_head(model, tokenizer, text, layer, head, query, causal, scale)
-    side = min(9.0, 3.0 + 0.16 * len(pieces))
-    if query is None:
-        fig, ax = plt.subplots(figsize=(side + 1.5, side))
-        draw_attention_pattern(pattern, pieces, title=title, ax=ax)
-    else:
-        fig, (ax, bars) = plt.subplots(
-            2, 1, figsize=(side + 1.5, side + 3.2), gridspec_kw={"height_ratios": [side, 2.6]}
-        )
-        draw_attention_pattern(pattern, pieces, query=query, title=title, ax=ax)
-        plots.bar_chart(
-            pattern[query],
-            pieces,
-            title=_query_title(pieces, query),
-            xlabel="key: the character looked at",
-            ylabel="weight",
-            annotate=False,
-            color="#0072B2",
-            ax=bars,
-        )
-        bars.set_ylim(0, 1)
-        bars.set_xlim(-0.5, len(pieces) - 0.5)  # line the bars up under the pattern's columns
-        bars.set_xticks(np.arange(len(pieces)), pieces, rotation=0, ha="center", fontsize=plots.FONT_SIZES["tick"])
-    fig.tight_layout()
-    return fig
-
-
-def model_head_view(
-    model, tokenizer, text: str, layer: int, head: int, query: int, *, causal: bool = True, scale: bool = True
-) -> str:
-    """What :func:`model_head_figure` draws with a ``query``, as HTML with SVG (lesson 04's widget): the
-    pattern with the query's row outlined, and below it that row as bars."""
-    from course_lib import svg_plots
-
-    pieces, pattern, query, title = _one_head(model, tokenizer, text, layer, head, query, causal, scale)
-    heatmap = svg_plots.heatmap(
-        pattern,
-        pieces,
-        pieces,
-        title,
-        "key: the character looked at",
-        "query: the character looking",
-        colorbar_label="attention weight",
-        outline_row=query,
-    )
-    bars = svg_plots.bar_chart(
-        pattern[query],
-        pieces,
-        _query_title(pieces, query),
-        "key: the character looked at",
-        "weight",
-        value_format=None,
-        limits=(0, 1),
-        width=680,  # as wide as the pattern above it, so the two read together
-    )
-    return f"<div>{heatmap}</div><div>{bars}</div>"
-
-
-def all_heads_figure(tokens: list[str], patterns: Array):
-    """Every head's pattern on one text in a grid (rows: layers, columns: heads)."""
-    import matplotlib.pyplot as plt
-
-    from course_lib.plots import FONT_SIZES
-
-    p = patterns.detach().cpu().numpy() if is_torch(patterns) else np.asarray(patterns)
-    n_layer, n_head = p.shape[:2]
-    fig, axes = plt.subplots(n_layer, n_head, figsize=(2.6 * n_head + 1, 2.6 * n_layer + 0.6), squeeze=False)
-    image = None
-    for layer in range(n_layer):
-        for head in range(n_head):
-            ax = axes[layer, head]
-            image = ax.imshow(p[layer, head], cmap="viridis", vmin=0, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_title(f"layer {layer}, head {head}", fontsize=FONT_SIZES["tick"])
-            if head == 0:
-                ax.set_ylabel("query", fontsize=FONT_SIZES["label"])
-            if layer == n_layer - 1:
-                ax.set_xlabel("key", fontsize=FONT_SIZES["label"])
-    fig.suptitle(f"Every head's pattern on {len(tokens)} characters", fontsize=FONT_SIZES["title"])
-    colorbar = fig.colorbar(image, ax=axes, shrink=0.6)
-    colorbar.set_label("attention weight", fontsize=FONT_SIZES["label"])
-    colorbar.ax.tick_params(labelsize=FONT_SIZES["tick"])
-    return fig

@@ -126,7 +126,7 @@ def finish(folder: str | Path, started: float | None = None, *, out=None) -> Non
     importlib.invalidate_caches()
     print(f"Packages installed ({duration(time.time() - started)} so far).", file=out, flush=True)
 
-    from course_lib import data
+    from course_lib import data  # deferred on purpose: the course's packages were only just installed above
 
     print(f"Fetching the course's data into {data.DATA_DIR}:", file=out, flush=True)
     data.setup(out=out)

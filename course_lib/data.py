@@ -14,13 +14,14 @@ whole class on a server (fetched once by ``COURSE_DATA_DIR=/srv/course-data make
 read: verifying never writes). The trained checkpoint is not part of it: it is committed to the
 clone, under ``data/checkpoints/``.
 
-Every problem with a file raises :class:`DataError` (or a subclass: ``training.CheckpointError``,
+Every problem with a file raises :class:`DataError` (or a subclass: ``checkpoints.CheckpointError``,
 ``smollm.GGUFError``, ``tokenizers.BPEFileError``), whose message names the file and the command
 that repairs it.
 """
 
 from __future__ import annotations
 
+import argparse
 import functools
 import gzip
 import hashlib
@@ -265,7 +266,7 @@ def _minilm_tensors() -> dict:
 
 def _npy_float16(array) -> bytes:
     """An array as .npy bytes in little-endian float16 (half the size; cosine similarities agree to 4 decimals)."""
-    import numpy as np
+    import numpy as np  # a course dependency; imported here so data.py stays light
 
     buffer = io.BytesIO()
     np.lib.format.write_array(buffer, np.ascontiguousarray(array, dtype="<f2"), version=(1, 0), allow_pickle=False)
@@ -469,8 +470,6 @@ def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBas
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
     parser = argparse.ArgumentParser(description="Fetch, verify and list the course's data.")
     sub = parser.add_subparsers(dest="command", required=True)
     p_setup = sub.add_parser("setup", help="fetch what is missing and verify everything")

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_lib import data
 from course_lib.arrays import require_array, require_ids, require_positive_int, require_real, to_numpy
 
 __all__ = [
@@ -536,8 +537,6 @@ class EmbeddingTable:
 
 @functools.cache
 def _load_pretrained() -> EmbeddingTable:
-    from course_lib import data
-
     vocab = data.asset_path("minilm_vocab").read_text(encoding="utf-8").split("\n")
     if vocab and vocab[-1] == "":
         vocab.pop()
@@ -555,8 +554,6 @@ def load_pretrained() -> EmbeddingTable:
 
 def load_pretrained_positions() -> np.ndarray:
     """MiniLM's learned position vectors, one row per position 0..511 (shape 512 x 384)."""
-    from course_lib import data
-
     return np.load(data.asset_path("minilm_positions"), allow_pickle=False).astype(np.float32)
 
 
@@ -731,30 +728,3 @@ def chance_same_class_rate(labels: Sequence[object], by_class: bool = True) -> d
 
 
 # --------------------------------------------------------------------------- text reports (behind the widgets)
-
-
-def neighbours_report(table: EmbeddingTable, word: str, k: int = 10) -> str:
-    """The ``k`` nearest entries to ``word`` as printable lines, or the reason there are none.
-
-    Never raises for a bad word or ``k``: a widget shows the explanation instead.
-    """
-    try:
-        found = table.neighbours(word, k)
-    except (EmbeddingError, TypeError, ValueError) as err:
-        return f"No neighbours: {err}"
-    lines = [f"The {len(found)} entries closest to {word.strip()!r} in {table.name}:"]
-    lines += [f"{rank:>3}. {token:<16} cosine {similarity:+.3f}" for rank, (token, similarity) in enumerate(found, 1)]
-    return "\n".join(lines)
-
-
-def analogy_report(table: EmbeddingTable, a: str, b: str, c: str, expected: str = "", k: int = 5) -> str:
-    """``a - b + c`` as printable text: the best matches and, if given, where ``expected`` ranks.
-
-    ``k`` shrinks to what a tiny table can return (everything but the three inputs).
-    """
-    try:
-        k = max(1, min(k, int(table.searchable.sum()) - 3))
-        result = table.analogy(a, b, c, k=k, expected=expected.strip() or None)
-    except (EmbeddingError, TypeError, ValueError) as err:
-        return f"No answer: {err}"
-    return str(result)

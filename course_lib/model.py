@@ -15,7 +15,7 @@ Two things make it a teaching model rather than only a training one:
   computes the explicit attention pattern for the record (training uses torch's fused
   ``scaled_dot_product_attention``, which never materialises it). See :data:`CAPTURE_KEYS`.
 * **Counting.** :meth:`GPT.parameter_counts` counts the parameters by component, and
-  :func:`count_parameters` applies the same formula to any configuration (GPT-2 small, GPT-3...).
+  ``course_lib.sizes.count_parameters`` applies the formula to any configuration (GPT-2 small, GPT-3...).
 
 Incremental decoding uses a :class:`KVCache`: pass one to ``forward`` and each call only processes
 the new tokens, reusing the keys and values of the earlier ones (see ``course_lib.sampling``).
@@ -24,13 +24,14 @@ the new tokens, reusing the keys and values of the earlier ones (see ``course_li
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from course_lib.arrays import require_ids, require_positive_int, require_real
+from course_lib.attention import causal_mask
 
 __all__ = [
     "CAPTURE_KEYS",
@@ -40,9 +41,8 @@ __all__ = [
     "GPT3_175B",
     "KVCache",
     "check_model_input",
-    "count_parameters",
-    "flops_per_token",
     "record_tensor",
+    "residual_block",
 ]
 
 
@@ -94,42 +94,6 @@ class GPTConfig:
 
 GPT2_SMALL = GPTConfig(vocab_size=50257, block_size=1024, n_layer=12, n_head=12, n_embd=768)
 GPT3_175B = GPTConfig(vocab_size=50257, block_size=2048, n_layer=96, n_head=96, n_embd=12288)
-
-
-def count_parameters(config: GPTConfig) -> dict[str, int]:
-    """Parameters of a GPT with this config, by component, from the formula (no model is built).
-
-    The unembedding is tied to the token embedding (as in GPT-2), so it adds nothing.
-    ``GPT(config).parameter_counts()`` gives the same numbers by counting real tensors.
-    """
-    c, v, t, n = config.n_embd, config.vocab_size, config.block_size, config.n_layer
-    b = 1 if config.bias else 0
-    per_layer_attention = (c * 3 * c + b * 3 * c) + (c * c + b * c)  # Q, K, V projections + output projection
-    per_layer_mlp = (c * 4 * c + b * 4 * c) + (4 * c * c + b * c)  # up to 4c, back down to c
-    per_layernorm = c + b * c  # scale (and shift)
-    counts = {
-        "token_embedding": v * c,
-        "position_embedding": t * c,
-        "attention": n * per_layer_attention,
-        "mlp": n * per_layer_mlp,
-        "layer_norm": (2 * n + 1) * per_layernorm,
-    }
-    counts["total"] = sum(counts.values())
-    return counts
-
-
-def flops_per_token(config: GPTConfig, context: int | None = None) -> int:
-    """Floating-point operations to *train* on one token (forward + backward).
-
-    Each weight takes part in one multiply-add (2 FLOPs) per token forward and two backward:
-    6 FLOPs per weight. Attention adds its score and weighted-sum products, which depend on the
-    context length rather than on weights: 2 * 2 * n_layer * context * n_embd forward, x3 for
-    training. Position embeddings are a lookup, so they are left out.
-    """
-    context = config.block_size if context is None else context
-    counts = count_parameters(config)
-    matmul_weights = counts["total"] - counts["position_embedding"]
-    return 6 * matmul_weights + 12 * config.n_layer * context * config.n_embd
 
 
 # --------------------------------------------------------------------------- KV cache
@@ -226,6 +190,24 @@ def record_tensor(capture: dict | None, key: str, tensor: torch.Tensor) -> None:
         capture[key] = tensor.detach()
 
 
+def residual_block(x: torch.Tensor, attention, mlp, capture: dict | None, prefix: str) -> torch.Tensor:
+    """One transformer block on the residual stream ``x``: add ``attention(x)``, then add ``mlp`` of the result.
+
+    Each sum is recorded in ``capture`` (``{prefix}.attn.out``, ``.resid_mid``, ``.mlp.out``, ``.resid_post``).
+    ``attention`` and ``mlp`` include their own normalisation, the one thing in which the course GPT's block
+    (LayerNorm) and SmolLM2's (RMSNorm) differ; both build their blocks with this function.
+    """
+    attn_out = attention(x)
+    record_tensor(capture, f"{prefix}.attn.out", attn_out)
+    x = x + attn_out
+    record_tensor(capture, f"{prefix}.resid_mid", x)
+    mlp_out = mlp(x)
+    record_tensor(capture, f"{prefix}.mlp.out", mlp_out)
+    x = x + mlp_out
+    record_tensor(capture, f"{prefix}.resid_post", x)
+    return x
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -249,7 +231,7 @@ class CausalSelfAttention(nn.Module):
         if kv_cache is not None:
             past = kv_cache.length
             k, v = kv_cache.append(layer, k, v)
-        mask = _causal_mask(new, past, x.device)
+        mask = _sdpa_mask(new, past, x)
         dropout = self.dropout if self.training else 0.0
         if mask is None:  # no cache (SDPA builds the causal mask itself), or one new query that sees every key
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=past == 0 and new > 1)
@@ -265,22 +247,22 @@ class CausalSelfAttention(nn.Module):
         return self.resid_dropout(self.proj(y))
 
 
-def _causal_mask(new: int, past: int, device: torch.device) -> torch.Tensor | None:
-    """Boolean (new, past + new) mask, True where query i may look at key j: keys 0..past+i.
+def _sdpa_mask(new: int, past: int, like: torch.Tensor) -> torch.Tensor | None:
+    """The mask SDPA needs for ``new`` queries after ``past`` cached keys, or None when it needs none.
 
-    With cached keys the queries are the *last* ``new`` positions. SDPA's ``is_causal`` aligns its
-    mask to the top-left corner, which is only right without a cache, so then it returns None; a
-    single new query may look at everything, so that needs no mask either.
+    SDPA's ``is_causal`` aligns its mask to the top-left corner, which is only right without a cache
+    (``past == 0``), so then no mask is passed; a single new query may look at everything, so that
+    needs no mask either. Otherwise the course's :func:`course_lib.attention.causal_mask`.
     """
     if past == 0 or new == 1:
         return None
-    return torch.ones(new, past + new, dtype=torch.bool, device=device).tril(diagonal=past)
+    return causal_mask(new, past=past, like=like)
 
 
 def _attention_pattern(q: torch.Tensor, k: torch.Tensor, new: int, past: int) -> torch.Tensor:
     """softmax(Q K^T / sqrt(d_k)) with future positions masked: what SDPA computes without showing it."""
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
-    allowed = torch.ones(new, past + new, dtype=torch.bool, device=q.device).tril(diagonal=past)
+    allowed = causal_mask(new, past=past, like=q)
     return scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
 
 
@@ -309,15 +291,13 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, capture: dict | None, layer: int, kv_cache: KVCache | None) -> torch.Tensor:
         prefix = f"blocks.{layer}"
-        attn_out = self.attn(self.ln1(x), capture, f"{prefix}.attn", kv_cache, layer)
-        record_tensor(capture, f"{prefix}.attn.out", attn_out)
-        x = x + attn_out
-        record_tensor(capture, f"{prefix}.resid_mid", x)
-        mlp_out = self.mlp(self.ln2(x), capture, f"{prefix}.mlp")
-        record_tensor(capture, f"{prefix}.mlp.out", mlp_out)
-        x = x + mlp_out
-        record_tensor(capture, f"{prefix}.resid_post", x)
-        return x
+        return residual_block(
+            x,
+            lambda h: self.attn(self.ln1(h), capture, f"{prefix}.attn", kv_cache, layer),
+            lambda h: self.mlp(self.ln2(h), capture, f"{prefix}.mlp"),
+            capture,
+            prefix,
+        )
 
 
 #: What ``forward(..., capture=d)`` puts in ``d`` (B = batch, T = new tokens, S = keys attended to,
@@ -408,10 +388,15 @@ class GPT(nn.Module):
             loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), targets.reshape(-1), ignore_index=-1)
         return logits, loss
 
+    def new_cache(self, max_tokens: int) -> KVCache:
+        """An empty KV cache with room for ``max_tokens`` positions (at most ``block_size``)."""
+        max_tokens = require_positive_int("max_tokens", max_tokens)
+        return KVCache(replace(self.config, block_size=min(max_tokens, self.config.block_size)))
+
     # ----------------------------------------------------------------------- counting
 
     def parameter_counts(self) -> dict[str, int]:
-        """Parameters by component, counted from the real tensors (same keys as :func:`count_parameters`)."""
+        """Parameters by component, counted from the real tensors (the keys of ``sizes.count_parameters``)."""
         counts = dict.fromkeys(("token_embedding", "position_embedding", "attention", "mlp", "layer_norm"), 0)
         for name, param in self.named_parameters():
             counts[_component(name)] += param.numel()

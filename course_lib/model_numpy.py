@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib.arrays import require_finite, require_ids, require_not_fully_masked, to_numpy
+from course_lib.attention import causal_mask
 
 __all__ = ["attention_head", "forward", "gelu", "layer_norm", "mlp", "params_from_model", "softmax"]
 
@@ -58,8 +59,7 @@ def attention_head(q: np.ndarray, k: np.ndarray, v: np.ndarray) -> tuple[np.ndar
     """One causal attention head. q, k, v: (T, head_size). Returns (output (T, head_size), pattern (T, T))."""
     t = q.shape[0]
     scores = q @ k.T / np.sqrt(q.shape[-1])  # how well each query matches each key
-    future = np.triu(np.ones((t, t), dtype=bool), k=1)  # position i must not see positions after i
-    scores = np.where(future, -np.inf, scores)
+    scores = np.where(causal_mask(t), scores, -np.inf)  # position i must not see positions after i
     pattern = softmax(scores)  # each row sums to 1
     return pattern @ v, pattern
 

@@ -3,8 +3,13 @@
 The pure functions (:func:`softmax`, :func:`entropy`, :func:`top_k_filter`, :func:`top_p_filter`)
 take numpy arrays, lists or torch tensors and return the same kind (numpy for lists), working on
 the last axis. :func:`next_token_logits` asks a model (the course's GPT or SmolLM2) for its scores for the
-token after a prompt. :func:`generate` runs a :class:`course_lib.model.GPT` one token at a time, with a
-KV cache so each step only processes the newest token.
+token after a prompt. :func:`generate` runs either model one token at a time, with a KV cache so each
+step only processes the newest token: it is the one generation loop of the course (``smollm.chat`` wraps it).
+
+A *course model* is a ``torch.nn.Module`` whose ``config`` has ``vocab_size`` and ``block_size``, whose
+``model(idx, kv_cache=...)`` returns ``(logits, loss)``, and whose ``new_cache(n)`` makes an empty KV
+cache for ``n`` positions: :class:`course_lib.model.GPT` and :class:`course_lib.smollm.SmolLM`. This module
+imports neither, so the maths below it (attention, the models) can use :func:`softmax`.
 """
 
 from __future__ import annotations
@@ -28,7 +33,6 @@ from course_lib.arrays import (
     require_probabilities,
     require_real,
 )
-from course_lib.model import GPT, KVCache
 
 __all__ = [
     "entropy",
@@ -188,11 +192,7 @@ def next_token_logits(model: torch.nn.Module, prompt) -> torch.Tensor:
     only the last position's row, the one that predicts what comes next. :func:`softmax` turns it into
     probabilities; its argmax is the token greedy decoding picks.
     """
-    if not isinstance(model, torch.nn.Module) or not hasattr(getattr(model, "config", None), "block_size"):
-        raise TypeError(
-            "model must be a course model (course_lib.model.GPT or course_lib.smollm.SmolLM), "
-            f"got {type(model).__name__}"
-        )
+    _require_course_model(model)
     if isinstance(prompt, str):
         raise TypeError("prompt must be token ids, not a str: encode it first, e.g. tokenizer.encode(text)")
     ids, single = _prompt_tensor(prompt, model)
@@ -236,14 +236,21 @@ def sample_next(
     return torch.multinomial(probs, num_samples=1, generator=generator)
 
 
-def _check_generation(model, max_new_tokens) -> None:
-    if not isinstance(model, GPT):
-        raise TypeError(f"model must be a course_lib.model.GPT, got {type(model).__name__}")
-    require_int("max_new_tokens", max_new_tokens, minimum=0)
+def _require_course_model(model) -> None:
+    if not isinstance(model, torch.nn.Module) or not hasattr(getattr(model, "config", None), "block_size"):
+        raise TypeError(
+            "model must be a course model (course_lib.model.GPT or course_lib.smollm.SmolLM), "
+            f"got {type(model).__name__}"
+        )
+
+
+def _check_generation(model, max_new_tokens) -> int:
+    _require_course_model(model)
+    return require_int("max_new_tokens", max_new_tokens, minimum=0)
 
 
 @contextlib.contextmanager
-def _eval_mode(model: GPT):
+def _eval_mode(model: torch.nn.Module):
     """The model in eval mode (no dropout) for the block, then back in the mode it was in."""
     was_training = model.training
     model.eval()
@@ -253,7 +260,7 @@ def _eval_mode(model: GPT):
         model.train(was_training)
 
 
-def _prompt_tensor(prompt, model: GPT) -> tuple[torch.Tensor, bool]:
+def _prompt_tensor(prompt, model: torch.nn.Module) -> tuple[torch.Tensor, bool]:
     """The prompt as a (B, T) long tensor on the model's device, and whether it came in as one sequence."""
     device = next(model.parameters()).device
     if isinstance(prompt, str):
@@ -271,7 +278,7 @@ def _prompt_tensor(prompt, model: GPT) -> tuple[torch.Tensor, bool]:
 
 @torch.no_grad()
 def generate(
-    model: GPT,
+    model: torch.nn.Module,
     prompt,
     max_new_tokens: int,
     *,
@@ -281,6 +288,7 @@ def generate(
     top_p: float | None = None,
     seed: int | None = None,
     generator: torch.Generator | None = None,
+    stop_ids: Sequence[int] = (),
     use_cache: bool = True,
 ) -> torch.Tensor:
     """Continue ``prompt`` (token ids: a list, a 1-D tensor, or a (B, T) tensor) by ``max_new_tokens`` tokens.
@@ -288,7 +296,9 @@ def generate(
     Returns the prompt followed by the new tokens, with the prompt's shape (1-D in, 1-D out).
     ``greedy=True`` always takes the most likely token; otherwise each token is drawn from
     softmax(logits / temperature), optionally restricted by ``top_k`` and/or ``top_p``.
-    Pass ``seed`` or a ``torch.Generator`` to make the draws repeatable.
+    Pass ``seed`` or a ``torch.Generator`` to make the draws repeatable. ``model`` is the course GPT or
+    SmolLM2 (any course model, see the module's docstring). Generation stops early once every sequence
+    has produced one of ``stop_ids`` (which is kept in the output): a chat model's end-of-turn token.
 
     The model sees at most ``block_size`` tokens: a longer prompt (or a generation that grows past it)
     is cropped to its last ``block_size`` tokens for prediction; the returned sequence keeps everything.
@@ -296,7 +306,7 @@ def generate(
     when the cache is full it is rebuilt from the cropped context, so the output is the same as
     ``use_cache=False``, which reprocesses the whole context each step.
     """
-    _check_generation(model, max_new_tokens)
+    max_new_tokens = _check_generation(model, max_new_tokens)
     if not greedy:  # check the settings once up front, not on the first sampled token
         _check_temperature(temperature)
         if top_k is not None:
@@ -309,23 +319,30 @@ def generate(
         seed = require_int("seed", seed)
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    stops = torch.as_tensor(require_ids("stop_ids", list(stop_ids), model.config.vocab_size, ndim=1))
     ids, single = _prompt_tensor(prompt, model)
     if seed is not None:
         generator = torch.Generator(device=ids.device).manual_seed(seed)
+    stopped = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
     with _eval_mode(model):  # no dropout while generating
-        step = _CachedStepper(model) if use_cache else _uncached_step(model)
+        capacity = ids.shape[1] + max_new_tokens
+        step = _CachedStepper(model, capacity) if use_cache else _uncached_step(model)
         for _ in range(max_new_tokens):
             logits = step(ids)
             next_id = sample_next(
                 logits, greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
             )
             ids = torch.cat([ids, next_id], dim=1)
+            if len(stops):
+                stopped |= torch.isin(next_id[:, 0], stops.to(ids.device))
+                if bool(stopped.all()):
+                    break
     return ids[0] if single else ids
 
 
 @torch.no_grad()
 def generate_at_temperatures(
-    model: GPT, prompt, max_new_tokens: int, temperatures: Sequence[float], *, seed: int = 0
+    model: torch.nn.Module, prompt, max_new_tokens: int, temperatures: Sequence[float], *, seed: int = 0
 ) -> torch.Tensor:
     """Continue one prompt at each of ``temperatures``, all in one batch, with the same random numbers.
 
@@ -335,7 +352,7 @@ def generate_at_temperatures(
     Returns ``(len(temperatures), len(prompt) + max_new_tokens)`` token ids. Keep the prompt plus the
     new tokens within ``block_size``: past it, every step would re-read the whole context.
     """
-    _check_generation(model, max_new_tokens)
+    max_new_tokens = _check_generation(model, max_new_tokens)
     if isinstance(temperatures, np.ndarray | torch.Tensor):
         temperatures = temperatures.tolist()
     if isinstance(temperatures, str) or not isinstance(temperatures, Sequence):
@@ -351,7 +368,7 @@ def generate_at_temperatures(
     ids = ids.expand(len(scale), -1).contiguous()
     generator = torch.Generator(device=ids.device).manual_seed(seed)
     with _eval_mode(model):
-        step = _CachedStepper(model)
+        step = _CachedStepper(model, ids.shape[1] + max_new_tokens)
         for _ in range(max_new_tokens):
             cumulative = torch.softmax(step(ids).float() / scale.to(ids.device), dim=-1).cumsum(dim=-1)
             u = torch.rand(1, 1, generator=generator, device=ids.device).expand(len(scale), 1).contiguous()
@@ -362,7 +379,7 @@ def generate_at_temperatures(
     return ids
 
 
-def _uncached_step(model: GPT):
+def _uncached_step(model: torch.nn.Module):
     def step(ids: torch.Tensor) -> torch.Tensor:
         logits, _ = model(ids[:, -model.config.block_size :])
         return logits[:, -1]
@@ -371,11 +388,16 @@ def _uncached_step(model: GPT):
 
 
 class _CachedStepper:
-    """Next-token logits for a growing sequence, feeding the model only the tokens it has not seen."""
+    """Next-token logits for a growing sequence, feeding the model only the tokens it has not seen.
 
-    def __init__(self, model: GPT):
+    The cache has room for ``capacity`` positions (the prompt and every new token), at most the model's
+    ``block_size``: SmolLM2's 8,192 positions would take 377 MB for a cache a short reply never fills.
+    """
+
+    def __init__(self, model: torch.nn.Module, capacity: int):
         self.model = model
-        self.cache: KVCache | None = None
+        self.capacity = min(capacity, model.config.block_size)
+        self.cache = None
         self.start = 0  # position in the full sequence where the cached context begins
 
     def __call__(self, ids: torch.Tensor) -> torch.Tensor:
@@ -383,13 +405,13 @@ class _CachedStepper:
         if self.cache is None or ids.shape[1] - self.start > block_size:
             # First call, or the context outgrew the position embeddings: start again on the last block_size tokens.
             self.start = max(0, ids.shape[1] - block_size)
-            self.cache = KVCache(self.model.config)
+            self.cache = self.model.new_cache(self.capacity)
         seen = self.start + self.cache.length
         logits, _ = self.model(ids[:, seen:], kv_cache=self.cache)
         return logits[:, -1]
 
 
-def generate_text(model: GPT, tokenizer, prompt: str, max_new_tokens: int, **kwargs) -> str:
+def generate_text(model: torch.nn.Module, tokenizer, prompt: str, max_new_tokens: int, **kwargs) -> str:
     """Encode ``prompt``, :func:`generate`, and decode the whole result (prompt included)."""
     ids = tokenizer.encode(prompt)
     if not ids:

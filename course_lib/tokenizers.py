@@ -39,9 +39,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 import regex
+import tiktoken
+from tiktoken.load import load_tiktoken_bpe
 from tiktoken_ext.openai_public import r50k_pat_str
 
-from .data import DataError, require_file
+from course_lib.data import ASSETS, DataError, asset_path, require_file
 
 
 def _require_text(text: object, argument: str = "text") -> str:
@@ -724,11 +726,6 @@ class _PairCounter:
 @functools.cache
 def gpt2_reference():
     """tiktoken's GPT-2 encoding, built from the verified local rank file (no download)."""
-    import tiktoken
-    from tiktoken.load import load_tiktoken_bpe
-
-    from .data import ASSETS, asset_path
-
     ranks = load_tiktoken_bpe(str(asset_path("gpt2_ranks")), expected_hash=ASSETS["gpt2_ranks"].sha256)
     return tiktoken.Encoding(
         name="gpt2",
@@ -742,11 +739,6 @@ def gpt2_reference():
 @functools.cache
 def o200k_reference():
     """tiktoken's o200k_base encoding (GPT-4o and later), built from the verified local rank file."""
-    import tiktoken
-    from tiktoken.load import load_tiktoken_bpe
-
-    from .data import ASSETS, asset_path
-
     ranks = load_tiktoken_bpe(str(asset_path("o200k_ranks")), expected_hash=ASSETS["o200k_ranks"].sha256)
     return tiktoken.Encoding(
         name="o200k_base", pat_str=O200K_PATTERN, mergeable_ranks=ranks, special_tokens=O200K_SPECIAL_TOKENS
@@ -756,16 +748,12 @@ def o200k_reference():
 @functools.cache
 def gpt2() -> BPETokenizer:
     """Our BPETokenizer loaded with GPT-2's ranks, pattern and ``<|endoftext|>`` (id 50256)."""
-    from .data import asset_path
-
     return BPETokenizer.from_tiktoken_file(asset_path("gpt2_ranks"), GPT2_PATTERN, GPT2_SPECIAL_TOKENS, name="gpt2")
 
 
 @functools.cache
 def o200k() -> BPETokenizer:
     """Our BPETokenizer loaded with the o200k_base ranks, pattern and special tokens."""
-    from .data import asset_path
-
     return BPETokenizer.from_tiktoken_file(
         asset_path("o200k_ranks"), O200K_PATTERN, O200K_SPECIAL_TOKENS, name="o200k_base"
     )

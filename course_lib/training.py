@@ -8,10 +8,7 @@ so the curve is comparable from one evaluation to the next and between runs.
 
 Everything is seeded: the same config on the same machine gives the same loss curve.
 
-Checkpoints are a folder of plain files: ``model.safetensors`` (tensors only, nothing that can
-run code when loaded; nothing is ever unpickled), ``config.json`` (model shape + tokenizer),
-optionally ``train_log.json``, and ``SHA256SUMS``. :func:`load_checkpoint` checks all of it and
-raises :class:`CheckpointError` saying what is wrong.
+Saving and loading the trained model is :mod:`course_lib.checkpoints`.
 
 Several GPUs (not used by the course; cannot be tested on its 2-core CPU machines): launch the
 script with ``torchrun --nproc_per_node=N script.py``, call
@@ -25,14 +22,12 @@ the gradients across processes during ``backward``), give each process its own b
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -40,14 +35,9 @@ from tqdm.auto import tqdm
 
 from course_lib import seed_everything  # re-exported: one seeding helper for lessons and training
 from course_lib.arrays import require_int, require_positive_int, require_real
-from course_lib.data import REPO_ROOT, DataError, require_file, sha256_file, shown_path
-from course_lib.model import GPT, GPTConfig
-from course_lib.tokenizers import CharTokenizer
+from course_lib.model import GPT
 
 __all__ = [
-    "COURSE_CHECKPOINT",
-    "CheckpointError",
-    "LiveLossPlot",
     "TrainConfig",
     "TrainResult",
     "autocast_supported",
@@ -58,21 +48,15 @@ __all__ = [
     "get_batch",
     "lesson_threads",
     "known_word_share",
-    "load_checkpoint",
-    "load_course_model",
     "longest_copied_piece",
     "loss_trend",
     "lr_at",
     "pick_device",
-    "read_train_log",
-    "save_checkpoint",
     "seed_everything",
     "train",
     "use_cores",
     "words_of",
 ]
-
-COURSE_CHECKPOINT = REPO_ROOT / "data" / "checkpoints" / "shakespeare-char"
 
 
 # --------------------------------------------------------------------------- setup helpers
@@ -361,7 +345,8 @@ def train(
 ) -> TrainResult:
     """Train ``model`` in place on ``train_data`` (1-D token ids), evaluating on ``val_data``.
 
-    ``callback(history)`` runs after every evaluation (e.g. :class:`LiveLossPlot` in a notebook).
+    ``callback(history)`` runs after every evaluation (e.g. ``course_lib.lessons.lesson08.LiveLossPlot``,
+    which redraws the curves in a notebook).
     Seed the model's initialisation yourself before building it (:func:`seed_everything`); the batches
     and dropout are seeded here from ``config.seed``.
     """
@@ -424,36 +409,6 @@ def _evaluate(model, val_batches, device, use_autocast, result: TrainResult, con
     }
     result.history.append(record)
     return record
-
-
-class LiveLossPlot:
-    """A ``train(..., callback=LiveLossPlot())`` callback that redraws the loss curves in a notebook."""
-
-    def __init__(self, title: str = "Loss while training"):
-        import matplotlib.pyplot as plt
-
-        self.fig, self.ax = plt.subplots(figsize=(7, 4))
-        plt.close(self.fig)  # shown through the display handle below, not again when the cell ends
-        self.title = title
-        self.handle = None
-
-    def __call__(self, history: list[dict]) -> None:
-        from IPython.display import display
-
-        steps = [r["iter"] for r in history]
-        ax = self.ax
-        ax.clear()
-        ax.plot(steps, [r["train_loss"] for r in history], marker="o", color="#0072B2", label="train")
-        ax.plot(steps, [r["val_loss"] for r in history], marker="s", color="#D55E00", label="validation")
-        ax.set_xlabel("training step")
-        ax.set_ylabel("cross-entropy loss (nats per token)")
-        ax.set_title(self.title)
-        ax.legend()
-        ax.grid(alpha=0.3)
-        if self.handle is None:
-            self.handle = display(self.fig, display_id=True)
-        else:
-            self.handle.update(self.fig)
 
 
 # --------------------------------------------------------------------------- what a run shows, on any CPU
@@ -520,216 +475,3 @@ def longest_copied_piece(text: str, source: str) -> str:
         while start + len(best) < len(text) and text[start : start + len(best) + 1] in source:
             best = text[start : start + len(best) + 1]
     return best
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-class CheckpointError(DataError):
-    """A checkpoint folder is missing, damaged, or does not describe the model it holds.
-
-    The message names the file and the repair: for the course's own model, restoring the committed
-    files with git; for a checkpoint you saved, saving it again.
-    """
-
-
-FORMAT = "course-gpt/1"
-FILES = ("model.safetensors", "config.json")
-
-
-def _repair(folder: Path) -> str:
-    """How to get a sound copy of the checkpoint in ``folder``: the sentence every CheckpointError ends with."""
-    if Path(folder).resolve() == Path(COURSE_CHECKPOINT).resolve():
-        return (
-            "The course's trained model is committed with the course: restore it with "
-            "`git checkout -- data/checkpoints` in the course folder "
-            "(or train it again: `python scripts/train_course_model.py`)."
-        )
-    return "Save the checkpoint again with course_lib.training.save_checkpoint."
-
-
-def _checkpoint_file(folder: Path, name: str) -> Path:
-    what = f"the checkpoint's {name}" + (" (the weights)" if name == "model.safetensors" else "")
-    return require_file(folder / name, what, _repair(folder), CheckpointError)
-
-
-def save_checkpoint(
-    folder: str | Path,
-    model: GPT,
-    tokenizer: CharTokenizer,
-    *,
-    train_log: dict | None = None,
-    dtype: torch.dtype = torch.float32,
-) -> Path:
-    """Write model.safetensors, config.json, (train_log.json) and SHA256SUMS into ``folder``."""
-    from safetensors.torch import save_file
-
-    if tokenizer.vocab_size != model.config.vocab_size:
-        raise ValueError(
-            f"tokenizer has {tokenizer.vocab_size} tokens but the model's vocab_size is {model.config.vocab_size}"
-        )
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    tensors = {name: t.detach().to("cpu", dtype).contiguous() for name, t in model.state_dict().items()}
-    save_file(tensors, folder / "model.safetensors", metadata={"format": FORMAT})
-    config = {"format": FORMAT, "model": model.config.to_dict(), "tokenizer": tokenizer.to_dict()}
-    (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    names = list(FILES)
-    if train_log is not None:
-        (folder / "train_log.json").write_text(json.dumps(train_log, indent=1) + "\n")
-        names.append("train_log.json")
-    # The format `sha256sum -c SHA256SUMS` checks.
-    (folder / "SHA256SUMS").write_text("".join(f"{sha256_file(folder / n)}  {n}\n" for n in names))
-    return folder
-
-
-def _read_sums(folder: Path) -> dict[str, str]:
-    """SHA256SUMS as ``file name -> sha256``, or a CheckpointError saying what is wrong with it."""
-    sums_path = require_file(
-        folder / "SHA256SUMS",
-        "the checksums of the checkpoint's files, without which they cannot be verified",
-        _repair(folder),
-        CheckpointError,
-    )
-    try:
-        lines = sums_path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"cannot read {shown_path(sums_path)} ({err}). {_repair(folder)}") from None
-    expected = {}
-    for number, line in enumerate(lines, start=1):
-        digest, _, name = line.partition("  ")
-        name, digest = name.strip(), digest.strip()
-        if len(digest) != 64 or not name or "/" in name or "\\" in name:
-            raise CheckpointError(
-                f"line {number} of {shown_path(sums_path)} is not '<sha256>  <file name>': {line[:80]!r}. "
-                f"{_repair(folder)}"
-            )
-        expected[name] = digest
-    for name in FILES:
-        if name not in expected:
-            raise CheckpointError(f"{shown_path(sums_path)} does not list {name}. {_repair(folder)}")
-    return expected
-
-
-def _verify_file(folder: Path, name: str, digest: str) -> None:
-    path = _checkpoint_file(folder, name)
-    actual = sha256_file(path)
-    if actual != digest:
-        raise CheckpointError(
-            f"{shown_path(path)} is damaged or was changed (sha256 {actual[:12]}..., SHA256SUMS says "
-            f"{digest[:12]}...). {_repair(folder)}"
-        )
-
-
-def _verify_sums(folder: Path) -> None:
-    for name, digest in _read_sums(folder).items():
-        _verify_file(folder, name, digest)
-
-
-def _read_config(folder: Path) -> tuple[GPTConfig, CharTokenizer]:
-    path = folder / "config.json"
-    shown, repair = shown_path(path), _repair(folder)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"cannot read {shown}: {err}. {repair}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{shown} is not a course checkpoint config (expected format {FORMAT!r}). {repair}")
-    try:
-        config = GPTConfig.from_dict(data.get("model"))
-        tokenizer = CharTokenizer.from_dict(data.get("tokenizer"))
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"{shown} is invalid: {err}. {repair}") from None
-    if tokenizer.vocab_size != config.vocab_size:
-        raise CheckpointError(
-            f"{shown}: the tokenizer has {tokenizer.vocab_size} tokens but the model's vocab_size is "
-            f"{config.vocab_size}. {repair}"
-        )
-    return config, tokenizer
-
-
-def _read_tensors(path: Path, model: GPT) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    shown, repair = shown_path(path), _repair(path.parent)
-    try:
-        tensors = load_file(path)
-    except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(
-            f"{shown} is not a readable safetensors file (truncated or corrupt?): {err}. {repair}"
-        ) from None
-    expected = model.state_dict()
-    missing, unexpected = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{shown} does not match config.json's model: missing tensors {missing[:5]}, unexpected {unexpected[:5]}. "
-            f"{repair}"
-        )
-    for name, wanted in expected.items():  # in the model's order, so the first mismatch reported is the earliest
-        tensor = tensors[name]
-        if tensor.shape != wanted.shape:
-            raise CheckpointError(
-                f"{shown}: tensor {name} has shape {tuple(tensor.shape)}, but config.json's model needs "
-                f"{tuple(wanted.shape)}. {repair}"
-            )
-        if not tensor.is_floating_point() or not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{shown}: tensor {name} is not all finite floating-point numbers. {repair}")
-    return tensors
-
-
-def load_checkpoint(
-    folder: str | Path, device: str | torch.device = "cpu", *, verify: bool = True
-) -> tuple[GPT, CharTokenizer]:
-    """The model (in eval mode, float32) and tokenizer saved by :func:`save_checkpoint`.
-
-    With ``verify`` every file is first checked against SHA256SUMS. Any problem raises CheckpointError.
-    """
-    folder = Path(folder)
-    if folder.is_file():
-        raise CheckpointError(
-            f"{shown_path(folder)} is a file: load_checkpoint takes the checkpoint's folder, the one holding "
-            f"{' and '.join(FILES)} (here perhaps {shown_path(folder.parent)})"
-        )
-    if not folder.is_dir():
-        raise CheckpointError(f"checkpoint folder {shown_path(folder)} does not exist. {_repair(folder)}")
-    for name in FILES:
-        _checkpoint_file(folder, name)
-    if verify:
-        _verify_sums(folder)
-    config, tokenizer = _read_config(folder)
-    model = GPT(config)
-    tensors = _read_tensors(folder / "model.safetensors", model)
-    model.load_state_dict({name: t.float() for name, t in tensors.items()})
-    return model.to(device).eval(), tokenizer
-
-
-def load_course_model(device: str | torch.device = "cpu") -> tuple[GPT, CharTokenizer]:
-    """The course's character-level Shakespeare model (trained by scripts/train_course_model.py), verified."""
-    return load_checkpoint(COURSE_CHECKPOINT, device)
-
-
-def read_train_log(folder: str | Path | None = None) -> dict:
-    """The train_log.json saved with a checkpoint (loss curve, timing, settings); the course model's by default.
-
-    When the folder's SHA256SUMS lists the log (save_checkpoint lists it), the log is checked against it,
-    so an edited or damaged log is reported instead of read.
-    """
-    folder = Path(COURSE_CHECKPOINT if folder is None else folder)
-    path = _checkpoint_file(folder, "train_log.json")
-    if (folder / "SHA256SUMS").exists():
-        listed = _read_sums(folder)
-        if "train_log.json" in listed:
-            _verify_file(folder, "train_log.json", listed["train_log.json"])
-    try:
-        log = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"cannot read {shown_path(path)} ({err}). {_repair(folder)}") from None
-    except json.JSONDecodeError as err:
-        raise CheckpointError(
-            f"{shown_path(path)} is not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}). "
-            f"{_repair(folder)}"
-        ) from None
-    if not isinstance(log, dict):
-        raise CheckpointError(f"{shown_path(path)} holds a {type(log).__name__}, not a training log. {_repair(folder)}")
-    return log

@@ -26,7 +26,7 @@ where each comes from). Three kinds are not in the model's capture and are marke
 next token's walk begins. Works for any :class:`course_lib.model.GPT`: the course's model, a learner's
 model from lesson 08, the toy sorter of :mod:`course_lib.toy_sort`.
 
-This module holds the idea only: drawing it is :mod:`course_lib.walkthrough_view`'s job.
+This module holds the idea only: drawing it is :mod:`course_lib.lessons.walkthrough`'s job.
 """
 
 from __future__ import annotations

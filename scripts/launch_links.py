@@ -28,8 +28,8 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib import site  # noqa: E402  (after the path: the script runs from a clone)
 from course_lib.bootstrap import FIRST_CELL_TAG, first_cell  # noqa: E402
+from course_lib.teaching import site  # noqa: E402  (after the path: the script runs from a clone)
 
 LINKS_TAG = "course-launch"
 BEGIN = "<!-- launch links: written by scripts/launch_links.py from pyproject.toml -->"

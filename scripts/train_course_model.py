@@ -33,20 +33,13 @@ from pathlib import Path
 
 import torch
 
+from course_lib.checkpoints import COURSE_CHECKPOINT, load_checkpoint, save_checkpoint
 from course_lib.data import load_text
-from course_lib.model import GPT, GPTConfig, flops_per_token
+from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate_text
+from course_lib.sizes import flops_per_token
 from course_lib.tokenizers import CharTokenizer
-from course_lib.training import (
-    COURSE_CHECKPOINT,
-    TrainConfig,
-    encode_corpus,
-    evaluate_split,
-    load_checkpoint,
-    save_checkpoint,
-    seed_everything,
-    train,
-)
+from course_lib.training import TrainConfig, encode_corpus, evaluate_split, seed_everything, train
 
 SEED = 1337
 MODEL = dict(block_size=128, n_layer=4, n_head=4, n_embd=128, dropout=0.0, bias=True)

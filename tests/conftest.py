@@ -1,4 +1,4 @@
-"""Shared pytest set-up: one torch thread, figure clean-up, a tiny model, and the browser.
+"""Shared pytest set-up: one torch thread, figure clean-up, small models and tables, and the browser.
 
 The root ``conftest.py`` sets one thread and the CPU for every test run (course_lib/saved_outputs.py).
 It also keeps ``pytest -n 2`` fast: each worker (and each notebook kernel nbval starts, which inherits
@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import matplotlib
 
-matplotlib.use("Agg")  # tests draw figures but never show them
+matplotlib.use("Agg")  # tests draw figures but never show them: the one place the backend is chosen
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
+from embedding_support import TOY_MATRIX, TOY_VOCAB
 
+from course_lib.checkpoints import load_course_model
+from course_lib.embeddings import EmbeddingTable
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
 
@@ -48,6 +52,46 @@ def tiny_model():
     tokenizer = CharTokenizer.from_text("abcdefghij klmnopqrstuvwxyz.\nABC")
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=8)).eval()
     return model, tokenizer
+
+
+# ----------------------------------------------------------------------------- shared by several test folders
+
+
+@pytest.fixture(scope="module")
+def course_model(one_torch_thread):  # one thread: two on a busy two-core machine wait on each other
+    return load_course_model()
+
+
+@pytest.fixture
+def tiny():
+    tokenizer = CharTokenizer.from_text("What will be the answer?\n")
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=2, n_head=2, n_embd=8)).eval()
+    return model, tokenizer
+
+
+@pytest.fixture
+def toy():
+    return EmbeddingTable(TOY_VOCAB, TOY_MATRIX, name="toy")
+
+
+@pytest.fixture
+def royal():
+    # man and woman on two axes, a "royal" third axis. Unit vectors:
+    # king - man + woman = (0.707, 0, 0.707) - (1, 0, 0) + (0, 1, 0) = (-0.293, 1, 0.707)
+    vocab = ["man", "woman", "king", "queen", "apple", "[PAD]"]
+    matrix = np.array(
+        [[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [0, 0, 1], [-0.3, 1, 0.7]],
+        dtype=float,
+    )
+    return EmbeddingTable(vocab, matrix, name="royal")
+
+
+@pytest.fixture
+def no_open_figures():
+    plt.close("all")
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")

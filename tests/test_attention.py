@@ -2,7 +2,6 @@
 
 import functools
 import math
-import re
 
 import numpy as np
 import pytest
@@ -11,6 +10,8 @@ import torch.nn.functional as F
 from bad_input_support import Bad, assert_refused, table
 
 from course_lib import attention as A
+from course_lib import sizes
+from course_lib.lessons import lesson04
 
 
 def _qkv(shape_q, shape_k, d_v, seed=0):
@@ -157,23 +158,6 @@ def test_split_and_merge_heads_round_trip():
     np.testing.assert_array_equal(A.merge_heads(A.split_heads(x.numpy(), 2)), x.numpy())
 
 
-def test_low_rank_value_equals_the_full_product_and_saves_parameters():
-    rng = np.random.default_rng(0)
-    w_down, w_up = rng.normal(size=(2, 8)), rng.normal(size=(8, 2))
-    x = rng.normal(size=(3, 8))
-    values, small = A.low_rank_value(x, w_down, w_up, return_steps=True)
-    np.testing.assert_allclose(values, x @ (w_up @ w_down).T)
-    assert small.shape == (3, 2)
-    p = A.value_map_parameters(8, 2)
-    assert p["full"] == 64 and p["low_rank"] == 32 and p["saving"] == 0.5
-    assert A.value_map_parameters(12288, 128) == {
-        "full": 150_994_944,
-        "low_rank": 3_145_728,
-        "ratio": 3_145_728 / 150_994_944,
-        "saving": 1 - 3_145_728 / 150_994_944,
-    }
-
-
 def test_best_low_rank_is_exact_at_full_rank_and_approximates_below():
     rng = np.random.default_rng(1)
     w = rng.normal(size=(6, 6))
@@ -184,93 +168,6 @@ def test_best_low_rank_is_exact_at_full_rank_and_approximates_below():
     np.testing.assert_allclose(up @ down, rank1, atol=1e-12)
     errors = [np.linalg.norm(w - np.matmul(*A.best_low_rank(w, r))) for r in range(1, 7)]
     assert all(a >= b for a, b in zip(errors, errors[1:], strict=False))
-
-
-def test_pattern_memory_formula():
-    assert A.attention_pattern_bytes(1024) == 1024 * 1024 * 4
-    assert A.attention_pattern_bytes(2048, n_heads=96, n_layers=96, bytes_per_value=2) == 2048**2 * 96 * 96 * 2
-    costs = A.measure_attention_cost([8, 16, 32], d_head=4, repeats=1)
-    assert [c.context_length for c in costs] == [8, 16, 32]
-    assert [c.pattern_entries for c in costs] == [64, 256, 1024]
-    assert [c.pattern_bytes for c in costs] == [A.attention_pattern_bytes(t) for t in (8, 16, 32)]
-    assert costs[0].seconds >= 0  # timing is never compared: it depends on the machine
-    doubled = A.measure_attention_cost([16], d_head=4, repeats=1, dtype=torch.float64)[0]
-    assert doubled.pattern_bytes == A.attention_pattern_bytes(16, bytes_per_value=8)
-
-
-def test_gpt3_numbers_from_its_configuration():
-    n = A.gpt3_attention_numbers()
-    assert n["total_heads"] == 9216 and n["head_size"] == 128
-    assert n["per_layer_weights"] == 4 * 12288**2
-    assert n["attention_weights"] == 57_982_058_496  # ~58 billion
-    assert n["attention_weights"] == n["total_heads"] * n["per_head_weights"]
-    assert n["attention"] == 96 * (4 * 12288**2 + 4 * 12288)
-    assert 174e9 < n["total"] < 176e9
-    assert round(n["attention_share"], 2) == 0.33
-
-
-def test_attention_count_agrees_with_the_model():
-    from course_lib.model import GPT2_SMALL, count_parameters
-
-    assert GPT2_SMALL.n_layer * A.attention_parameter_count(768) == count_parameters(GPT2_SMALL)["attention"]
-
-
-@pytest.mark.parametrize(
-    ("call", "error", "words"),
-    [
-        (lambda: A.attend(np.ones((3, 4)), np.ones((3, 5)), np.ones((3, 2))), ValueError, "same size d_k"),
-        (lambda: A.attend(np.ones((3, 4)), np.ones((3, 4)), np.ones((2, 2))), ValueError, "every key needs its value"),
-        (lambda: A.attend(np.ones(4), np.ones((3, 4)), np.ones((3, 2))), ValueError, "at least 2 dimension"),
-        (lambda: A.attend(np.ones((3, 4)), torch.ones(3, 4), np.ones((3, 2))), TypeError, "mix of NumPy"),
-        (lambda: A.attend("abc", np.ones((3, 4)), np.ones((3, 2))), TypeError, "NumPy array or a torch tensor"),
-        (
-            lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 5)), np.ones((2, 4)), np.ones((2, 4))),
-            ValueError,
-            "w_q has shape (2, 5)",
-        ),
-        (
-            lambda: A.single_head_attention(np.ones((3, 4)), np.ones((2, 4)), np.ones((3, 4)), np.ones((2, 4))),
-            ValueError,
-            "w_k must have 2 rows",
-        ),
-        (
-            lambda: A.single_head_attention(
-                np.ones((3, 4)), np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4)), b_q=np.ones(3)
-            ),
-            ValueError,
-            "b_q must have shape (2,)",
-        ),
-        (
-            lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 4),
-            ValueError,
-            "divisible by n_heads",
-        ),
-        (
-            lambda: A.multi_head_attention(np.ones((3, 6)), *[np.ones((6, 6))] * 4, 0),
-            ValueError,
-            "n_heads must be a positive int",
-        ),
-        (lambda: A.split_heads(np.ones((3, 7)), 2), ValueError, "d_model (7) must be divisible by n_heads (2)"),
-        (
-            lambda: A.cross_attention(np.ones((3, 4)), None, np.ones((2, 4)), np.ones((2, 4)), np.ones((2, 4))),
-            ValueError,
-            "needs a context",
-        ),
-        (lambda: A.value_map_parameters(8, 9), ValueError, "rank (9) cannot exceed"),
-        (lambda: A.best_low_rank(np.ones((3, 3)), 4), ValueError, "rank must be an int in 1..3, got 4"),
-        (lambda: A.causal_mask(0), ValueError, "n_queries must be a positive int"),
-        (lambda: A.measure_attention_cost([]), ValueError, "at least one length"),
-        (lambda: A.attention_pattern_bytes(-1), ValueError, "context_length must be a positive int"),
-        (lambda: A.weights_from_torch(torch.nn.Linear(2, 2)), TypeError, "MultiheadAttention"),
-    ],
-)
-def test_clear_errors(call, error, words):
-    with pytest.raises(error) as info:
-        call()
-    assert words in str(info.value)
-
-
-# --------------------------------------------------------------------------- the toy head and the model views
 
 
 def test_toy_embeddings_features_and_positions():
@@ -301,42 +198,6 @@ def test_toy_head_nouns_find_their_describers():
     assert steps.pattern[4].argmax() == 5  # unmasked, 'black' looks ahead to 'cat'
     with pytest.raises(ValueError, match="asker must be"):
         A.toy_head("verb")
-
-
-def _svg_titles(view: str) -> list[str]:
-    """The description (``<title>``) of each SVG figure in a widget's HTML."""
-    return re.findall(r"<title>(.*?)</title>", view)
-
-
-def test_toy_attention_view_pattern_and_row():
-    words = "the black cat".split()
-    view = A.toy_attention_view(words, 2, causal=False, scale=False)
-    pattern, bars = _svg_titles(view)
-    assert "Heatmap &#x27;Pattern (mask off, scaling off)&#x27;: 3 x 3 cells" in pattern
-    assert "Bar chart &#x27;Where &#x27;cat&#x27; (position 2) looks&#x27;" in bars
-    _, steps = A.single_head_attention(
-        A.toy_embeddings(words), **A.toy_head(), causal=False, scale=False, return_steps=True
-    )
-    # the bars are the query's row of the pattern, to 2 decimals
-    assert all(f"{w} {p:.2f}" in bars for w, p in zip(words, steps.pattern[2], strict=True))
-    assert "outlined row cat" in pattern
-    with pytest.raises(ValueError, match=r"query must be an int in 0\.\.2, got 3"):
-        A.toy_attention_view(words, 3)
-
-
-def test_model_head_view_matches_the_figure(tiny_model):
-    model, tokenizer = tiny_model
-    text = "abc def"
-    fig = A.model_head_figure(model, tokenizer, text, 1, 0, 3, causal=True)
-    pattern, bars = _svg_titles(A.model_head_view(model, tokenizer, text, 1, 0, 3))
-    assert fig.axes[0].get_title() == "Layer 1, head 0 (mask on, scaling on)"
-    assert "Layer 1, head 0 (mask on, scaling on)" in pattern and "7 x 7 cells" in pattern
-    _, patterns = A.model_attention(model, tokenizer, text)
-    row = patterns[1, 0, 3].numpy()
-    assert row[4:].sum() == 0  # the mask hides the future: those bars are 0
-    assert "Where character 3 (&#x27;·&#x27;) looks" in bars and f"d {row[4]:.3g}" in bars
-    with pytest.raises(ValueError, match=r"layer must be an int in 0\.\.1, got 2"):
-        A.model_head_view(model, tokenizer, text, 2, 0, 3)
 
 
 def test_model_attention_equals_the_models_own_patterns(tiny_model):
@@ -370,56 +231,9 @@ def test_head_scores_hand_built():
         A.head_scores(np.ones((2, 3, 3)))
 
 
-def test_model_figures(tiny_model):
-    model, tokenizer = tiny_model
-    fig = A.model_head_figure(model, tokenizer, "abc def", 1, 0)
-    assert fig.axes[0].get_title() == "Layer 1, head 0 (mask on, scaling on)"
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()][3] == "·"  # spaces made visible
-    fig = A.model_head_figure(model, tokenizer, "abc def", 0, 1, query=99, causal=False)
-    assert "Where character 6 ('f') looks" in fig.axes[1].get_title()  # the query is clamped to the text
-    with pytest.raises(ValueError, match=r"layer must be an int in 0\.\.1"):
-        A.model_head_figure(model, tokenizer, "abc", 2, 0)
-    tokens, patterns = A.model_attention(model, tokenizer, "abcdefghij klmnopq")
-    fig = A.all_heads_figure(tokens, patterns)
-    assert len([ax for ax in fig.axes if ax.get_title().startswith("layer")]) == 4
-    ax = A.draw_attention_pattern(torch.eye(40), list("x" * 40))
-    assert len(ax.get_xticklabels()) <= 40
-
-
-def test_attention_widgets_render_first_and_follow_changes(tiny_model):
-    from course_lib import widgets
-
-    box = widgets.toy_attention_explorer("the black cat", query=2)
-    controls = box.children[0].children
-    assert [c.description for c in controls] == ["Sentence", "Query position", "Causal mask", "Divide by √d_k"]
-    first = box.children[1].value
-    assert first.count("<svg") == 2 and "mask on, scaling on" in first
-    controls[2].value = False  # mask off: a new picture
-    assert box.children[1].value != first
-    controls[0].value = "a small orange fruit today"
-    assert controls[1].max == 4
-    model, tokenizer = tiny_model
-    box = widgets.model_attention_explorer(model, tokenizer, "abc def", layer=1, head=1, query=3)
-    controls = box.children[0].children
-    assert [c.description for c in controls] == [
-        "Your text",
-        "Layer",
-        "Head",
-        "Query position",
-        "Causal mask",
-        "Divide by √d_k",
-    ]
-    assert controls[0].continuous_update is False and controls[3].max == 6
-    first = box.children[1].value
-    controls[2].value = 0
-    assert box.children[1].value != first
-    controls[0].value = "a" * 40  # longer than the context: the slider stops at its end
-    assert controls[3].max == 15
-
-
-# --------------------------------------------------------------------------- numbers in, numbers out
-
 NAN, INF = float("nan"), float("inf")
+
+
 X, W = np.ones((3, 4)), np.ones((2, 4))
 
 
@@ -529,33 +343,33 @@ BAD_INPUTS = table(
     ),
     Bad("best-low-rank-nan", lambda: A.best_low_rank(_with_nan((3, 3), 0), 1), ValueError, "w", "NaN"),
     Bad("best-low-rank-float", lambda: A.best_low_rank(np.eye(3), 1.5), TypeError, "rank", "must be an int"),
-    Bad("value-map-float-rank", lambda: A.value_map_parameters(8, 2.0), TypeError, "rank", "must be an int"),
-    Bad("bytes-float", lambda: A.attention_pattern_bytes(2.0), TypeError, "context_length", "must be an int"),
-    Bad("bytes-bool", lambda: A.attention_pattern_bytes(8, n_heads=True), TypeError, "n_heads", "got bool"),
+    Bad("value-map-float-rank", lambda: sizes.value_map_parameters(8, 2.0), TypeError, "rank", "must be an int"),
+    Bad("bytes-float", lambda: sizes.attention_pattern_bytes(2.0), TypeError, "context_length", "must be an int"),
+    Bad("bytes-bool", lambda: sizes.attention_pattern_bytes(8, n_heads=True), TypeError, "n_heads", "got bool"),
     Bad("cost-float-repeats", lambda: A.measure_attention_cost([8], repeats=1.5), TypeError, "repeats", "an int"),
     Bad("cost-float-length", lambda: A.measure_attention_cost([8.0]), TypeError, "context_lengths[0]", "an int"),
     Bad("cost-zero-head", lambda: A.measure_attention_cost([8], d_head=0), ValueError, "d_head", "positive int"),
-    Bad("count-bool", lambda: A.attention_parameter_count(True), TypeError, "n_embd", "got bool"),
+    Bad("count-bool", lambda: sizes.attention_parameter_count(True), TypeError, "n_embd", "got bool"),
     Bad("head-scores-nan", lambda: A.head_scores(_with_nan((1, 1, 2, 2), 0)), ValueError, "patterns", "NaN"),
-    Bad("toy-float-query", lambda: A.toy_attention_view(["a", "cat"], 0.5), TypeError, "query", "must be an int"),
-    Bad("toy-negative-query", lambda: A.toy_attention_view(["a", "cat"], -1), ValueError, "query", "int in 0..1"),
+    Bad(
+        "toy-float-query", lambda: lesson04.toy_attention_view(["a", "cat"], 0.5), TypeError, "query", "must be an int"
+    ),
+    Bad(
+        "toy-negative-query", lambda: lesson04.toy_attention_view(["a", "cat"], -1), ValueError, "query", "int in 0..1"
+    ),
     Bad(
         "float-layer",
-        lambda: A.model_head_view(*_tiny_model(), "abc", 0.5, 0, 1),
+        lambda: lesson04.model_head_view(*_tiny_model(), "abc", 0.5, 0, 1),
         TypeError,
         "layer",
         "must be an int, got float",
     ),
-    Bad("bad-head", lambda: A.model_head_view(*_tiny_model(), "abc", 0, 2, 1), ValueError, "head", "int in 0..1"),
+    Bad(
+        "bad-head", lambda: lesson04.model_head_view(*_tiny_model(), "abc", 0, 2, 1), ValueError, "head", "int in 0..1"
+    ),
 )
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
 def test_bad_inputs_are_refused(case):
     assert_refused(case)
-
-
-def test_numpy_integer_sizes_are_accepted():
-    assert A.causal_mask(np.int64(3), np.int32(2)).shape == (3, 2)
-    assert A.attention_pattern_bytes(np.int64(4)) == 64
-    assert A.split_heads(np.ones((3, 4)), np.int64(2)).shape == (2, 3, 2)

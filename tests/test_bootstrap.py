@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib import bootstrap, grading, site
+from course_lib import bootstrap
+from course_lib.teaching import grading, site
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("launch_links", ROOT / "scripts" / "launch_links.py")
@@ -244,7 +245,7 @@ def test_the_first_cell_installs_the_course_in_a_clean_venv(tmp_path):
     subprocess.run(
         [str(python), "-m", "course_lib.data", "verify"], cwd=elsewhere, env=env, check=True, capture_output=True
     )
-    loaded = "from course_lib.training import load_course_model; print(load_course_model()[0].num_parameters())"
+    loaded = "from course_lib.checkpoints import load_course_model; print(load_course_model()[0].num_parameters())"
     assert python_says(python, loaded, elsewhere, env) == "820480\n"
     again = subprocess.run(
         [str(python), "-c", cell], cwd=notebook_folder, env=env, capture_output=True, text=True, check=True

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from course_lib import saved_outputs, setup_check, training
+from course_lib import saved_outputs, training
+from course_lib.teaching import setup_check
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,20 +1,15 @@
 """course_lib.embeddings: hand-computed small cases, clear errors, and the real pretrained table."""
 
 import math
-import re
-
-import matplotlib
-
-matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 from bad_input_support import Bad, assert_refused, table
+from embedding_support import TOY_MATRIX, TOY_VOCAB
 
 from course_lib import embeddings as emb
-from course_lib import plots, widgets
 from course_lib.embeddings import (
     EmbeddingError,
     EmbeddingTable,
@@ -28,30 +23,7 @@ from course_lib.embeddings import (
     pca_2d,
     sinusoidal_positions,
 )
-
-# A toy table whose answers can be worked out by hand.
-TOY_VOCAB = ["a", "b", "c", "d"]
-TOY_MATRIX = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [1.0, 1.0]])
-
-
-@pytest.fixture
-def toy():
-    return EmbeddingTable(TOY_VOCAB, TOY_MATRIX, name="toy")
-
-
-@pytest.fixture
-def royal():
-    # man and woman on two axes, a "royal" third axis. Unit vectors:
-    # king - man + woman = (0.707, 0, 0.707) - (1, 0, 0) + (0, 1, 0) = (-0.293, 1, 0.707)
-    vocab = ["man", "woman", "king", "queen", "apple", "[PAD]"]
-    matrix = np.array(
-        [[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [0, 0, 1], [-0.3, 1, 0.7]],
-        dtype=float,
-    )
-    return EmbeddingTable(vocab, matrix, name="royal")
-
-
-# --------------------------------------------------------------------------- building blocks
+from course_lib.show import figures, widgets
 
 
 def test_one_hot_by_hand():
@@ -112,9 +84,6 @@ def test_pca_needs_two_points():
         pca_2d(np.ones((1, 3)))
 
 
-# --------------------------------------------------------------------------- positions
-
-
 def test_sinusoidal_positions_by_hand():
     pe = sinusoidal_positions(3, 4)
     # position 0: sin(0) = 0 and cos(0) = 1 in every pair
@@ -164,9 +133,6 @@ def test_add_positions_checks_shapes():
         add_positions(np.ones((2, 3)), np.ones((4, 2)))
     with pytest.raises(ValueError, match="each of the 5 tokens, got only 4"):
         add_positions(np.ones((5, 2)), np.ones((4, 2)))
-
-
-# --------------------------------------------------------------------------- the table on toy data
 
 
 def test_lookup_equals_one_hot_times_matrix(toy):
@@ -252,12 +218,12 @@ def test_a_table_of_characters_looks_up_whitespace_entries():
         table.vector("\t")  # whitespace that is not an entry is still refused
 
 
-# --------------------------------------------------------------------------- do classes cluster?
-
 # Worked out by hand. Cosines: rows 0 and 1 are each other's nearest (0.994); row 2 (0, 1) is
 # closer to row 1 (0.1 / 0.906 = 0.110) than to row 3 (0.1 / 1.005 = 0.0995); row 3 points
 # left, so its only positive cosine is with row 2.
 CLASS_VECTORS = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [-1.0, 0.1]])
+
+
 CLASS_LABELS = ["A", "A", "B", "B"]
 
 
@@ -320,9 +286,6 @@ def test_character_class():
         emb.character_class(3)
     with pytest.raises(ValueError, match="no upper or lower case"):
         emb.character_class("中")
-
-
-# --------------------------------------------------------------------------- errors
 
 
 def test_bad_tables_are_refused():
@@ -390,18 +353,6 @@ def test_wrong_shapes_are_named(toy):
         toy.lookup([9])
 
 
-def test_reports_explain_instead_of_raising(toy):
-    text = emb.neighbours_report(toy, "a", 2)
-    assert text.splitlines()[0] == "The 2 entries closest to 'a' in toy:"
-    assert "d" in text.splitlines()[1] and "+0.707" in text.splitlines()[1]
-    assert emb.neighbours_report(toy, "zzz", 2).startswith("No neighbours: 'zzz' is not in the vocabulary")
-    assert emb.neighbours_report(toy, "a", 99).startswith("No neighbours: k=99 is larger than the vocabulary")
-    assert emb.analogy_report(toy, "a", "b", "", "").startswith("No answer: c is empty")
-
-
-# --------------------------------------------------------------------------- the real pretrained table
-
-
 @pytest.fixture(scope="module")
 def minilm():
     return emb.load_pretrained()
@@ -452,9 +403,6 @@ def test_pretrained_positions_shape():
     assert positions.shape == (512, 384) and positions.dtype == np.float32
 
 
-# --------------------------------------------------------------------------- plots and widgets of lessons 02 and 03
-
-
 @pytest.fixture
 def no_open_figures():
     plt.close("all")
@@ -467,40 +415,25 @@ def _labels(ax):
 
 
 def test_word_map_draws_labelled_points_and_arrows(no_open_figures):
-    ax = plots.word_map(np.array([[0, 0], [1, 1], [2, 0]]), ["a", "b", "c"], "t", "x", "y", arrows=[("a", "b")])
+    ax = figures.word_map(np.array([[0, 0], [1, 1], [2, 0]]), ["a", "b", "c"], "t", "x", "y", arrows=[("a", "b")])
     assert _labels(ax) == ("t", "x", "y")
     assert {t.get_text() for t in ax.texts} >= {"a", "b", "c"}
     with pytest.raises(ValueError, match="names a word that is not among the points"):
-        plots.word_map(np.zeros((2, 2)), ["a", "b"], "t", "x", "y", arrows=[("a", "z")])
+        figures.word_map(np.zeros((2, 2)), ["a", "b"], "t", "x", "y", arrows=[("a", "z")])
     with pytest.raises(ValueError, match=r"coords must have shape \(2, 2\)"):
-        plots.word_map(np.zeros((3, 2)), ["a", "b"], "t", "x", "y")
+        figures.word_map(np.zeros((3, 2)), ["a", "b"], "t", "x", "y")
 
 
 def test_vectors_and_dot_product_picture(no_open_figures):
-    ax = plots.vectors_2d({"a": (1, 0), "b": (0, 2)}, "vectors")
+    ax = figures.vectors_2d({"a": (1, 0), "b": (0, 2)}, "vectors")
     assert ax.get_xlim() == pytest.approx((-2.4, 2.4)) and ax.get_title() == "vectors"
-    ax = plots.dot_product_picture([2, 0], [0, 1])
+    ax = figures.dot_product_picture([2, 0], [0, 1])
     assert ax.get_title().startswith("a · b = +0.00    cos θ = +0.00    θ = 90°")
-    ax = plots.dot_product_picture([1, 1], [-2, -2])
+    ax = figures.dot_product_picture([1, 1], [-2, -2])
     assert "cos θ = -1.00" in ax.get_title() and "θ = 180°" in ax.get_title()
-    assert "no angle" in plots.dot_product_picture([0, 0], [1, 0]).get_title()
+    assert "no angle" in figures.dot_product_picture([0, 0], [1, 0]).get_title()
     with pytest.raises(ValueError, match="2-D vectors"):
-        plots.dot_product_picture([1, 0, 0], [1, 0])
-
-
-def test_position_profile_two_labelled_panels():
-    from course_lib import svg_plots
-
-    view = svg_plots.position_profile(emb.sinusoidal_positions(10, 8), 3)
-    values, similarity = re.findall(r'aria-label="([^"]*)"', view)
-    assert "Position vectors: position 3" in values and "8 bars" in values
-    assert "How similar position 3 is to the others" in similarity and "cosine similarity" in similarity
-    # the similarity line starts at position 0's cosine with position 3 and ends at position 9's
-    table = emb.sinusoidal_positions(10, 8)
-    cosines = emb.cosine_matrix(table, table[3:4])[:, 0]
-    assert f"from {cosines[0]:.3g} to {cosines[-1]:.3g}" in similarity
-    with pytest.raises(ValueError, match="between 0 and 9, got 10"):
-        svg_plots.position_profile(emb.sinusoidal_positions(10, 8), 10)
+        figures.dot_product_picture([1, 0, 0], [1, 0])
 
 
 def test_figure_png_and_text_html(no_open_figures):
@@ -528,49 +461,9 @@ def test_live_view_renders_first_then_on_every_change(no_open_figures):
         widgets.live_view(lambda n: 5, {"n": ipywidgets.IntSlider()})
 
 
-def test_neighbour_explorer_and_analogy_box(toy, royal):
-    box = widgets.neighbour_explorer(toy, word="a", k=2, max_k=3)
-    (word, k), view = box.children[0].children, box.children[1]
-    assert (word.description, k.description, k.continuous_update) == ("Word", "Neighbours (k)", False)
-    assert "closest to &#x27;a&#x27;" in view.value and "d" in view.value
-    word.value = "nope"
-    assert "No neighbours: &#x27;nope&#x27; is not in the vocabulary" in view.value
-    box = widgets.analogy_box(royal, "king", "man", "woman", expected="queen")
-    assert "match number 1" in box.children[1].value
-    box.children[0].children[3].value = "woman"
-    assert "No answer" in box.children[1].value
-
-
-def test_position_explorer_moves(no_open_figures):
-    box = widgets.position_explorer(emb.sinusoidal_positions(12, 64), position=2)
-    (slider,), text, picture = box.children[0].children, box.children[1], box.children[2]
-    assert slider.description == "Position" and (slider.min, slider.max) == (0, 11) and not slider.continuous_update
-    assert "position 2: starts [+0.91, -0.42, +1.00, +0.07, ...]" in text.value
-    first = picture.value
-    slider.value = 7
-    assert picture.value != first and "Sinusoidal position vector: position 7" in picture.value
-    assert "position 7:" in text.value and "most similar other position: 6" in text.value
-    with pytest.raises(ValueError, match="between 0 and 11, got 12"):
-        widgets.position_summary_html(emb.sinusoidal_positions(12, 64), 12)
-
-
-def test_dot_product_explorer_and_its_text(no_open_figures):
-    box = widgets.dot_product_explorer(angle_a=0, length_a=2.0, angle_b=45, length_b=1.0)
-    sliders, text, picture, _message = box.children
-    angle_b = sliders.children[2]
-    assert angle_b.description == "Angle of b (°)" and not angle_b.continuous_update
-    assert "positive" in text.value and "θ = 45°" in picture.value
-    angle_b.value = 90
-    assert "zero: they are perpendicular" in text.value and "cos θ = +0.00" in picture.value
-    angle_b.value = 180
-    assert "a · b = (+2.00)(-1.00) + (+0.00)(+0.00) = -2.00" in text.value and "negative" in text.value
-    by_hand = widgets.dot_product_html([3, 4], [4, -3])
-    assert "= +0.00" in by_hand and "|a| = 5.00" in by_hand and "cosine = a · b / (|a| |b|) = +0.00" in by_hand
-
-
-# --------------------------------------------------------------------------- numbers in, numbers out
-
 NAN, INF = float("nan"), float("inf")
+
+
 TOY = EmbeddingTable(TOY_VOCAB, TOY_MATRIX, name="toy")
 
 

@@ -10,7 +10,8 @@ import torch
 from bad_input_support import Bad, assert_refused, table
 
 from course_lib import model_numpy
-from course_lib.model import CAPTURE_KEYS, GPT, GPT2_SMALL, GPT3_175B, GPTConfig, KVCache, count_parameters
+from course_lib.model import CAPTURE_KEYS, GPT, GPT2_SMALL, GPT3_175B, GPTConfig, KVCache
+from course_lib.sizes import count_parameters
 
 SMALL = GPTConfig(vocab_size=37, block_size=16, n_layer=2, n_head=3, n_embd=24)
 

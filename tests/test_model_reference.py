@@ -17,7 +17,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the network
 transformers = pytest.importorskip("transformers", reason="transformers (test-only dependency) is not installed")
 
-from course_lib.model import GPT, GPTConfig  # noqa: E402
+from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate  # noqa: E402
 
 CONFIGS = [

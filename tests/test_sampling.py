@@ -297,7 +297,7 @@ def test_generate_at_temperatures_rows_do_not_depend_on_the_batch(model):
         ({"temperatures": [1.0, 0.0]}, ValueError, r"temperatures\[1\] must be > 0"),
         ({"prompt": [[1, 2], [3, 4]]}, ValueError, "one sequence of token ids"),
         ({"max_new_tokens": -1}, ValueError, "max_new_tokens must be an int >= 0"),
-        ({"model": "gpt"}, TypeError, "must be a course_lib.model.GPT"),
+        ({"model": "gpt"}, TypeError, r"must be a course model \(course_lib.model.GPT or"),
     ],
 )
 def test_generate_at_temperatures_bad_arguments(model, kwargs, error, message):

@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from course_lib.model import GPT, count_parameters
+from course_lib.model import GPT
+from course_lib.sizes import count_parameters
 from course_lib.toy_sort import (
     SORT_TRAINING,
     SortTask,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from course_lib.checkpoints import load_course_model
 from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate
 from course_lib.tokenizers import CharTokenizer
 from course_lib.toy_sort import SortTask
-from course_lib.training import load_course_model
 from course_lib.walkthrough import BLOCK_KINDS, EMBEDDING_KINDS, LESSONS, OUTPUT_KINDS, walk, walk_ids
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -22,7 +22,8 @@ from course_lib.checks import (
     pick_reference,
     same_count,
 )
-from course_lib.model import GPTConfig, count_parameters
+from course_lib.model import GPTConfig
+from course_lib.sizes import count_parameters
 
 __all__ = ["embed", "layer_norm", "block_parameters", "logits_shape", "reference"]
 

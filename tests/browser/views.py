@@ -91,7 +91,7 @@ def shown_view(cell) -> dict[str, list[str]]:
     """What ``cell``'s widget shows, in the form :meth:`LabSession.fresh_view` reports it.
 
     ``images``: each figure: the SHA-256 of an image's bytes (a Matplotlib figure arrives as PNG
-    bytes), or the ``data-digest`` of an SVG figure (:mod:`course_lib.svg_plots`, a hash of what it draws);
+    bytes), or the ``data-digest`` of an SVG figure (:mod:`course_lib.show.svg`, a hash of what it draws);
     ``texts``: the text of each HTML view, whitespace collapsed.
     """
     return cell.evaluate(page_script("shownView"))

@@ -1,6 +1,6 @@
 async (cell) => {
   // Every figure in the cell's output, in page order: the SHA-256 of a widget image's bytes, the
-  // digest an SVG figure carries (course_lib.svg_plots); and the text of every HTML view.
+  // digest an SVG figure carries (course_lib.show.svg); and the text of every HTML view.
   const area = cell.querySelector('.jp-Cell-outputArea') || cell;
   const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
   const images = [];

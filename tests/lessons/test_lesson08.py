@@ -1,0 +1,93 @@
+"""Lesson 08's views (course_lib.lessons.lesson08): what its widgets and figures show."""
+
+import math
+
+import pytest
+import torch
+
+from course_lib.lessons import lesson08
+
+
+def test_training_plan_counts_parameters():
+    html_text = lesson08.training_plan_html(84, 2, 64, 0.01, 150)
+    assert "109,568 parameters" in html_text and "150 steps of 32 x 64 tokens (307,200 tokens)" in html_text
+    assert "learning rate 0.01" in html_text
+
+
+def test_run_training_is_seeded_and_learns(tiny):
+    _, tokenizer = tiny
+    data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 30))
+    first = lesson08.run_training(data, data, tokenizer, 1, 32, 1e-2, 30, block_size=16, sample_chars=10)
+    second = lesson08.run_training(data, data, tokenizer, 1, 32, 1e-2, 30, block_size=16, sample_chars=10)
+    history, sample, model = first
+    assert [r["val_loss"] for r in history] == [r["val_loss"] for r in second[0]] and sample == second[1]
+    assert history[-1]["val_loss"] < history[0]["val_loss"] < math.log(tokenizer.vocab_size) + 0.5
+    assert sample.startswith("\n") and len(sample) == 11 and model.config.n_layer == 1
+    seen = []
+    history, _, _ = lesson08.run_training(
+        data, data, tokenizer, 1, 32, 1e-2, 30, block_size=16, sample_chars=1, callback=lambda h: seen.append(len(h))
+    )
+    assert seen == list(range(1, len(history) + 1)) and len(seen) > 2  # once per evaluation, as the run goes
+
+
+def test_training_playground_first_render_and_train_button(tiny, monkeypatch):
+    _, tokenizer = tiny
+    runs = []
+    shown_during_run = []
+
+    def fake_run(train_data, val_data, tokenizer, callback, **settings):  # run_training itself is tested above
+        runs.append(settings)
+        shown_during_run.append(box.children[-1].value)  # what the learner sees while the model trains
+        callback([{"iter": 0, "train_loss": 3.5, "val_loss": 3.6}, {"iter": 25, "train_loss": 2.5, "val_loss": 2.7}])
+        shown_during_run.append((box.children[-2].value, box.children[-1].value))  # after the first evaluations
+        return [{"iter": settings["steps"], "train_loss": 2.0, "val_loss": 2.5}], "sampled text", None
+
+    monkeypatch.setattr(lesson08, "run_training", fake_run)
+    data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 30))
+    box = lesson08.training_playground(data, data, tokenizer, n_layer=1, n_embd=32, learning_rate=1e-2, steps=50)
+    row, steps, button, plan, curves, outcome = box.children
+    assert [c.description for c in row.children] == ["Layers", "Width", "Learning rate"]
+    assert steps.description == "Steps" and steps.continuous_update is False
+    assert button.description == "Train" and "no run yet" in outcome.value  # nothing trained at build time
+    assert "1 layer of width 32" in plan.value
+    row.children[1].value = 64
+    assert "1 layer of width 64" in plan.value and "no run yet" in outcome.value
+    assert runs == []
+    button.click()
+    assert runs == [{"prompt": "\n", "n_layer": 1, "n_embd": 64, "learning_rate": 1e-2, "steps": 50}]
+    assert "training a fresh model for 50 steps..." in shown_during_run[0]
+    curves_so_far, note = shown_during_run[1]
+    assert (
+        "training (from 3.5 to 2.5)" in curves_so_far and "training: step 25 of 50, loss on held-out text 2.70" in note
+    )
+    assert "after 50 steps: training loss 2.00, validation loss 2.50" in outcome.value
+    assert "sampled text" in outcome.value and button.description == "Train" and not button.disabled
+    assert "Line plot &#x27;Your training run&#x27;" in curves.value and "training (from 2 to 2)" in curves.value
+    with pytest.raises(ValueError, match="learning_rate must be one of"):
+        lesson08.training_playground(data, data, tokenizer, learning_rate=0.5)
+
+
+def test_training_playground_shows_a_failed_run_in_its_output(tiny, monkeypatch):
+    _, tokenizer = tiny
+
+    def failing_run(*args, callback, **settings):
+        callback([{"iter": 5, "train_loss": 3.0, "val_loss": 3.1}])
+        raise ValueError("data must be a 1-D tensor longer than block_size=64, got shape (50,)")
+
+    monkeypatch.setattr(lesson08, "run_training", failing_run)
+    data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 2))
+    box = lesson08.training_playground(data, data, tokenizer, n_layer=1, n_embd=32, learning_rate=1e-2, steps=50)
+    *_, button, plan, curves, outcome = box.children
+    button.click()
+    assert "data must be a 1-D tensor longer than block_size=64" in outcome.value
+    assert 'class="course-update-error"' in outcome.value and not button.disabled
+    assert "training (from 3 to 3)" in curves.value  # this run's curve so far, not an earlier run's
+
+
+HISTORY = [{"iter": 0, "train_loss": 4.2, "val_loss": 4.25}, {"iter": 100, "train_loss": 1.5, "val_loss": 1.75}]
+
+
+def test_training_result_html_empty_and_drawn():
+    assert "press Train" in lesson08.training_result_html([])
+    drawn = lesson08.training_result_html(HISTORY)
+    assert "2 lines: training (from 4.2 to 1.5), validation (from 4.25 to 1.75)" in drawn
