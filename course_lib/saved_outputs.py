@@ -18,6 +18,9 @@ REPEATABLE = {
     "OMP_NUM_THREADS": "1",  # read by PyTorch and NumPy's BLAS when they load
     "COURSE_THREADS": "1",  # read by course_lib.training.lesson_threads
     "COURSE_DEVICE": "cpu",  # read by course_lib.training.pick_device for device="auto"
+    # course_lib.teaching.your_work keeps and finds nothing: a lesson prints the fresh learner's messages
+    # ("Using the course's ...") whatever was solved or trained before it, in whatever order lessons run.
+    "COURSE_WORK_DIR": "off",
 }
 
 
