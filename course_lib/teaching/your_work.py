@@ -30,7 +30,17 @@ from pathlib import Path
 from course_lib.checkpoints import CheckpointError, load_checkpoint, load_course_model, save_checkpoint
 from course_lib.data import REPO_ROOT
 
-__all__ = ["KeepError", "choose_model", "keep", "keep_model", "kept_path", "source_of", "use", "work_dir"]
+__all__ = [
+    "KeepError",
+    "choose_model",
+    "keep",
+    "keep_if_passed",
+    "keep_model",
+    "kept_path",
+    "source_of",
+    "use",
+    "work_dir",
+]
 
 OFF = "off"
 MODEL_FOLDER = "model"  # my_work/model/: the checkpoint lesson 08 keeps
@@ -159,6 +169,24 @@ def keep(name: str, fn: Callable, *, lesson: str) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + body)
     return path
+
+
+def keep_if_passed(result, name: str, fn: Callable, *, lesson: str, used_in: str):
+    """A checker's last step: keep ``fn`` when ``result`` passed, print one line saying where; returns ``result``.
+
+    ``used_in`` says what will use it ("lesson 07's GPT"). A function that cannot be kept on its own
+    (it reads an array of the notebook, say) still passes; the line says why it was not kept.
+    """
+    if not result:
+        return result
+    try:
+        path = keep(name, fn, lesson=lesson)
+    except KeepError as err:
+        print(f"Not kept for {used_in}: {err}.")
+        return result
+    if path is not None:
+        print(f"Kept as {_shown(path)}: {used_in} uses it.")
+    return result
 
 
 def _load(path: Path, name: str) -> Callable:

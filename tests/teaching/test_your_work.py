@@ -199,3 +199,18 @@ def test_source_of_a_nested_helper_is_dedented(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(your_work.source_of(module.double), namespace)
     assert namespace["double"](21) == 42
+
+
+def test_keep_if_passed_keeps_only_a_passing_answer(learner, work, capsys):
+    from course_lib.checks import CheckResult
+
+    failed = CheckResult("softmax", False, "not yet")
+    assert your_work.keep_if_passed(failed, "softmax", learner.my_softmax, lesson="05", used_in="lesson 07") is failed
+    assert not (work / "softmax.py").exists()
+    passed = CheckResult("softmax", True, "correct")
+    assert your_work.keep_if_passed(passed, "softmax", learner.my_softmax, lesson="05", used_in="lesson 07") is passed
+    assert "Kept as" in capsys.readouterr().out and (work / "softmax.py").is_file()
+    # a passing answer that reads notebook data is not kept, and the line says why
+    your_work.keep_if_passed(passed, "with_array", learner.uses_array, lesson="05", used_in="lesson 07")
+    assert "Not kept for lesson 07: uses_array reads `ARRAY`" in capsys.readouterr().out
+    assert not (work / "with_array.py").exists()
