@@ -139,3 +139,11 @@ def test_make_lab_starts_jupyterlab_on_the_lessons_even_as_root():
     command = next(line for line in dry_run.splitlines() if "jupyter lab" in line)
     assert command.rstrip().endswith("notebooks/")
     assert ("--allow-root" in command) == (os.getuid() == 0), command
+
+
+def test_readme_sends_a_new_user_to_the_first_lesson():
+    """The lessons start at 00 (the map of the course); the README must say to open that one first."""
+    readme = (ROOT / "README.md").read_text()
+    first = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))[0]
+    opened = re.findall(r"Open `notebooks/([^`]+)` first", readme)
+    assert opened == [first], f"README should say: Open `notebooks/{first}` first (it says {opened})"
