@@ -340,8 +340,11 @@ def _keep_count(logits, n_keep):
 
 
 def _top_k_exactly(logits, k):
-    """k tokens exactly, even when the k-th largest logit is tied with the next."""
-    return _keep_count(logits, min(k, logits.shape[-1]))
+    """k tokens exactly, as torch.topk's indices give them, even when the k-th largest is tied with the next."""
+    if k >= logits.shape[-1]:
+        return logits.clone()
+    keep = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, torch.topk(logits, k, dim=-1).indices, True)
+    return logits.masked_fill(~keep, float("-inf"))
 
 
 def _top_k_shifted(shift: int):
