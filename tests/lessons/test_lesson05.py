@@ -84,6 +84,9 @@ def test_lesson_05_filter_explorer_shows_errors_and_recovers(course_model):
 
 
 def test_lesson_05_filter_view_works_on_a_model_of_another_shape(course_model):
+    from widget_support import shown
+
+    from course_lib import sampling
     from course_lib.lessons import lesson05
     from course_lib.model import GPT, GPTConfig
 
@@ -92,3 +95,9 @@ def test_lesson_05_filter_view_works_on_a_model_of_another_shape(course_model):
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16)).eval()
     charts, text = lesson05.filter_view(model, tokenizer, "ROMEO.\nBut soft, what light", 3, 0.5)
     assert charts.count("<svg") == 3 and "top-k, k = 3: keeps 3" in text
+    sample = lesson05.samples_by_temperature(model, tokenizer, "ROMEO.\nBut soft, what light", 8)
+    assert sample(1.0).startswith("ROMEO.\nBut soft, what light") and len(sample(1.0)) == 27 + 8
+    labels = list(tokenizer.chars)
+    logits = sampling.next_token_logits(model, tokenizer.encode("ROMEO.")).double().numpy()
+    box = lesson05.temperature_explorer(logits, labels, sample=sample)
+    assert "generated at this temperature" in shown(box)[0][1]
