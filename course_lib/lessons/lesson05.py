@@ -94,7 +94,7 @@ def temperature_explorer(
 
 # --------------------------------------------------------------------------- top-k and top-p on a real distribution
 
-FILTER_TEXT_LENGTH = 50  # characters generated per filter at every change: about 50 ms each on a laptop CPU
+FILTER_TEXT_LENGTH = 50  # characters each filter writes: about 50 ms on a laptop CPU, once per setting
 
 
 def _kept_bars(shown: np.ndarray, pieces: list[str], title: str) -> str:
@@ -103,13 +103,17 @@ def _kept_bars(shown: np.ndarray, pieces: list[str], title: str) -> str:
     )
 
 
-def filter_view(model: Any, tokenizer: Any, prompt: str, k: int, p: float, n_bars: int = 12) -> tuple[str, str]:
+def filter_view(
+    model: Any, tokenizer: Any, prompt: str, k: int, p: float, n_bars: int = 12, *, written: dict | None = None
+) -> tuple[str, str]:
     """Which next characters top-k (``k``) and top-p (``p``) keep after ``prompt``, and the text each then writes.
 
     Three bar charts of the ``n_bars`` likeliest characters, in the same order: the model's distribution,
     and what is left after each filter (the kept ones renormalised, the dropped ones at 0). Below, the
     count each filter keeps and ``FILTER_TEXT_LENGTH`` characters sampled with it (seed 0, T = 1).
+    ``written`` (a dict) keeps the texts already sampled, so that moving one slider samples one text only.
     """
+    written = {} if written is None else written
     show.require_typed_text(prompt)
     logits = next_token_logits(model, tokenizer.encode(prompt)).double()
     filtered = {f"top-k, k = {k}": top_k_filter(logits, k), f"top-p, p = {p:.2f}": top_p_filter(logits, p)}
@@ -121,7 +125,10 @@ def filter_view(model: Any, tokenizer: Any, prompt: str, k: int, p: float, n_bar
     for (name, kept_logits), settings in zip(filtered.items(), ({"top_k": k}, {"top_p": p}), strict=True):
         kept = torch.isfinite(kept_logits).numpy()
         charts.append(_kept_bars(softmax(kept_logits).numpy()[order], pieces, f"{name} keeps {kept.sum()}"))
-        text = generate_text(model, tokenizer, prompt, FILTER_TEXT_LENGTH, seed=0, **settings)
+        key = (prompt, *settings.items())
+        if key not in written:
+            written[key] = generate_text(model, tokenizer, prompt, FILTER_TEXT_LENGTH, seed=0, **settings)
+        text = written[key]
         lines.append(
             f"{name}: keeps {kept.sum()} of {len(probs)} characters, which held {probs[kept].sum():.3f} "
             f"of the probability\n  writes: {text!r}"
@@ -138,7 +145,9 @@ def filter_explorer(model: Any, tokenizer: Any, prompt: str = "What will be", k:
         "p": show.slider(p, 0.05, 1.0, 0.05, "p (top-p)", integer=False),
     }
 
+    written: dict = {}  # the texts sampled so far: moving the k slider samples only top-k's text again
+
     def render(prompt: str, k: int, p: float):
-        return filter_view(model, tokenizer, prompt, int(k), round(float(p), 2))
+        return filter_view(model, tokenizer, prompt, int(k), round(float(p), 2), written=written)
 
     return show.live_view(render, controls)

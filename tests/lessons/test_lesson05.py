@@ -64,6 +64,11 @@ def test_lesson_05_filter_view_shows_what_each_filter_keeps(course_model):
     assert f"top-p, p = 0.90: keeps {kept_p} of 84 characters" in text and "writes:" in text
     _, everything = lesson05.filter_view(model, tokenizer, "What will be", 84, 1.0)
     assert everything.count("keeps 84 of 84") == 2
+    written: dict = {}
+    first = lesson05.filter_view(model, tokenizer, "What will be", 5, 0.9, written=written)
+    assert first == (charts, text) and len(written) == 2  # the texts do not depend on the cache
+    lesson05.filter_view(model, tokenizer, "What will be", 6, 0.9, written=written)
+    assert len(written) == 3  # a new k samples top-k's text only; top-p's is looked up
 
 
 def test_lesson_05_filter_explorer_shows_errors_and_recovers(course_model):
