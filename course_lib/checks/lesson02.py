@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from course_lib import embeddings
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same_count
+from course_lib.checks import Case, CheckResult, Mistake, check_function, pick_reference, same_count
+from course_lib.model import GPT2_SMALL, GPT3_175B, GPTConfig
+from course_lib.sizes import count_parameters
 
 __all__ = ["one_hot", "embedding_parameters", "analogy_vector", "sinusoidal_positions", "reference"]
-
-GPT3_VOCAB = 50_257
-GPT3_WIDTH = 12_288
 
 # --------------------------------------------------------------------------- one-hot
 
@@ -60,27 +59,68 @@ def one_hot(learner) -> CheckResult:
     return check_function("one_hot", learner, _one_hot_reference, ONE_HOT_CASES, ONE_HOT_MISTAKES, fresh=_fresh_one_hot)
 
 
-# --------------------------------------------------------------------------- GPT-3's embedding matrix
-
-EMBEDDING_PARAMETERS = GPT3_VOCAB * GPT3_WIDTH  # 617,558,016
+# --------------------------------------------------------------------------- the size of an embedding matrix
 
 
-def embedding_parameters(value) -> CheckResult:
-    """How many numbers GPT-3's token-embedding matrix holds (50,257 rows of 12,288)."""
-    mistakes = [
-        (GPT3_WIDTH, "that is the length of one row; the matrix has one such row per vocabulary entry"),
-        (GPT3_VOCAB, "that is the number of rows; each row holds 12,288 numbers"),
-        (GPT3_VOCAB + GPT3_WIDTH, "you added the two sizes; a rows x columns matrix holds rows * columns numbers"),
-        (2 * EMBEDDING_PARAMETERS, "count one table only, the token embedding (not an unembedding as well)"),
-        (4 * EMBEDDING_PARAMETERS, "that is the size in bytes at 4 bytes per number; count the numbers themselves"),
-    ]
-    return check_value(
+def _embedding_parameters_reference(config):
+    return count_parameters(config)["token_embedding"]
+
+
+EMBEDDING_CASES = [
+    Case((GPT3_175B,), label="GPT-3 175B (50,257 tokens, width 12,288)"),
+    Case((GPT2_SMALL,), label="GPT-2 small (50,257 tokens, width 768)"),
+    Case((GPTConfig(vocab_size=84),), label="the course model (84 characters, width 128)"),
+    Case(
+        (GPTConfig(vocab_size=1000, block_size=4096, n_embd=64, n_head=2),),
+        label="1,000 tokens, width 64, 4,096 positions",
+    ),
+]
+
+
+def _fresh_embedding(rng: np.random.Generator) -> Case:
+    n_head = int(rng.integers(1, 9))
+    config = GPTConfig(
+        vocab_size=int(rng.integers(50, 200_000)),
+        block_size=int(rng.integers(16, 8192)),
+        n_embd=n_head * int(rng.integers(4, 257)),
+        n_head=n_head,
+    )
+    return Case((config,))
+
+
+EMBEDDING_MISTAKES = [
+    Mistake(lambda c: c.n_embd, "that is the length of one row; the matrix has one such row per vocabulary entry"),
+    Mistake(lambda c: c.vocab_size, "that is the number of rows; each row holds config.n_embd numbers"),
+    Mistake(
+        lambda c: c.vocab_size + c.n_embd,
+        "you added the two sizes; a rows x columns matrix holds rows * columns numbers",
+    ),
+    Mistake(
+        lambda c: (c.vocab_size + c.block_size) * c.n_embd,
+        "count the token embedding only: the position table (config.block_size rows) is a second matrix",
+    ),
+    Mistake(
+        lambda c: 2 * c.vocab_size * c.n_embd,
+        "count one table only, the token embedding (the unembedding reuses the same matrix)",
+    ),
+    Mistake(
+        lambda c: 4 * c.vocab_size * c.n_embd,
+        "that is the size in bytes at 4 bytes per number; count the numbers themselves",
+    ),
+]
+
+
+def embedding_parameters(learner) -> CheckResult:
+    """``embedding_parameters(config)``: the numbers in the token-embedding matrix of a model of that shape."""
+    return check_function(
         "embedding_parameters",
-        value,
-        EMBEDDING_PARAMETERS,
-        mistakes,
+        learner,
+        _embedding_parameters_reference,
+        EMBEDDING_CASES,
+        EMBEDDING_MISTAKES,
+        fresh=_fresh_embedding,
         compare=same_count,
-        success=f"correct: {EMBEDDING_PARAMETERS:,} parameters just to look tokens up.",
+        success="vocab_size x n_embd: GPT-3 has 617,558,016 parameters just to look tokens up.",
     )
 
 
@@ -207,6 +247,7 @@ def sinusoidal_positions(learner) -> CheckResult:
 
 REFERENCES = {
     "one_hot": _one_hot_reference,
+    "embedding_parameters": _embedding_parameters_reference,
     "analogy_vector": _analogy_reference,
     "sinusoidal_positions": _sinusoidal_reference,
 }

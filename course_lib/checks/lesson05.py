@@ -13,11 +13,21 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 
 from course_lib import sampling
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same
+from course_lib.checks import Case, CheckResult, Mistake, check_function, pick_reference, same
+from course_lib.teaching.your_work import keep_if_passed
 
-__all__ = ["softmax", "softmax_with_temperature", "sample_index", "probability_ratio", "reference"]
+__all__ = [
+    "softmax",
+    "softmax_with_temperature",
+    "sample_index",
+    "probability_ratio",
+    "top_k_filter",
+    "top_p_filter",
+    "reference",
+]
 
 
 def _stable(x: np.ndarray) -> np.ndarray:
@@ -266,33 +276,283 @@ def sample_index(learner) -> CheckResult:
     )
 
 
-# --------------------------------------------------------------------------- a value: what a score gap means
+# --------------------------------------------------------------------------- a function: what a score gap means
 
-GAP, TEMPERATURE = 2.0, 0.5
+GAP, TEMPERATURE = 2.0, 0.5  # the example of the lesson's prose
 
 
-def probability_ratio(got) -> CheckResult:
-    """How many times likelier is a token whose score is GAP higher than another's, at temperature TEMPERATURE?"""
-    expected = math.exp(GAP / TEMPERATURE)
-    return check_value(
+def _ratio_reference(gap, temperature):
+    return math.exp(gap / temperature)
+
+
+RATIO_CASES = [
+    Case((GAP, TEMPERATURE), label=f"gap {GAP:g} at T = {TEMPERATURE:g}"),
+    Case((1.0, 1.0), label="gap 1 at T = 1"),
+    Case((3.0, 2.0), label="gap 3 at T = 2"),
+    Case((0.0, 0.7), label="gap 0 (equal scores) at T = 0.7"),
+    Case((1.5, 0.25), label="gap 1.5 at T = 0.25"),
+]
+
+
+def _fresh_ratio(rng: np.random.Generator) -> Case:
+    return Case((round(float(rng.uniform(0.1, 4.0)), 2), round(float(rng.uniform(0.3, 3.0)), 2)))
+
+
+def probability_ratio(learner) -> CheckResult:
+    """``probability_ratio(gap, temperature)``: how many times likelier the token whose score is ``gap`` higher is."""
+    return check_function(
         "probability_ratio",
-        got,
-        expected,
+        learner,
+        _ratio_reference,
+        RATIO_CASES,
         [
-            (math.exp(GAP), "that is the ratio at T = 1; at T = 0.5 the gap is first divided by T"),
-            (math.exp(GAP * TEMPERATURE), "you multiplied the gap by T; divide it by T"),
-            (GAP / TEMPERATURE, "that is the gap after dividing by T; the ratio of probabilities is exp(gap / T)"),
-            (math.exp(-GAP / TEMPERATURE), "upside down: the token with the higher score is the more likely one"),
+            Mistake(lambda g, t: math.exp(g), "that is the ratio at T = 1: divide the gap by the temperature first"),
+            Mistake(lambda g, t: math.exp(g * t), "you multiplied the gap by T; divide it by T"),
+            Mistake(
+                lambda g, t: g / t, "that is the gap after dividing by T; the ratio of probabilities is exp(gap / T)"
+            ),
+            Mistake(
+                lambda g, t: math.exp(-g / t), "upside down: the token with the higher score is the more likely one"
+            ),
         ],
+        fresh=_fresh_ratio,
         compare=lambda g, e: same(g, e, rtol=1e-4),
-        success=f"correct: exp({GAP:g} / {TEMPERATURE:g}) = {expected:.1f} times likelier.",
+        success=f"a gap of 2 at T = 0.5 is exp(2 / 0.5) = {math.exp(GAP / TEMPERATURE):.1f} times likelier.",
     )
+
+
+# --------------------------------------------------------------------------- top-k and top-p (torch)
+
+
+def _row(*values: float) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def _kept(logits: torch.Tensor) -> torch.Tensor:
+    return torch.isfinite(logits)
+
+
+def _keep_count(logits, n_keep):
+    """Keep the ``n_keep`` largest logits of each row (ties broken by position), the rest -inf."""
+    order = torch.argsort(logits, dim=-1, descending=True, stable=True)
+    rank = torch.empty_like(order).scatter_(-1, order, torch.arange(logits.shape[-1]).expand_as(order))
+    return logits.masked_fill(rank >= n_keep, float("-inf"))
+
+
+def _top_k_exactly(logits, k):
+    """k tokens exactly, as torch.topk's indices give them, even when the k-th largest is tied with the next."""
+    if k >= logits.shape[-1]:
+        return logits.clone()
+    keep = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, torch.topk(logits, k, dim=-1).indices, True)
+    return logits.masked_fill(~keep, float("-inf"))
+
+
+def _top_k_shifted(shift: int):
+    def wrong(logits, k):
+        return sampling.top_k_filter(logits, max(1, k + shift)) if k + shift < logits.shape[-1] else logits.clone()
+
+    return wrong
+
+
+def _drop_with_zero(reference):
+    def wrong(logits, amount):
+        kept = _kept(reference(logits, amount))
+        return logits.masked_fill(~kept, 0.0)
+
+    return wrong
+
+
+def _probabilities_returned(reference):
+    def wrong(logits, amount):
+        return torch.softmax(reference(logits, amount), dim=-1)
+
+    return wrong
+
+
+def _smallest_k(logits, k):
+    return -sampling.top_k_filter(-logits, k) if k < logits.shape[-1] else logits.clone()
+
+
+TOP_K_MISTAKES = [
+    Mistake(_top_k_shifted(+1), "you kept k + 1 tokens: keep the k largest logits (the k-th largest is the last kept)"),
+    Mistake(_top_k_shifted(-1), "you kept k - 1 tokens: the k-th largest logit is kept too (use <, not <=, to drop)"),
+    Mistake(
+        _top_k_exactly,
+        "a token tied with the k-th largest logit is dropped: keep every logit >= the k-th largest "
+        "(drop only those below it), as the course's filter does, so equal scores are treated alike",
+    ),
+    Mistake(_smallest_k, "you kept the k smallest logits: keep the k largest (torch.topk gives them)"),
+    Mistake(
+        _drop_with_zero(sampling.top_k_filter),
+        "the dropped logits must become -inf, not 0: softmax gives exp(0) a share",
+    ),
+    Mistake(
+        _probabilities_returned(sampling.top_k_filter),
+        "return logits, not probabilities: the kept tokens keep their logits, the others become -inf",
+    ),
+]
+
+
+def _top_k_case(logits: torch.Tensor, k: int, label: str = "") -> Case:
+    return Case((logits, k), label=label)
+
+
+TOP_K_CASES = [
+    _top_k_case(_row(2.0, -1.0, 0.5, 3.0, 1.0, 0.0), 3, "6 logits, k = 3"),
+    _top_k_case(_row(2.0, 1.0, 1.0, 0.0, 1.0, -2.0), 2, "a tie at the k-th largest: [2, 1, 1, 0, 1, -2], k = 2"),
+    _top_k_case(_row(0.5, 1.5, -0.5, 2.5), 1, "k = 1: greedy"),
+    _top_k_case(_row(1.0, 3.0, 2.0), 10, "k = 10, larger than the vocabulary of 3: keep every logit"),
+    _top_k_case(_row(1.0, 3.0, 2.0, 0.0), 4, "k equal to the vocabulary: keep every logit"),
+    _top_k_case(
+        torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0], [4.0, -1.0, 3.0, 3.0, 0.0]], dtype=torch.float64),
+        2,
+        "two rows (one per sequence), k = 2",
+    ),
+]
+
+
+def _fresh_logits(rng: np.random.Generator) -> torch.Tensor:
+    """1 or 2 rows of 3 to 12 logits, multiples of 1/4 (so ties happen)."""
+    shape = (int(rng.integers(3, 13)),) if rng.random() < 0.6 else (2, int(rng.integers(3, 13)))
+    return torch.from_numpy(np.round(rng.normal(scale=1.5, size=shape) * 4) / 4)
+
+
+def _fresh_top_k(rng: np.random.Generator) -> Case:
+    logits = _fresh_logits(rng)
+    return _top_k_case(logits, int(rng.integers(1, logits.shape[-1] + 3)))
+
+
+def top_k_filter(learner, *, quiet: bool = False) -> CheckResult:
+    """``sampling.top_k_filter(logits, k)`` on torch logits: the k largest of each row kept (ties with the k-th too),
+    the others -inf. Kept for lesson 07's GPT when it passes."""
+    result = check_function(
+        "top_k_filter",
+        learner,
+        sampling.top_k_filter,
+        TOP_K_CASES,
+        TOP_K_MISTAKES,
+        fresh=_fresh_top_k,
+        success="the k largest logits of each row survive (with any tied with the k-th), the rest are -inf.",
+        quiet=True,
+    )
+    if not quiet:
+        print(result)
+        keep_if_passed(result, "top_k_filter", learner, lesson="05", used_in="lesson 07's GPT")
+    return result
+
+
+def _sorted_probs(logits):
+    return torch.softmax(logits, dim=-1).sort(dim=-1, descending=True).values
+
+
+def _keep_by(count):
+    """A filter that keeps the ``count(sorted probabilities, p)`` most likely tokens of each row."""
+
+    def wrong(logits, p):
+        n_keep = count(_sorted_probs(logits), p)
+        return _keep_count(logits, n_keep.unsqueeze(-1) if n_keep.ndim else n_keep)
+
+    return wrong
+
+
+def _mass_before(probs):
+    return probs.cumsum(-1) - probs
+
+
+CROSSING_DROPPED = (
+    "the token that carries the total past p is dropped: keep it too. Drop a token only when the tokens "
+    "before it already hold at least p (the running total before it >= p); so even a tiny p keeps one token"
+)
+
+
+def _unsorted(logits, p):
+    """The running total taken in vocabulary order, not from the most likely token down."""
+    probs = torch.softmax(logits, dim=-1)
+    return logits.masked_fill(_mass_before(probs) >= p, float("-inf"))
+
+
+def _summed_logits(logits, p):
+    """The running total of the sorted logits themselves instead of their probabilities."""
+    ordered = logits.sort(dim=-1, descending=True).values
+    n_keep = (_mass_before(ordered) < p).sum(-1)
+    return _keep_count(logits, n_keep.unsqueeze(-1) if n_keep.ndim else n_keep)
+
+
+TOP_P_MISTAKES = [
+    Mistake(_keep_by(lambda probs, p: (probs.cumsum(-1) <= p).sum(-1)), CROSSING_DROPPED),
+    Mistake(_keep_by(lambda probs, p: (probs.cumsum(-1) < p).sum(-1)), CROSSING_DROPPED),
+    Mistake(
+        _keep_by(lambda probs, p: (_mass_before(probs) < p).sum(-1) + 1),
+        "you kept one token too many: once the kept tokens hold at least p, drop the rest",
+    ),
+    Mistake(_unsorted, "sort the tokens by probability first (most likely first), then add them up"),
+    Mistake(_summed_logits, "add up probabilities (the softmax of the logits), not the logits themselves"),
+    Mistake(
+        _drop_with_zero(sampling.top_p_filter),
+        "the dropped logits must become -inf, not 0: softmax gives exp(0) a share",
+    ),
+    Mistake(
+        _probabilities_returned(sampling.top_p_filter),
+        "return logits, not probabilities: the kept tokens keep their logits, the others become -inf",
+    ),
+]
+
+WORD_SCORES = (2.9, 1.8, 1.5, 1.2, 0.6, -0.8)  # the lesson's six candidate words after "What will be"
+
+# No case puts p on a running total, nor a tie across the edge of the nucleus: there the tokens kept
+# would depend on how a sort orders equal values, which no learner can be asked to match.
+TOP_P_CASES = [
+    Case((_row(*WORD_SCORES), 0.8), label="the lesson's six words, p = 0.8"),
+    Case((_row(2.0, 1.0, 1.0, 0.0), 0.75), label="two tied logits inside the nucleus: [2, 1, 1, 0], p = 0.75"),
+    Case((_row(*WORD_SCORES), 0.001), label="p = 0.001, close to 0: only the most likely token"),
+    Case((_row(5.0, 3.0, 1.0, -3.0), 0.999), label="p = 0.999, close to 1: [5, 3, 1, -3] still drops the rarest"),
+    Case((_row(*WORD_SCORES), 1.0), label="p = 1: keep every token"),
+    Case((_row(0.2, 3.0, 0.1, 2.5, 1.0), 0.5), label="the largest logits not in front: [0.2, 3, 0.1, 2.5, 1], p = 0.5"),
+    Case(
+        (torch.tensor([[4.0, 0.0, 1.0, 0.5], [0.5, 0.4, 0.3, 0.2]], dtype=torch.float64), 0.6),
+        label="two rows, a sure one and an unsure one, p = 0.6",
+    ),
+]
+
+
+def _fresh_top_p(rng: np.random.Generator) -> Case:
+    """Logits without ties and a p from 0.05 to 0.98 at least 0.002 away from every running total."""
+    while True:
+        shape = (int(rng.integers(3, 13)),) if rng.random() < 0.6 else (2, int(rng.integers(3, 13)))
+        logits = torch.from_numpy(rng.normal(scale=2.0, size=shape).round(3))
+        p = round(float(rng.uniform(0.05, 0.98)), 3)
+        totals = _mass_before(_sorted_probs(logits))
+        tied = (logits.unsqueeze(-1) == logits.unsqueeze(-2)).sum() > logits.numel()
+        if not tied and bool(((totals - p).abs() > 2e-3).all()):
+            return Case((logits, p))
+
+
+def top_p_filter(learner, *, quiet: bool = False) -> CheckResult:
+    """``top_p_filter(logits, p)`` on torch logits: the most likely tokens of each row until they hold at least p
+    (the one that crosses p included), the others -inf. Kept for lesson 07's GPT when it passes."""
+    result = check_function(
+        "top_p_filter",
+        learner,
+        sampling.top_p_filter,
+        TOP_P_CASES,
+        TOP_P_MISTAKES,
+        fresh=_fresh_top_p,
+        success="each row keeps its most likely tokens until they hold at least p, and no more.",
+        quiet=True,
+    )
+    if not quiet:
+        print(result)
+        keep_if_passed(result, "top_p_filter", learner, lesson="05", used_in="lesson 07's GPT")
+    return result
 
 
 REFERENCES = {
     "softmax": _stable,
     "softmax_with_temperature": sampling.softmax,
     "sample_index": _sample_index_reference,
+    "probability_ratio": _ratio_reference,
+    "top_k_filter": sampling.top_k_filter,
+    "top_p_filter": sampling.top_p_filter,
 }
 
 

@@ -122,3 +122,19 @@ def position_profile(encodings: Sequence[Sequence[float]], position: int, title:
         width=560,
     )
     return svg.row(values, others)
+
+
+def same_rows(a: Any, b: Any, *, atol: float = 1e-9) -> bool:
+    """Whether two matrices hold the same rows in any order: the same *set* of vectors, each compared whole.
+
+    Each matrix's rows are put in one order (sorted by their first number, then the second...) and
+    compared. Sorting each column on its own (``np.sort(x, axis=0)``) would not do: it tears rows apart,
+    so ``[[1, 4], [3, 2]]`` would pass for ``[[1, 2], [3, 4]]``.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 2 or b.ndim != 2:
+        raise ValueError(f"a and b must be matrices (one row per vector), got shapes {a.shape} and {b.shape}")
+    if a.shape != b.shape:
+        return False
+    in_order = [m[np.lexsort(np.round(m, 6).T[::-1])] for m in (a, b)]
+    return bool(np.allclose(*in_order, rtol=0.0, atol=atol))

@@ -1,4 +1,5 @@
-"""Lesson 05's views: what a temperature does to a distribution, and to the text sampled from it."""
+"""Lesson 05's views: what a temperature and the top-k and top-p filters do to a distribution, and to the text
+sampled from it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 
-from course_lib.sampling import entropy, generate_at_temperatures, softmax
+from course_lib.sampling import (
+    entropy,
+    generate_at_temperatures,
+    generate_text,
+    next_token_logits,
+    softmax,
+    top_k_filter,
+    top_p_filter,
+)
 from course_lib.show import svg
 from course_lib.show import widgets as show
 from course_lib.tokenizers import show_piece
@@ -78,5 +88,66 @@ def temperature_explorer(
         if sample is not None:
             text += "\n\ngenerated at this temperature:\n" + sample(temperature)
         return bars, show.text_html(text)
+
+    return show.live_view(render, controls)
+
+
+# --------------------------------------------------------------------------- top-k and top-p on a real distribution
+
+FILTER_TEXT_LENGTH = 50  # characters each filter writes: about 50 ms on a laptop CPU, once per setting
+
+
+def _kept_bars(shown: np.ndarray, pieces: list[str], title: str) -> str:
+    return svg.bar_chart(
+        shown, pieces, title, "probability", "next character", horizontal=True, value_format="{:.3f}", limits=(0, 1.1)
+    )
+
+
+def filter_view(
+    model: Any, tokenizer: Any, prompt: str, k: int, p: float, n_bars: int = 12, *, written: dict | None = None
+) -> tuple[str, str]:
+    """Which next characters top-k (``k``) and top-p (``p``) keep after ``prompt``, and the text each then writes.
+
+    Three bar charts of the ``n_bars`` likeliest characters, in the same order: the model's distribution,
+    and what is left after each filter (the kept ones renormalised, the dropped ones at 0). Below, the
+    count each filter keeps and ``FILTER_TEXT_LENGTH`` characters sampled with it (seed 0, T = 1).
+    ``written`` (a dict) keeps the texts already sampled, so that moving one slider samples one text only.
+    """
+    written = {} if written is None else written
+    show.require_typed_text(prompt)
+    logits = next_token_logits(model, tokenizer.encode(prompt)).double()
+    filtered = {f"top-k, k = {k}": top_k_filter(logits, k), f"top-p, p = {p:.2f}": top_p_filter(logits, p)}
+    probs = softmax(logits).numpy()
+    order = np.argsort(-probs, kind="stable")[: min(n_bars, len(probs))]
+    pieces = [show_piece(tokenizer.decode([int(i)])) for i in order]
+    charts = [_kept_bars(probs[order], pieces, f"After {prompt[-20:]!r}: the model")]
+    lines = []
+    for (name, kept_logits), settings in zip(filtered.items(), ({"top_k": k}, {"top_p": p}), strict=True):
+        kept = torch.isfinite(kept_logits).numpy()
+        charts.append(_kept_bars(softmax(kept_logits).numpy()[order], pieces, f"{name} keeps {kept.sum()}"))
+        key = (prompt, *settings.items())
+        if key not in written:
+            written[key] = generate_text(model, tokenizer, prompt, FILTER_TEXT_LENGTH, seed=0, **settings)
+        text = written[key]
+        lines.append(
+            f"{name}: keeps {kept.sum()} of {len(probs)} characters, which held {probs[kept].sum():.3f} "
+            f"of the probability\n  writes: {text!r}"
+        )
+    return svg.row(*charts), show.text_html("\n".join(lines))
+
+
+def filter_explorer(model: Any, tokenizer: Any, prompt: str = "What will be", k: int = 5, p: float = 0.9):
+    """Lesson 05's filters on the model's real next-character distribution: a prompt box, a k slider and a p
+    slider; shows which characters each filter keeps (:func:`filter_view`) and the text it writes."""
+    controls = {
+        "prompt": show.text_box(prompt, "Prompt"),
+        "k": show.slider(k, 1, model.config.vocab_size, 1, "k (top-k)"),
+        "p": show.slider(p, 0.05, 1.0, 0.05, "p (top-p)", integer=False),
+    }
+
+    written: dict = {}  # the texts sampled so far: moving the k slider samples only top-k's text again
+
+    def render(prompt: str, k: int, p: float):
+        return filter_view(model, tokenizer, prompt, int(k), round(float(p), 2), written=written)
 
     return show.live_view(render, controls)

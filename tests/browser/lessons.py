@@ -165,6 +165,15 @@ LESSONS: tuple[Lesson, ...] = (
                 shows=lambda v: [f"temperature T = {float(v['Temperature']):.2f}"],
                 redraws=True,
             ),
+            Move("slider", "k (top-k)", key="ArrowRight", shows=lambda v: [f"top-k, k = {v['k (top-k)']}: keeps"]),
+            Move(
+                "slider",
+                "p (top-p)",
+                key="ArrowLeft",
+                shows=lambda v: [f"top-p, p = {float(v['p (top-p)']):.2f}: keeps"],
+                redraws=True,
+            ),
+            Move("text", "Prompt", text="To be, or not to be", redraws=True),
         ),
     ),
     Lesson(

@@ -3,14 +3,13 @@
 import numpy as np
 import pytest
 from checker_support import (
-    counts_accept_whole_floats,
+    accepts_and_reports_stub,
     function_checkers,
     memorised_answer_fails,
     mutating_answer_corrupts_nothing,
     stub,
     verdict,
     wrong_kinds_are_not_yet,
-    wrong_values_are_not_yet,
 )
 
 from course_lib import embeddings
@@ -63,37 +62,29 @@ def test_one_hot_names_the_mistake(wrong, hint):
 # --------------------------------------------------------------------------- embedding_parameters
 
 
-def test_embedding_parameters_accepts_the_product_as_int_or_float():
-    assert check.embedding_parameters(50_257 * 12_288)
-    assert check.embedding_parameters(50_257 * 12_288 / 1)
-    assert check.embedding_parameters(np.int64(617_558_016))
+def embedding_parameters_ok(config):
+    return config.vocab_size * config.n_embd
 
 
-def test_embedding_parameters_is_a_count():
-    counts_accept_whole_floats(check.embedding_parameters, 50_257 * 12_288)
-    wrong_values_are_not_yet(check.embedding_parameters)
-
-
-def test_embedding_parameters_stub_is_not_solved():
-    assert check.embedding_parameters(...).message.startswith("not solved yet")
+def test_embedding_parameters_accepts_a_right_answer_and_reports_a_stub(capsys):
+    accepts_and_reports_stub(check.embedding_parameters, embedding_parameters_ok, capsys)
+    assert check.embedding_parameters(lambda c: float(c.vocab_size * c.n_embd)).passed  # a whole float counts
 
 
 @pytest.mark.parametrize(
     ("wrong", "hint"),
     [
-        (12_288, "the length of one row"),
-        (50_257, "the number of rows"),
-        (50_257 + 12_288, "you added the two sizes"),
-        (2 * 617_558_016, "count one table only"),
-        (4 * 617_558_016, "size in bytes"),
+        (lambda c: c.n_embd, "the length of one row"),
+        (lambda c: c.vocab_size, "the number of rows"),
+        (lambda c: c.vocab_size + c.n_embd, "you added the two sizes"),
+        (lambda c: (c.vocab_size + c.block_size) * c.n_embd, "the position table"),
+        (lambda c: 2 * c.vocab_size * c.n_embd, "count one table only"),
+        (lambda c: 4 * c.vocab_size * c.n_embd, "size in bytes"),
+        (lambda c: 617_558_016, "expected 38,597,376, got 617,558,016"),  # GPT-3's number, typed once
     ],
 )
 def test_embedding_parameters_names_the_mistake(wrong, hint):
     assert_hint(check.embedding_parameters(wrong), hint)
-
-
-def test_embedding_parameters_other_wrong_value_says_what_was_expected():
-    assert_hint(check.embedding_parameters(1000), "expected 617,558,016, got 1,000")
 
 
 # --------------------------------------------------------------------------- analogy_vector
@@ -181,6 +172,7 @@ ROBUSTNESS = [
         "the signs are the wrong way round",
     ),
     (check.sinusoidal_positions, sinusoidal_solution, check._swapped, "sin and cos are swapped"),
+    (check.embedding_parameters, embedding_parameters_ok, lambda c: c.vocab_size, "the number of rows"),
 ]
 NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
 

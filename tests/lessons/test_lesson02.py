@@ -127,3 +127,15 @@ def test_position_explorer_moves(no_open_figures):
 
 
 NAN, INF = float("nan"), float("inf")
+
+
+def test_same_rows_compares_whole_rows_not_sorted_columns():
+    from course_lib.lessons.lesson02 import same_rows
+
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert same_rows(a, a[::-1])
+    torn = np.array([[1.0, 4.0], [3.0, 2.0]])  # the same columns once each is sorted, but other rows
+    assert np.array_equal(np.sort(a, axis=0), np.sort(torn, axis=0)) and not same_rows(a, torn)
+    assert not same_rows(a, a[:1]) and same_rows(a + 1e-12, a[::-1])
+    with pytest.raises(ValueError, match="must be matrices"):
+        same_rows(a[0], a[0])

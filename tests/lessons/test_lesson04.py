@@ -142,3 +142,29 @@ NAN, INF = float("nan"), float("inf")
 
 
 X, W = np.ones((3, 4)), np.ones((2, 4))
+
+
+def test_lesson_04_views_work_on_a_model_of_another_shape(course_model):
+    """Every model view of lesson 04 on a random GPT with other layers, heads, width and context (a learner's own)."""
+    from course_lib.model import GPT, GPTConfig
+
+    _, tokenizer = course_model
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=24, n_layer=2, n_head=3, n_embd=48)
+    model = GPT(config).eval()
+    text = "ROMEO.\nBut soft, what light through yonder window breaks?"  # longer than this model's context
+    tokens, patterns = A.model_attention(model, tokenizer, text)
+    assert len(tokens) == 24 and tuple(patterns.shape) == (2, 3, 24, 24)
+    scores = A.head_scores(patterns)
+    assert scores["previous"].shape == (2, 3)
+    fig = lesson04.all_heads_figure(tokens, patterns)
+    assert len(fig.axes) == 2 * 3 + 1  # the heads and the colour bar
+    fig = lesson04.model_head_figure(model, tokenizer, text, 1, 2, query=40)  # a query past the context is clipped
+    assert "Layer 1, head 2" in fig.axes[0].get_title()
+    view = lesson04.model_head_view(model, tokenizer, text, 1, 2, 5)
+    assert view.count("<svg") == 2 and "nan" not in view.lower()
+    box = lesson04.model_attention_explorer(model, tokenizer, text, layer=1, head=2, query=3)
+    assert [o for o in box.children[0].children[1].options] == [0, 1]
+    assert [o for o in box.children[0].children[2].options] == [0, 1, 2]
+    views, error = shown(box)
+    assert error == "" and "longer than the model&#x27;s context: it reads the last 24" in views[0]

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from course_lib.lessons import lesson05
 
@@ -49,3 +50,59 @@ def test_samples_by_temperature_covers_every_slider_value(tiny):
     assert len(set(texts.values())) > 1
     with pytest.raises(ValueError, match="no sample was drawn for T = 0.07"):
         sample(0.07)
+
+
+def test_lesson_05_filter_view_shows_what_each_filter_keeps(course_model):
+    from course_lib import sampling
+    from course_lib.lessons import lesson05
+
+    model, tokenizer = course_model
+    charts, text = lesson05.filter_view(model, tokenizer, "What will be", 5, 0.9)
+    assert charts.count("<svg") == 3 and "top-k, k = 5 keeps 5" in charts
+    logits = sampling.next_token_logits(model, tokenizer.encode("What will be"))
+    kept_p = int(torch.isfinite(sampling.top_p_filter(logits, 0.9)).sum())
+    assert f"top-p, p = 0.90: keeps {kept_p} of 84 characters" in text and "writes:" in text
+    _, everything = lesson05.filter_view(model, tokenizer, "What will be", 84, 1.0)
+    assert everything.count("keeps 84 of 84") == 2
+    written: dict = {}
+    first = lesson05.filter_view(model, tokenizer, "What will be", 5, 0.9, written=written)
+    assert first == (charts, text) and len(written) == 2  # the texts do not depend on the cache
+    lesson05.filter_view(model, tokenizer, "What will be", 6, 0.9, written=written)
+    assert len(written) == 3  # a new k samples top-k's text only; top-p's is looked up
+
+
+def test_lesson_05_filter_explorer_shows_errors_and_recovers(course_model):
+    from widget_support import shown
+
+    from course_lib.lessons import lesson05
+
+    model, tokenizer = course_model
+    box = lesson05.filter_explorer(model, tokenizer, "What will be", k=5, p=0.9)
+    prompt = box.children[0].children[0]
+    good = shown(box)
+    prompt.value = "café"
+    assert "not in this tokenizer&#x27;s vocabulary" in shown(box)[1]
+    prompt.value = ""
+    assert "the text box is empty" in shown(box)[1]
+    prompt.value = "What will be"
+    assert shown(box) == good
+
+
+def test_lesson_05_filter_view_works_on_a_model_of_another_shape(course_model):
+    from widget_support import shown
+
+    from course_lib import sampling
+    from course_lib.lessons import lesson05
+    from course_lib.model import GPT, GPTConfig
+
+    _, tokenizer = course_model
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16, n_layer=1, n_head=2, n_embd=16)).eval()
+    charts, text = lesson05.filter_view(model, tokenizer, "ROMEO.\nBut soft, what light", 3, 0.5)
+    assert charts.count("<svg") == 3 and "top-k, k = 3: keeps 3" in text
+    sample = lesson05.samples_by_temperature(model, tokenizer, "ROMEO.\nBut soft, what light", 8)
+    assert sample(1.0).startswith("ROMEO.\nBut soft, what light") and len(sample(1.0)) == 27 + 8
+    labels = list(tokenizer.chars)
+    logits = sampling.next_token_logits(model, tokenizer.encode("ROMEO.")).double().numpy()
+    box = lesson05.temperature_explorer(logits, labels, sample=sample)
+    assert "generated at this temperature" in shown(box)[0][1]

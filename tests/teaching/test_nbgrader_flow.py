@@ -1,8 +1,8 @@
 """nbgrader grades the lessons: generate with its default settings, submit, autograde, feedback with the hints.
 
-The real flow a teacher runs, in a temporary course directory, on lessons 05 (four exercises, one of
-them a top-level value) and 03 (four functions). The learner's submission has lesson 05's sampling
-step wrong (``u <= total`` at a boundary) and its value exercise unanswered, everything else right.
+The real flow a teacher runs, in a temporary course directory, on lessons 05 (six functions) and 03
+(four functions). The learner's submission has lesson 05's sampling step wrong (``u <= total`` at a
+boundary) and its ``probability_ratio`` unanswered, everything else right.
 (A wrong ``softmax`` would cost two points: lesson 05's second exercise calls the learner's softmax.)
 """
 
@@ -96,12 +96,18 @@ def graded(tmp_path_factory) -> Path:
 def test_the_release_has_nbgraders_stubs_and_the_locked_test_cells(graded):
     release = nbformat.read(graded / "release" / "lessons" / "05_softmax_temperature.ipynb", as_version=4)
     stubs = solution_cells(release)
-    assert set(stubs) == {"softmax", "softmax_with_temperature", "probability_ratio", "sample_index"}
+    assert set(stubs) == {
+        "softmax",
+        "softmax_with_temperature",
+        "probability_ratio",
+        "sample_index",
+        "top_k_filter",
+        "top_p_filter",
+    }
     assert all("raise NotImplementedError()" in c.source and "BEGIN SOLUTION" not in c.source for c in stubs.values())
-    # The top-level value exercise's stub raises at the top of its cell: Run All stops there.
-    assert stubs["probability_ratio"].source.strip() == "# YOUR CODE HERE\nraise NotImplementedError()"
+    assert stubs["probability_ratio"].source.startswith("def probability_ratio(gap, temperature):")
     tests = [c for c in release.cells if c.metadata.get("nbgrader", {}).get("grade")]
-    assert len(tests) == 4 and all(
+    assert len(tests) == 6 and all(
         c.metadata["nbgrader"]["locked"] and c.metadata["nbgrader"]["points"] == 1 for c in tests
     )
 
@@ -113,19 +119,21 @@ def test_autograde_scores_one_point_per_passed_checker(graded):
         lesson05 = gradebook.find_submission_notebook("05_softmax_temperature", "lessons", "learner")
         lesson03 = gradebook.find_submission_notebook("03_dot_products", "lessons", "learner")
         scores05 = {grade.name: grade.score for grade in lesson05.grades}
-        assert (lesson05.score, lesson05.max_score) == (2.0, 4.0)
+        assert (lesson05.score, lesson05.max_score) == (4.0, 6.0)
         assert (lesson03.score, lesson03.max_score) == (4.0, 4.0)
         assert scores05 == {
             "softmax-test": 1.0,
             "softmax_with_temperature-test": 1.0,
             "probability_ratio-test": 0.0,  # unanswered
             "sample_index-test": 0.0,  # wrong
+            "top_k_filter-test": 1.0,
+            "top_p_filter-test": 1.0,
         }
         submission = gradebook.find_submission("lessons", "learner")
-        assert (submission.score, submission.max_score) == (6.0, 8.0)
+        assert (submission.score, submission.max_score) == (8.0, 10.0)
     exported = list(csv.DictReader((graded / "grades.csv").open()))
     assert [(row["student_id"], float(row["score"]), float(row["max_score"])) for row in exported] == [
-        ("learner", 6.0, 8.0)
+        ("learner", 8.0, 10.0)
     ]
 
 
@@ -137,5 +145,5 @@ def test_the_feedback_shows_the_checkers_hint(graded):
     feedback = (graded / "feedback" / "learner" / "lessons" / "05_softmax_temperature.html").read_text()
     assert html.escape(hint, quote=False) in feedback or html.escape(hint) in feedback
     assert "AssertionError" in feedback
-    # The unanswered value exercise: nbgrader's stub raised, so its test cell finds no value.
-    assert "NotImplementedError" in feedback and "probability_ratio" in feedback and "is not defined" in feedback
+    # The unanswered exercise: nbgrader's stub raises inside the function, and its checker says so.
+    assert "probability_ratio: not solved yet" in feedback
