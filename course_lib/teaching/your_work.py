@@ -29,6 +29,7 @@ from pathlib import Path
 
 from course_lib.checkpoints import CheckpointError, load_checkpoint, load_course_model, save_checkpoint
 from course_lib.data import REPO_ROOT
+from course_lib.teaching.student import BEGIN, END
 
 __all__ = [
     "KeepError",
@@ -161,7 +162,8 @@ def keep(name: str, fn: Callable, *, lesson: str) -> Path | None:
     path = kept_path(name)
     if path is None:
         return None
-    body = source_of(fn)
+    # The lesson's solution markers are for making student versions; the kept file is the learner's code only.
+    body = "".join(line for line in source_of(fn).splitlines(keepends=True) if line.strip() not in (BEGIN, END))
     if fn.__name__ != name:
         body += f"\n\n{name} = {fn.__name__}\n"
     stamp = datetime.date.today().isoformat()
