@@ -308,7 +308,10 @@ def _compare_shapes(got, expected: dict) -> tuple[bool, str]:
         )
     missing = [key for key in expected if key not in got]
     if missing:
-        return False, f"expected a shape for each of the {len(expected)} names of CAPTURE_KEYS, got none for {missing[:3]}"
+        return (
+            False,
+            f"expected a shape for each of the {len(expected)} names of CAPTURE_KEYS, got none for {missing[:3]}",
+        )
     for key, shape in expected.items():
         mine = _as_shape(got[key])
         if mine == shape:

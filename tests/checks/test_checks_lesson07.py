@@ -1,6 +1,5 @@
 """Lesson 07's checkers: each accepts the reference, calls a stub unsolved, and names the likely bug."""
 
-
 import numpy as np
 import pytest
 import torch
