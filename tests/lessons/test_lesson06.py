@@ -3,8 +3,8 @@
 import re
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 from course_lib.lessons import lesson06
 
