@@ -45,6 +45,7 @@ LAYERS: dict[int, tuple[str, tuple[str, ...]]] = {
             "course_lib.sampling",
             "course_lib.model",
             "course_lib.model_numpy",
+            "course_lib.gpt_functional",
             "course_lib.training",
             "course_lib.checkpoints",
             "course_lib.sizes",

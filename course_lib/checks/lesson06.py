@@ -8,14 +8,22 @@ In the notebook::
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference
+from course_lib import gpt_functional, sizes
+from course_lib.checkpoints import load_course_model
+from course_lib.checks import Case, CheckResult, Mistake, check_function, pick_reference, same
 from course_lib.mlp import gelu, mlp_block, relu
+from course_lib.model import GPT2_SMALL, GPT3_175B, GPTConfig
+from course_lib.teaching.your_work import keep_if_passed
 
-__all__ = ["linear", "gelu_tanh", "mlp_residual", "mean_difference", "mlp_share", "reference"]
+__all__ = ["linear", "gelu_tanh", "mlp_residual", "mean_difference", "mlp", "mlp_share", "reference"]
 
 
 def _cases(shapes: list[tuple[tuple[int, ...], ...]], seed: int | np.random.Generator) -> list[Case]:
@@ -230,19 +238,188 @@ def mean_difference(learner) -> CheckResult:
     )
 
 
-def mlp_share(got) -> CheckResult:
-    """The MLP's share of a block's attention + MLP weights (ratio 4): 8 d^2 / (4 d^2 + 8 d^2)."""
-    return check_value(
+# --------------------------------------------------------------------------- the course model's MLP, in torch
+
+
+@functools.lru_cache(maxsize=1)
+def _course_weights() -> dict[str, torch.Tensor]:
+    model, _ = load_course_model()
+    return gpt_functional.trained_weights(model)
+
+
+def _layer_case(layer: int, positions: int, seed: int) -> Case:
+    """The course model's trained MLP of ``layer`` on ``positions`` vectors of a LayerNorm'd size (mean 0, std 1)."""
+    w = _course_weights()
+    prefix = f"blocks.{layer}.mlp"
+    x = torch.from_numpy(np.random.default_rng(seed).normal(size=(positions, w["tok_emb.weight"].shape[1]))).float()
+    args = (x, w[f"{prefix}.fc.weight"], w[f"{prefix}.fc.bias"], w[f"{prefix}.proj.weight"], w[f"{prefix}.proj.bias"])
+    return Case(args, label=f"the course model's trained MLP of layer {layer} on {positions} positions")
+
+
+def _torch_case(rng: np.random.Generator, batch: tuple[int, ...], width: int) -> Case:
+    """Random weights of an MLP ``width -> 4 width -> width`` on an input of shape ``batch + (width,)``."""
+
+    def tensor(*shape):
+        return torch.from_numpy(rng.normal(size=shape)).float()
+
+    args = (tensor(*batch, width), tensor(4 * width, width), tensor(4 * width), tensor(width, 4 * width), tensor(width))
+    return Case(args, label=f"random weights, x of shape {(*batch, width)}")
+
+
+def _mlp_cases() -> list[Case]:
+    rng = np.random.default_rng(6)
+    return [_layer_case(0, 5, seed=60), _layer_case(3, 3, seed=61), _torch_case(rng, (2, 3), 6)]
+
+
+def _fresh_torch_mlp(rng: np.random.Generator) -> Case:
+    """x of shape (T, d) or (B, T, d), d from 2 to 12, through a random MLP of 4 d neurons."""
+    batch = (_size(rng),) if rng.random() < 0.5 else (_size(rng, 1, 3), _size(rng))
+    return _torch_case(rng, batch, _size(rng, 2, 12))
+
+
+def _mlp_torch_reference(x, w_up, b_up, w_down, b_down):
+    return gpt_functional.mlp(x, w_up, b_up, w_down, b_down)
+
+
+def _close_float32(got, expected) -> tuple[bool, str]:
+    """Float32 tolerance: the same sums added up in another order differ in the last bits."""
+    return same(got, expected, rtol=1e-4, atol=1e-5)
+
+
+MLP_TORCH_MISTAKES = [
+    Mistake(
+        lambda x, wu, bu, wd, bd: F.linear(F.gelu(F.linear(x, wu, bu)), wd, bd),
+        "close: that is the exact (erf) GELU; the course model uses the tanh approximation, "
+        "F.gelu(h, approximate='tanh')",
+    ),
+    Mistake(
+        lambda x, wu, bu, wd, bd: F.linear(torch.relu(F.linear(x, wu, bu)), wd, bd),
+        "that is ReLU; the course model's neurons go through GELU (tanh approximation)",
+    ),
+    Mistake(
+        lambda x, wu, bu, wd, bd: F.linear(F.gelu(F.linear(x, wu), approximate="tanh"), wd, bd),
+        "did you add the up-projection's bias b_up before the GELU?",
+    ),
+    Mistake(
+        lambda x, wu, bu, wd, bd: F.linear(F.gelu(F.linear(x, wu, bu), approximate="tanh"), wd),
+        "did you add the down-projection's bias b_down?",
+    ),
+    Mistake(
+        lambda x, wu, bu, wd, bd: x + F.linear(F.gelu(F.linear(x, wu, bu), approximate="tanh"), wd, bd),
+        "return the block's output only: adding it to the residual stream is the next step (lesson 07 does it)",
+    ),
+]
+
+_TRANSPOSE_HINT = (
+    "a weight has one row per output (torch.nn.Linear's layout): w_up is (4 C, C), so multiply by its "
+    "transpose, x @ w_up.T (and h @ w_down.T)"
+)
+
+
+def mlp(learner, quiet: bool = False) -> CheckResult:
+    """``mlp(x, w_up, b_up, w_down, b_down)`` in torch: ``GELU_tanh(x W_up^T + b_up) W_down^T + b_down``.
+
+    Checked on the course model's trained weights (layers 0 and 3) and on random MLPs of other widths.
+    When it passes (and ``quiet`` is False) it is kept as ``my_work/mlp.py`` for lesson 07's GPT.
+    """
+    result = check_function(
+        "mlp",
+        learner,
+        _mlp_torch_reference,
+        _mlp_cases(),
+        MLP_TORCH_MISTAKES,
+        fresh=_fresh_torch_mlp,
+        compare=_close_float32,
+        success="GELU (tanh) between the two projections, with both biases: the course model's MLP.",
+        quiet=True,
+    )
+    if not result and "cannot be multiplied" in result.message:
+        result = CheckResult(result.exercise, False, f"{_TRANSPOSE_HINT} ({result.message})")
+    if not quiet:
+        print(result)
+        keep_if_passed(result, "mlp", learner, lesson="06", used_in="lesson 07's GPT")
+    return result
+
+
+# --------------------------------------------------------------------------- the MLP's share, for any config
+
+
+def _share_reference(config):
+    return sizes.mlp_share(config)["mlp_share_of_blocks"]
+
+
+def _share_case(config: GPTConfig, name: str) -> Case:
+    return Case((config,), label=f"{name} ({config})")
+
+
+@functools.lru_cache(maxsize=1)
+def _course_config() -> GPTConfig:
+    return load_course_model()[0].config
+
+
+def _share_cases() -> list[Case]:
+    without_bias = GPTConfig(vocab_size=500, block_size=64, n_layer=3, n_head=4, n_embd=96, bias=False)
+    return [
+        _share_case(_course_config(), "the course model"),
+        _share_case(GPT2_SMALL, "GPT-2 small"),
+        _share_case(GPT3_175B, "GPT-3"),
+        _share_case(without_bias, "a model without biases"),
+    ]
+
+
+def _fresh_config(rng: np.random.Generator) -> Case:
+    """A random GPT config: 1 to 8 heads of 1 to 64 dimensions, 1 to 48 layers, with or without biases."""
+    heads = _size(rng, 1, 8)
+    config = GPTConfig(
+        vocab_size=int(rng.integers(2, 60000)),
+        block_size=int(rng.integers(1, 4097)),
+        n_layer=_size(rng, 1, 48),
+        n_head=heads,
+        n_embd=heads * _size(rng, 1, 64),
+        bias=bool(rng.random() < 0.7),
+    )
+    return _share_case(config, "a random config")
+
+
+def _counts(config):
+    return sizes.count_parameters(config)
+
+
+SHARE_MISTAKES = [
+    Mistake(
+        lambda c: _share_reference(dataclasses.replace(c, bias=False)),
+        "close: that counts the weight matrices only (8 d^2 of 12 d^2); count the biases too, when the "
+        "config has them (config.bias): the MLP's 4 d + d, attention's 4 d",
+    ),
+    Mistake(
+        lambda c: _counts(c)["attention"] / (_counts(c)["attention"] + _counts(c)["mlp"]),
+        "that is attention's share; the question is the MLP's",
+    ),
+    Mistake(
+        lambda c: _counts(c)["mlp"] / _counts(c)["attention"],
+        "that is MLP / attention; the share is MLP / (MLP + attention)",
+    ),
+    Mistake(
+        lambda c: _counts(c)["mlp"] / _counts(c)["total"],
+        "that is the MLP's share of all parameters, embeddings included; the question is its share of the "
+        "blocks' attention + MLP parameters",
+    ),
+]
+
+
+def mlp_share(learner) -> CheckResult:
+    """``mlp_share(config)``: the MLP's share of the blocks' attention + MLP parameters, biases included.
+
+    Checked on the course model, GPT-2 small, GPT-3, a model without biases and a random config.
+    """
+    return check_function(
         "mlp_share",
-        got,
-        2 / 3,
-        [
-            (1 / 3, "that is attention's share: 4 d^2 of the 12 d^2."),
-            (0.5, "the MLP has two d x 4d matrices (8 d^2), attention four d x d ones (4 d^2): not equal."),
-            (0.8, "the MLP's two matrices are d x 4d and 4d x d: 8 d^2 together, not 16 d^2."),
-            (2.0, "that is MLP / attention; the share is MLP / (MLP + attention)."),
-        ],
-        success="8 d^2 of every 12 d^2: two thirds, at any width d.",
+        learner,
+        _share_reference,
+        _share_cases(),
+        SHARE_MISTAKES,
+        fresh=_fresh_config,
+        success="two thirds of the weights, a little more of the biases: the MLP's share at any size.",
     )
 
 
@@ -251,6 +428,8 @@ REFERENCES = {
     "gelu_tanh": _gelu_tanh_reference,
     "mlp_residual": _mlp_reference,
     "mean_difference": _mean_difference_reference,
+    "mlp": _mlp_torch_reference,
+    "mlp_share": _share_reference,
 }
 
 

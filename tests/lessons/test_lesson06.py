@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+import torch
 
 from course_lib.lessons import lesson06
 
@@ -60,3 +61,28 @@ NAN, INF = float("nan"), float("inf")
 
 
 X, W_UP, W_DOWN = np.ones(2), np.ones((8, 2)), np.ones((2, 8))
+
+
+def test_every_view_works_on_a_model_of_another_shape(course_model):
+    """choose_model("yours") may open a model of another shape: 3 layers of 96 neurons, 20 characters of context."""
+    from course_lib.model import GPT, GPTConfig
+    from course_lib.neurons import record_neurons
+
+    _, tokenizer = course_model
+    torch.manual_seed(0)
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=20, n_layer=3, n_head=3, n_embd=24)
+    model = GPT(config).eval()
+    text = "ROMEO.\nBut soft, what light"  # longer than the context
+    acts = record_neurons(model, tokenizer, text, 2)
+    assert acts.shape == (len(text), 4 * config.n_embd)
+    fig = lesson06.neuron_figure(acts, text, 95, feature="after newline")
+    assert fig.axes[0].get_title().startswith("Neuron 95 along the text")
+    assert "neuron 95" in lesson06.neuron_view(acts, text, 95, feature="space")
+    box = lesson06.neuron_explorer(model, tokenizer, text, {"L2 n95": (2, 95, "space"), "L0 n3": (0, 3, None)})
+    assert (
+        "Layer 2, neuron 95" in box.children[1].value
+        and "longer than the model&#x27;s context" in box.children[1].value
+    )
+    choice, text_box = box.children[0].children
+    choice.value = "L0 n3"
+    assert "Layer 0, neuron 3" in box.children[1].value

@@ -54,3 +54,20 @@ def test_forward_pass_boxes_of_lessons_00_and_07_explain_bad_prompts(course_mode
     assert "-&gt; 128 tokens" in report and "sum = 1.000" in report  # the last 128 characters, the model's context
     prompt.value = "To be"
     assert "prompt: &#x27;To be&#x27; -&gt; 5 tokens" in shown(box)[0][0]
+
+
+def test_every_view_works_on_a_model_of_another_shape(course_model):
+    """choose_model("yours") may open a model of another shape: 3 layers of 3 heads, 24 wide, 20 characters."""
+    import torch
+
+    from course_lib.model import GPT, GPTConfig
+
+    _, tokenizer = course_model
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=20, n_layer=3, n_head=3, n_embd=24)).eval()
+    report = lesson07.forward_pass_report(model, tokenizer, "ROMEO.\nBut soft, what light", continue_chars=4)
+    assert "-> 20 tokens" in report and "block 2:" in report and "block 3:" not in report  # the last 20 characters
+    for shape in ["(1, 20, 24)", "(20, 24)", "(1, 3, 20, 20)", "(1, 20, 96)", f"(1, 20, {tokenizer.vocab_size})"]:
+        assert shape in report
+    box = lesson07.forward_pass_explorer(model, tokenizer, "To be")
+    assert "-&gt; 5 tokens" in box.children[1].value
