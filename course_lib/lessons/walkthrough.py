@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import io
 import itertools
@@ -159,7 +160,7 @@ class MachineDrawing:
         if not isinstance(walk, Walkthrough):
             raise TypeError(f"walk must be a course_lib.walkthrough.Walkthrough, got {type(walk).__name__}")
         self.walk = walk
-        self.name = f"walk-{next(_DRAWINGS)}"  # a name per drawing in this kernel, the same on every run
+        self.name = _drawing_name(walk)
         groups = _groups(walk)
         columns = max(len(steps) for _, steps in groups)
         self.width = LABEL_W + columns * (CELL_W + GAP) + 10
@@ -257,6 +258,20 @@ class MachineDrawing:
             done = ", ".join(box.format(i) for i in range(current))
             rules.append(f"{done} {{fill:{DONE_FILL}}}")
         return f'<style class="course-walk-highlight">{" ".join(rules)}</style>'
+
+
+def _drawing_name(walk: Walkthrough) -> str:
+    """A name for a drawing, the same on every run: what it draws (the model's sizes, a fingerprint of its
+    weights, the token ids, the choice) and a count of the drawings made in this kernel.
+
+    JupyterLab shows every open notebook in one page, so a highlight style reaches the drawings of other
+    notebooks' kernels too; a count alone ("walk-1") would be the same in each of them. With what is drawn
+    in the name, two kernels' drawings share a name only when they draw the same model on the same text.
+    """
+    config = walk.model.config
+    weights = float(walk.model.tok_emb.weight.detach()[: min(8, config.vocab_size)].double().abs().sum())
+    content = repr((config.to_dict(), round(weights, 3), walk.ids, walk.temperature, walk.seed))
+    return f"walk-{hashlib.sha1(content.encode()).hexdigest()[:8]}-{next(_DRAWINGS)}"
 
 
 def _check_step(walk: Walkthrough, current: int) -> int:

@@ -83,6 +83,13 @@ def test_the_widgets_highlight_colours_the_plain_drawing_as_the_full_drawing_doe
     drawing = view.MachineDrawing(toy_walk)
     other = view.MachineDrawing(toy_walk)
     assert drawing.name != other.name  # two walkthroughs on one page do not colour each other
+    # Nor do two kernels' (JupyterLab shows every open notebook in one page): the name says what is drawn.
+    torch.manual_seed(1)
+    another_model = view.MachineDrawing(walk(GPT(TASK.model_config()).eval(), TASK.tokenizer, TASK.prompt("cabbca")))
+    another_text = view.MachineDrawing(walk(toy_walk.model, TASK.tokenizer, TASK.prompt("abcabc")))
+    digest = drawing.name.rsplit("-", 1)[0]
+    assert other.name.rsplit("-", 1)[0] == digest
+    assert another_model.name.rsplit("-", 1)[0] != digest and another_text.name.rsplit("-", 1)[0] != digest
     css = drawing.highlight_css(5)
     scope = f'.course-walk-machine[data-walk="{drawing.name}"] g.course-walk-part'
     current = re.findall(r'\[data-step="(\d+)"\] > rect.course-walk-box \{fill:' + view.CURRENT_FILL, css)
@@ -202,7 +209,7 @@ def test_the_widget_renders_step_1_at_once_and_its_controls_move_the_step():
     walked = walk(model, TASK.tokenizer, TASK.prompt("cabbca"))
     # The static first render: the drawing, plain, once; the detail of step 1 with the drawing's highlight.
     assert [state for _, _, state in _parts(c["diagram"].value)] == ["todo"] * len(walked.steps)
-    name = re.search(r'data-walk="(walk-\d+)"', c["diagram"].value).group(1)
+    name = re.search(r'data-walk="(walk-[0-9a-f]{8}-\d+)"', c["diagram"].value).group(1)
     assert c["detail"].value.endswith(view.step_detail_html(walked, 0))
     assert f'[data-walk="{name}"] g.course-walk-part[data-step="0"] > rect.course-walk-box' in c["detail"].value
     assert c["back"].disabled and not c["forward"].disabled
