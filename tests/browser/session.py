@@ -144,13 +144,19 @@ class LabSession:
                 )
             time.sleep(0.2)
 
-    def screenshot(self, page, name: str, target=None) -> Path:
-        """Save a PNG of the page (scrolled to ``target`` if given) as ``tests/artifacts/<name>.png``."""
+    def screenshot(self, page, name: str, target=None, *, whole: bool = False) -> Path:
+        """Save a PNG of the page (scrolled to ``target`` if given) as ``tests/artifacts/<name>.png``.
+
+        With ``whole``, the PNG is of ``target`` alone, all of it, even where it is taller than the window.
+        """
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS_DIR / f"{name}.png"
+        if whole and target is not None:
+            target.screenshot(path=str(path))
+            return path
         if target is not None:
             with contextlib.suppress(Exception):
                 target.scroll_into_view_if_needed(timeout=5000)
-        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS_DIR / f"{name}.png"
         page.screenshot(path=str(path))
         return path
 
