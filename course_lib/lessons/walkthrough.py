@@ -585,8 +585,12 @@ def storyboard_html(walk: Walkthrough, columns: int = 4, anchor: str = "walk") -
         output = step.outputs[-1] if step.kind == "qkv" else step.outputs[0]
         picture = _thumbnail(output, walk)
         links = [
-            f'<a href="#{anchor}-step-{number - 1}" rel="prev">← step {number - 1}</a>' if number > 1 else "",
-            f'<a href="#{anchor}-step-{number + 1}" rel="next">step {number + 1} →</a>' if number < n_steps else "",
+            f'<a class="course-walk-prev" href="#{anchor}-step-{number - 1}">← step {number - 1}</a>'
+            if number > 1
+            else "",
+            f'<a class="course-walk-next" href="#{anchor}-step-{number + 1}">step {number + 1} →</a>'
+            if number < n_steps
+            else "",
         ]
         cards.append(
             f'<div class="course-walk-card" id="{anchor}-step-{number}" data-step="{step.index}" '

@@ -180,8 +180,9 @@ def test_the_storyboard_has_one_panel_per_step_in_order(toy_walk):
     assert [int(number) for number, _, _ in cards] == list(range(1, len(toy_walk.steps) + 1))
     # Each frame links to the one before and after it, so the pass can be followed without a script.
     last = len(toy_walk.steps)
-    assert '<a href="#walk-step-2" rel="next">' in story and f'<a href="#walk-step-{last - 1}" rel="prev">' in story
-    assert story.count('rel="next"') == story.count('rel="prev"') == last - 1 and "<script" not in story
+    assert '<a class="course-walk-next" href="#walk-step-2">' in story
+    assert f'<a class="course-walk-prev" href="#walk-step-{last - 1}">' in story
+    assert story.count("course-walk-next") == story.count("course-walk-prev") == last - 1 and "<script" not in story
     assert view.storyboard_html(toy_walk, anchor="toy").count('id="toy-step-') == last
     assert "repeat(3," in story and html_module.escape(f"the model chooses {toy_walk.chosen!r}") in story
     for step in toy_walk.steps:
