@@ -13,9 +13,10 @@ itself (one forward pass with capture), "append and repeat" (the next walk and i
 the storyboard. Everything runs on one torch thread, as the lessons do.
 
 The page adds the comm round trip and the browser's drawing to these times (150 ms is the aim for
-the whole); tests/browser_lessons.py and benchmarks/widget_latency.py measure that once the
-walkthrough is in a lesson. Times depend on what else the machine does, so the load is printed, and
-the median step's CPU time (what the drawing costs when nothing else competes for the core) with it.
+the whole): benchmarks/widget_latency.py measures that for lesson 00's walkthrough (its Step slider),
+and tests/test_browser_walkthrough.py prints every step's time as it checks the step's values. Times
+depend on what else the machine does, so the load is printed, and the median step's CPU time (what
+the drawing costs when nothing else competes for the core) with it.
 """
 
 from __future__ import annotations

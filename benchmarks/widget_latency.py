@@ -10,7 +10,10 @@ moves (tests/browser/lessons.py). Each lesson is opened and run, then each of it
 ``--moves`` times, back and forth (a slider one step right then left, a check box on then off, a text
 box to the new text then back), and each move is timed in the page: from the key press (or the choice,
 or leaving the text box) to the moment the output next to the control shows its final state. A
-training run (lesson 08's Train button) is timed once.
+training run (lesson 08's Train button) is timed once. Lesson 00's walkthrough is timed by its step
+control: the Step slider's arrow key, one step forward then back, each step's drawing highlight and
+detail sent by the kernel (a step not seen before is drawn then; tests/test_browser_walkthrough.py
+times every step of two whole tokens).
 
 The aim is 150 ms, about when a change stops feeling immediate. "median ms" is the time to the final
 output; "first ms" the time to its first change: for lesson 08's Train button, the "training..." note

@@ -10,10 +10,11 @@ The architecture is GPT-2's, in the same order as the lessons tell it::
 Two things make it a teaching model rather than only a training one:
 
 * **Capture.** ``model(idx, capture={})`` fills the dict with every intermediate tensor (embeddings,
-  per-head Q/K/V, attention patterns, MLP activations, the residual stream after each sublayer,
-  logits). The computation is the one used in training; capturing only *records* tensors, and
-  computes the explicit attention pattern for the record (training uses torch's fused
-  ``scaled_dot_product_attention``, which never materialises it). See :data:`CAPTURE_KEYS`.
+  each block's LayerNorm outputs, per-head Q/K/V, attention scores and patterns, MLP activations, the
+  residual stream after each sublayer, logits). The computation is the one used in training; capturing
+  only *records* tensors, and computes the explicit scores and pattern for the record (training uses
+  torch's fused ``scaled_dot_product_attention``, which never materialises them). Without a capture
+  dict nothing is recorded or computed for it. See :data:`CAPTURE_KEYS`.
 * **Counting.** :meth:`GPT.parameter_counts` counts the parameters by component, and
   ``course_lib.sizes.count_parameters`` applies the formula to any configuration (GPT-2 small, GPT-3...).
 
@@ -241,7 +242,10 @@ class CausalSelfAttention(nn.Module):
             record_tensor(capture, f"{prefix}.q", q)
             record_tensor(capture, f"{prefix}.k", k)
             record_tensor(capture, f"{prefix}.v", v)
-            record_tensor(capture, f"{prefix}.pattern", _attention_pattern(q, k, new, past))
+            scores, masked, pattern = _attention_pattern(q, k, new, past)
+            record_tensor(capture, f"{prefix}.scores", scores)
+            record_tensor(capture, f"{prefix}.masked_scores", masked)
+            record_tensor(capture, f"{prefix}.pattern", pattern)
             record_tensor(capture, f"{prefix}.head_out", y)
         y = y.transpose(1, 2).contiguous().view(batch, new, channels)  # heads side by side again
         return self.resid_dropout(self.proj(y))
@@ -259,11 +263,15 @@ def _sdpa_mask(new: int, past: int, like: torch.Tensor) -> torch.Tensor | None:
     return causal_mask(new, past=past, like=like)
 
 
-def _attention_pattern(q: torch.Tensor, k: torch.Tensor, new: int, past: int) -> torch.Tensor:
-    """softmax(Q K^T / sqrt(d_k)) with future positions masked: what SDPA computes without showing it."""
+def _attention_pattern(
+    q: torch.Tensor, k: torch.Tensor, new: int, past: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What SDPA computes without showing it, in its three stages, for the capture: the scaled scores
+    Q K^T / sqrt(d_k), the same with future positions set to -inf, and their softmax (the pattern)."""
     scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])
     allowed = causal_mask(new, past=past, like=q)
-    return scores.masked_fill(~allowed, float("-inf")).softmax(dim=-1)
+    masked = scores.masked_fill(~allowed, float("-inf"))
+    return scores, masked, masked.softmax(dim=-1)
 
 
 class MLP(nn.Module):
@@ -293,11 +301,20 @@ class Block(nn.Module):
         prefix = f"blocks.{layer}"
         return residual_block(
             x,
-            lambda h: self.attn(self.ln1(h), capture, f"{prefix}.attn", kv_cache, layer),
-            lambda h: self.mlp(self.ln2(h), capture, f"{prefix}.mlp"),
+            lambda h: self.attn(
+                self._norm(self.ln1, h, capture, f"{prefix}.ln1"), capture, f"{prefix}.attn", kv_cache, layer
+            ),
+            lambda h: self.mlp(self._norm(self.ln2, h, capture, f"{prefix}.ln2"), capture, f"{prefix}.mlp"),
             capture,
             prefix,
         )
+
+    @staticmethod
+    def _norm(norm: nn.LayerNorm, x: torch.Tensor, capture: dict | None, key: str) -> torch.Tensor:
+        """``norm(x)``, recorded as ``key`` when capturing: what the sublayer after it reads."""
+        out = norm(x)
+        record_tensor(capture, key, out)
+        return out
 
 
 #: What ``forward(..., capture=d)`` puts in ``d`` (B = batch, T = new tokens, S = keys attended to,
@@ -306,13 +323,17 @@ CAPTURE_KEYS = {
     "tok_emb": "(B, T, C) token embedding rows",
     "pos_emb": "(T, C) position embedding rows",
     "embed": "(B, T, C) their sum: the residual stream entering block 0",
+    "blocks.{i}.ln1": "(B, T, C) the first LayerNorm's output: what attention reads",
     "blocks.{i}.attn.q": "(B, H, T, hs) queries, per head",
     "blocks.{i}.attn.k": "(B, H, S, hs) keys, per head",
     "blocks.{i}.attn.v": "(B, H, S, hs) values, per head",
+    "blocks.{i}.attn.scores": "(B, H, T, S) scaled scores Q K^T / sqrt(hs), before the mask",
+    "blocks.{i}.attn.masked_scores": "(B, H, T, S) the scores with future positions set to -inf",
     "blocks.{i}.attn.pattern": "(B, H, T, S) attention pattern: softmax of masked, scaled Q K^T",
     "blocks.{i}.attn.head_out": "(B, H, T, hs) each head's weighted sum of values",
     "blocks.{i}.attn.out": "(B, T, C) attention output after the output projection",
     "blocks.{i}.resid_mid": "(B, T, C) residual stream after adding attention",
+    "blocks.{i}.ln2": "(B, T, C) the second LayerNorm's output: what the MLP reads",
     "blocks.{i}.mlp.pre": "(B, T, 4C) MLP neurons before GELU",
     "blocks.{i}.mlp.post": "(B, T, 4C) MLP neurons after GELU",
     "blocks.{i}.mlp.out": "(B, T, C) MLP output after projecting back down",

@@ -10,17 +10,14 @@ list of :class:`Step` s of that pass, from the token ids to the chosen next toke
     final LayerNorm, unembedding, probabilities, chosen token.
 
 Each step has a one-line equation, the lesson that explains it, and its input and output tensors with
-their shapes. The tensors are the ones the model computed, taken from the capture (``source`` says
-where each comes from). Three kinds are not in the model's capture and are marked so:
+their shapes. The tensors are the ones the model computed, taken from its capture (``source`` says where
+each comes from: ``capture: key``), the blocks' LayerNorm outputs and the attention scores before and
+after the mask included. Only three things are not activations of the model, and are marked so:
 
-* ``hook:`` the LayerNorm outputs inside each block, recorded by forward hooks on the model's own
-  LayerNorm modules during the same pass (so they are what was computed, not a recomputation);
 * ``parameter:`` a weight table (the token embedding, used again as the unembedding);
-* ``derived:`` the scaled scores and the masked scores, from the captured queries and keys with
-  lesson 04's :func:`course_lib.attention.attention_scores` and
-  :func:`course_lib.attention.apply_causal_mask` (the model computes them inside its fused attention
-  and records only the softmax pattern, which they reproduce exactly); the probabilities (a softmax of
-  the last logits) and the chosen token.
+* ``derived:`` the probabilities (a softmax of the last logits, at the walk's temperature: what
+  :mod:`course_lib.sampling` draws from) and the chosen token;
+* the token ids, from the tokenizer.
 
 :meth:`Walkthrough.next` is "append and repeat": the chosen token is appended to the prompt and the
 next token's walk begins. Works for any :class:`course_lib.model.GPT`: the course's model, a learner's
@@ -36,8 +33,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from course_lib.attention import apply_causal_mask, attention_scores
-from course_lib.model import GPT, record_tensor
+from course_lib.model import GPT
 from course_lib.sampling import _check_temperature
 from course_lib.tokenizers import show_piece
 
@@ -91,7 +87,7 @@ AXIS_SYMBOLS = {
 @dataclass(frozen=True)
 class Shown:
     """One tensor a step shows: its name, its values (batch dimension removed), what each axis is, and
-    where it comes from (``capture: key``, ``hook: key``, ``parameter: name`` or ``derived: how``)."""
+    where it comes from (``capture: key``, ``parameter: name``, ``derived: how`` or ``the tokenizer``)."""
 
     name: str
     values: torch.Tensor
@@ -281,22 +277,15 @@ def walk_ids(model: GPT, tokenizer, ids: list[int], *, temperature: float | None
     bad = [i for i in ids if not 0 <= i < config.vocab_size]
     if bad:
         raise ValueError(f"token id {bad[0]} is out of range: this model's ids are 0..{config.vocab_size - 1}")
-    capture, hooked = _capture(model, ids)
-    steps = _steps(model, ids, capture, hooked, temperature, seed + len(ids))
+    capture = _capture(model, ids)
+    steps = _steps(model, ids, capture, temperature, seed + len(ids))
     return Walkthrough(model, tokenizer, ids, steps, capture, temperature, seed)
 
 
 @torch.no_grad()
-def _capture(model: GPT, ids: list[int]) -> tuple[dict, set[str]]:
-    """One forward pass in eval mode: the model's capture, with the blocks' LayerNorm outputs added by
-    forward hooks, and the keys the hooks recorded."""
+def _capture(model: GPT, ids: list[int]) -> dict:
+    """One forward pass in eval mode, with the model's capture of every intermediate tensor."""
     capture: dict = {}
-    hooked: set[str] = set()
-    hooks = []
-    for layer, block in enumerate(model.blocks):
-        for name in ("ln1", "ln2"):
-            key = f"blocks.{layer}.{name}"
-            hooks.append(getattr(block, name).register_forward_hook(_recorder(capture, hooked, key)))
     was_training = model.training
     model.eval()
     try:
@@ -304,17 +293,7 @@ def _capture(model: GPT, ids: list[int]) -> tuple[dict, set[str]]:
         model(torch.tensor([ids], device=device), capture=capture)
     finally:
         model.train(was_training)
-        for hook in hooks:
-            hook.remove()
-    return {key: value.cpu() for key, value in capture.items()}, hooked
-
-
-def _recorder(capture: dict, hooked: set[str], key: str):
-    def hook(module, args, output):
-        record_tensor(capture, key, output)
-        hooked.add(key)
-
-    return hook
+    return {key: value.cpu() for key, value in capture.items()}
 
 
 # --------------------------------------------------------------------------- the steps
@@ -353,9 +332,7 @@ STEP_TEXT = {
 }
 
 
-def _steps(
-    model: GPT, ids: list[int], capture: dict, hooked: set[str], temperature: float | None, seed: int
-) -> list[Step]:
+def _steps(model: GPT, ids: list[int], capture: dict, temperature: float | None, seed: int) -> list[Step]:
     config = model.config
     sizes = {
         "n_head": config.n_head,
@@ -377,7 +354,7 @@ def _steps(
 
     def captured(key: str, name: str, *axes: str, batched: bool = True) -> Shown:
         values = capture[key][0] if batched else capture[key]
-        return Shown(name, values, axes, f"{'hook' if key in hooked else 'capture'}: {key}")
+        return Shown(name, values, axes, f"capture: {key}")
 
     row, heads, square = ("position", "dimension"), ("head", "position", "head dim"), ("head", "position", "key")
     ids_shown = Shown("token ids", torch.tensor(ids), ("position",), "the tokenizer")
@@ -392,8 +369,8 @@ def _steps(
         b = f"blocks.{i}"
         ln1 = captured(f"{b}.ln1", "LN₁(x)", *row)
         q, k, v = (captured(f"{b}.attn.{n}", n.upper(), *heads) for n in ("q", "k", "v"))
-        scores = Shown("scores", attention_scores(q.values, k.values), square, "derived: Q Kᵀ / √hs from Q and K")
-        masked = Shown("masked scores", apply_causal_mask(scores.values), square, "derived: scores, future set to -∞")
+        scores = captured(f"{b}.attn.scores", "scores", *square)
+        masked = captured(f"{b}.attn.masked_scores", "masked scores", *square)
         pattern = captured(f"{b}.attn.pattern", "pattern", *square)
         head_out = captured(f"{b}.attn.head_out", "heads' outputs", *heads)
         attn = captured(f"{b}.attn.out", "attention output", *row)

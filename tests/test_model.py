@@ -140,6 +140,44 @@ def test_attention_pattern_is_causal_softmax_and_reproduces_head_output():
     torch.testing.assert_close(pattern, manual)
 
 
+def test_captured_layer_norms_and_scores_are_what_the_sublayers_read():
+    model = make_model(scale=0.3)
+    capture = {}
+    model(random_ids(SMALL, 1, 8), capture=capture)
+    for i, block in enumerate(model.blocks):
+        stream_in = capture["embed"] if i == 0 else capture[f"blocks.{i - 1}.resid_post"]
+        with torch.no_grad():
+            torch.testing.assert_close(capture[f"blocks.{i}.ln1"], block.ln1(stream_in), rtol=0, atol=0)
+            torch.testing.assert_close(capture[f"blocks.{i}.ln2"], block.ln2(capture[f"blocks.{i}.resid_mid"]))
+            # Q, K and V are the attention's own Linear applied to the recorded LayerNorm output.
+            q = block.attn.qkv(capture[f"blocks.{i}.ln1"])[..., : SMALL.n_embd]
+        torch.testing.assert_close(capture[f"blocks.{i}.attn.q"], q.view(1, 8, 3, 8).transpose(1, 2))
+        q, k = capture[f"blocks.{i}.attn.q"], capture[f"blocks.{i}.attn.k"]
+        scores, masked = capture[f"blocks.{i}.attn.scores"], capture[f"blocks.{i}.attn.masked_scores"]
+        torch.testing.assert_close(scores, q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]))
+        future = torch.ones(8, 8, dtype=torch.bool).triu(1)
+        assert torch.isneginf(masked[..., future]).all() and torch.equal(masked[..., ~future], scores[..., ~future])
+        assert torch.isfinite(scores).all()  # the scores before the mask hold every pair
+        torch.testing.assert_close(masked.softmax(-1), capture[f"blocks.{i}.attn.pattern"], rtol=0, atol=0)
+
+
+def test_without_a_capture_nothing_is_recorded_or_computed_for_it(monkeypatch):
+    import course_lib.model as model_module
+
+    model = make_model(scale=0.3)
+    idx = random_ids(SMALL, 1, 8)
+    calls = []
+    original = model_module._attention_pattern
+    monkeypatch.setattr(model_module, "_attention_pattern", lambda *a: calls.append(1) or original(*a))
+    recorded = []
+    monkeypatch.setattr(model_module, "record_tensor", lambda c, k, t: recorded.append(k) if c is not None else None)
+    plain, _ = model(idx)
+    assert calls == [] and recorded == []
+    captured, _ = model(idx, capture={})
+    assert len(calls) == SMALL.n_layer and "blocks.1.ln2" in recorded
+    torch.testing.assert_close(plain, captured, rtol=0, atol=0)
+
+
 def test_capture_in_training_mode_keeps_gradients_flowing():
     model = make_model()
     model.train()

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import io
 import itertools
 import json
 import math
+import re
 
 import ipywidgets as widgets
 import matplotlib  # the colour maps only
@@ -44,8 +46,10 @@ __all__ = [
     "shape_text",
     "step_detail_html",
     "step_view_html",
+    "Storyboard",
     "storyboard_html",
     "tensor_figure",
+    "walkthrough_storyboard",
     "walkthrough_widget",
 ]
 
@@ -156,7 +160,7 @@ class MachineDrawing:
         if not isinstance(walk, Walkthrough):
             raise TypeError(f"walk must be a course_lib.walkthrough.Walkthrough, got {type(walk).__name__}")
         self.walk = walk
-        self.name = f"walk-{next(_DRAWINGS)}"  # a name per drawing in this kernel, the same on every run
+        self.name = _drawing_name(walk)
         groups = _groups(walk)
         columns = max(len(steps) for _, steps in groups)
         self.width = LABEL_W + columns * (CELL_W + GAP) + 10
@@ -256,6 +260,20 @@ class MachineDrawing:
         return f'<style class="course-walk-highlight">{" ".join(rules)}</style>'
 
 
+def _drawing_name(walk: Walkthrough) -> str:
+    """A name for a drawing, the same on every run: what it draws (the model's sizes, a fingerprint of its
+    weights, the token ids, the choice) and a count of the drawings made in this kernel.
+
+    JupyterLab shows every open notebook in one page, so a highlight style reaches the drawings of other
+    notebooks' kernels too; a count alone ("walk-1") would be the same in each of them. With what is drawn
+    in the name, two kernels' drawings share a name only when they draw the same model on the same text.
+    """
+    config = walk.model.config
+    weights = float(walk.model.tok_emb.weight.detach()[: min(8, config.vocab_size)].double().abs().sum())
+    content = repr((config.to_dict(), round(weights, 3), walk.ids, walk.temperature, walk.seed))
+    return f"walk-{hashlib.sha1(content.encode()).hexdigest()[:8]}-{next(_DRAWINGS)}"
+
+
 def _check_step(walk: Walkthrough, current: int) -> int:
     if not isinstance(walk, Walkthrough):
         raise TypeError(f"walk must be a course_lib.walkthrough.Walkthrough, got {type(walk).__name__}")
@@ -275,19 +293,29 @@ def _lut(cmap: str) -> np.ndarray:
     return matplotlib.colormaps[cmap](np.linspace(0, 1, 256), bytes=True)
 
 
+@functools.cache
+def _palette(cmap: str) -> bytes:
+    """A PNG palette: the colour map in 255 steps (indices 0-254), then the masked grey (index 255)."""
+    steps = matplotlib.colormaps[cmap](np.linspace(0, 1, 255), bytes=True)[:, :3]
+    return bytes(np.vstack([steps, np.array(MASKED[:3], dtype=np.uint8)]).reshape(-1))
+
+
 def _cells_png(matrix: np.ndarray, cmap: str, vmin: float, vmax: float) -> str:
     """``matrix`` coloured by ``cmap`` as a PNG data URL, one pixel per cell; -inf cells grey.
 
     Like :func:`course_lib.show.svg.heatmap`'s cells, but masked (-inf) scores get a colour of their own,
     and the picture is not enlarged: the page stretches it, with ``image-rendering:pixelated`` keeping
-    each cell a sharp rectangle (so cells need not be square, and a big matrix stays a small PNG).
+    each cell a sharp rectangle (so cells need not be square, and a big matrix stays a small PNG). A
+    palette image, one byte per cell (the colour map in 255 steps and the grey), a quarter of RGBA's size.
     """
     masked = ~np.isfinite(matrix)
     scaled = np.clip((np.where(masked, vmin, matrix) - vmin) / (vmax - vmin), 0, 1)
-    colours = _lut(cmap)[np.rint(scaled * 255).astype(np.intp)]
-    colours[masked] = MASKED
+    index = np.rint(scaled * 254).astype(np.uint8)
+    index[masked] = 255
+    image = Image.fromarray(np.ascontiguousarray(index), "P")
+    image.putpalette(_palette(cmap))
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(colours), "RGBA").save(buffer, format="PNG", compress_level=1)
+    image.save(buffer, format="PNG", compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -538,33 +566,78 @@ def step_view_html(walk: Walkthrough, current: int) -> str:
 # --------------------------------------------------------------------------- the storyboard
 
 
-def storyboard_html(walk: Walkthrough, columns: int = 4) -> str:
-    """Every step of the walk as a small panel (title, equation, a thumbnail of its main output and
-    its shape), in order: the walkthrough for a page without a kernel, such as the static site."""
+def storyboard_html(walk: Walkthrough, columns: int = 4, anchor: str = "walk") -> str:
+    """Every step of the walk as a still frame (title, equation, a thumbnail of its main output and its
+    shape, the lesson that explains it), in order: the walkthrough for a page without a kernel, such as
+    the static site or a notebook read without running it.
+
+    Frame ``n`` has the id ``{anchor}-step-{n}`` (counted from 1) and links to the frames before and after
+    it, so a reader can step through the pass with links alone: plain HTML and SVG, no script.
+    """
     if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
         raise ValueError(f"columns must be a positive int, got {columns!r}")
+    if not isinstance(anchor, str) or not re.fullmatch(r"[A-Za-z][\w-]*", anchor):
+        raise ValueError(f"anchor must be a word (letters, digits, '-', '_') that starts with a letter, got {anchor!r}")
+    n_steps = len(walk.steps)
     cards = []
     for step in walk.steps:
+        number = step.index + 1
         output = step.outputs[-1] if step.kind == "qkv" else step.outputs[0]
         picture = _thumbnail(output, walk)
+        links = [
+            f'<a class="course-walk-prev" href="#{anchor}-step-{number - 1}">← step {number - 1}</a>'
+            if number > 1
+            else "",
+            f'<a class="course-walk-next" href="#{anchor}-step-{number + 1}">step {number + 1} →</a>'
+            if number < n_steps
+            else "",
+        ]
         cards.append(
-            f'<div class="course-walk-card" data-step="{step.index}" data-key="{_e(step.key)}" '
-            f'style="border:1px solid #BBB; border-radius:6px; padding:6px; font-size:14px">'
-            f"<div><b>{step.index + 1}. {html.escape(step.title)}</b></div>"
+            f'<div class="course-walk-card" id="{anchor}-step-{number}" data-step="{step.index}" '
+            f'data-key="{_e(step.key)}" style="border:1px solid #BBB; border-radius:6px; padding:6px; font-size:14px">'
+            f"<div><b>{number}. {html.escape(step.title)}</b></div>"
             f'<div style="font-family:monospace; font-size:13px">{html.escape(step.equation)}</div>'
             f"{picture}"
-            f'<div style="color:#333">{html.escape(", ".join(f"{t.name} {shape_text(t.shape)}" for t in step.outputs))}'
-            f" · lesson {step.lesson}</div></div>"
+            f'<div class="course-walk-card-shape" style="color:#333">'
+            f"{html.escape(', '.join(f'{t.name} {shape_text(t.shape)}' for t in step.outputs))}"
+            f" · lesson {html.escape(step.lesson_title)}</div>"
+            f'<div class="course-walk-card-links" style="display:flex; justify-content:space-between">'
+            f"{''.join(links)}</div></div>"
         )
+    config = walk.model.config
     header = (
-        f'<div class="course-walk-story-title" style="font-size:16px; margin:4px 0"><b>Every step of one forward '
-        f"pass</b> on {html.escape(repr(walk.text))}: the model chooses {html.escape(repr(walk.chosen))}</div>"
+        f'<div class="course-walk-story-title" id="{anchor}-steps" style="font-size:16px; margin:4px 0">'
+        f"<b>Every step of one forward pass</b> of a model with {config.n_layer} blocks, {config.n_head} heads and "
+        f"width {config.n_embd}, on {html.escape(repr(walk.text))} ({len(walk.ids)} tokens): {n_steps} steps, and "
+        f"the model chooses {html.escape(repr(walk.chosen))}</div>"
     )
     grid = (
         f'<div class="course-walk-storyboard" style="display:grid; grid-template-columns:repeat({columns}, '
         f'minmax(0, 1fr)); gap:6px">{"".join(cards)}</div>'
     )
-    return header + grid
+    return f'<div class="course-walk-story">{header}{grid}</div>'
+
+
+class Storyboard:
+    """:func:`storyboard_html` of a walk, shown by Jupyter as HTML: the static render of the walkthrough
+    that a saved notebook, and the course site built from it, keep."""
+
+    def __init__(self, walk: Walkthrough, columns: int = 4, anchor: str = "walk"):
+        self.walk = walk
+        self.html = storyboard_html(walk, columns, anchor)
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return f"<storyboard of {len(self.walk.steps)} steps on {self.walk.text!r}>"
+
+
+def walkthrough_storyboard(
+    model, tokenizer, prompt: str, *, temperature: float | None = None, seed: int = 0, columns: int = 4
+) -> Storyboard:
+    """The storyboard of ``model``'s walk on ``prompt``, for a notebook cell to show."""
+    return Storyboard(walk(model, tokenizer, prompt, temperature=temperature, seed=seed), columns)
 
 
 def _thumbnail(shown: Shown, walk: Walkthrough, width: float = 220, height: float = 90) -> str:

@@ -7,7 +7,10 @@
 ``index.html`` listing the lessons in order, and previous/next links on every page. The pages load
 nothing from the internet: nbconvert's CDN scripts (require.js, MathJax, the widget manager) are left
 out, LaTeX is drawn as SVG images by Matplotlib's mathtext, and each widget appears as it was first
-drawn (its controls shown, disabled). Links between notebooks (``04_attention.ipynb#...``) point to
+drawn (its controls shown, disabled). A walkthrough of the model (``course_lib.lessons.walkthrough``)
+cannot step without its kernel: its first render says so and links to the storyboard the lesson saved
+next to it, every step of the pass as a still frame (SVG and HTML), which a reader follows frame by
+frame with links alone. Links between notebooks (``04_attention.ipynb#...``) point to
 the pages instead. ``check`` follows every internal link, anchor and image of a built site and lists
 external links without fetching them; it exits with status 1 if anything internal is broken.
 """
@@ -39,6 +42,9 @@ NOTEBOOK_LINK = re.compile(r"""(href=["'])(?:\./)?(\d\d_[\w-]+)\.ipynb(#[^"']*)?
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 NO_ALT = "A figure (no text description was saved with it)"
+# The walkthrough's drawing of the model, and the title of a storyboard with its id (lessons/walkthrough.py).
+WALKTHROUGH_MARK = 'class="course-walk-machine"'
+STORYBOARD_ANCHOR = re.compile(r'class="course-walk-story-title" id="([A-Za-z][\w-]*-steps)"')
 
 
 @dataclass(frozen=True)
@@ -108,22 +114,40 @@ def static_widgets(nb) -> None:
     that nbconvert does not add the widget manager script (from a CDN) to the page.
     """
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    storyboards = storyboard_anchors(nb)
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             view = output.get("data", {}).get(WIDGET_VIEW)
             if view is None:
                 continue
             model_id = view.get("model_id", "")
-            output["data"] = (
-                {"text/html": _widget_note(_widget_html(model_id, state))}
-                if model_id in state
-                else {"text/plain": output["data"].get("text/plain", "(an interactive widget: run the notebook)")}
-            )
+            if model_id in state:
+                body = _widget_html(model_id, state)
+                walkthrough = WALKTHROUGH_MARK in body and storyboards
+                output["data"] = {"text/html": _widget_note(body, storyboards[0] if walkthrough else None)}
+            else:
+                output["data"] = {
+                    "text/plain": output["data"].get("text/plain", "(an interactive widget: run the notebook)")
+                }
     nb.metadata.pop("widgets", None)
 
 
-def _widget_note(body: str) -> str:
-    note = '<p class="course-widget-note">Interactive in the notebook; shown here as first drawn.</p>'
+def storyboard_anchors(nb) -> list[str]:
+    """The ids of the storyboards saved in ``nb``'s outputs (``walk-steps``...), in order."""
+    anchors = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            markup = output.get("data", {}).get("text/html", "")
+            markup = "".join(markup) if isinstance(markup, list) else markup
+            anchors += STORYBOARD_ANCHOR.findall(markup)
+    return anchors
+
+
+def _widget_note(body: str, storyboard: str | None = None) -> str:
+    text = "Interactive in the notebook; shown here as first drawn."
+    if storyboard:
+        text += f' Every step of this pass, as still frames: <a href="#{storyboard}">the storyboard below</a>.'
+    note = f'<p class="course-widget-note">{text}</p>'
     return f'<div class="course-widget">{note}{body}</div>'
 
 
@@ -290,6 +314,8 @@ CSS = """
 .course-widget img { max-width: 100%; height: auto; }
 .course-widget-control label { display: inline-flex; gap: 0.5em; align-items: center; }
 .course-math-display { text-align: center; margin: 0.6em 0; }
+.course-walk-card, .course-walk-story-title { scroll-margin-top: 1em; }
+.course-walk-card:target { outline: 4px solid #E69F00; }
 """
 
 

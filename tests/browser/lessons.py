@@ -110,13 +110,24 @@ def _plan_steps(values: Values) -> list[str]:
     return [f"training: {values['Steps']} steps of"]
 
 
+def _walkthrough_step(values: Values) -> list[str]:
+    """Lessons 00 and 07: the walkthrough's detail names the step the slider shows."""
+    return [f"Step {values['Step']} of "]
+
+
+WALK = ".course-walk-machine"  # the walkthrough's drawing of the model
 TOY = ".widget-text"  # lesson 04's hand-built head has a one-line "Sentence" box; the model explorer has none
 MODEL = ".widget-dropdown"  # lesson 04's model explorer has the Layer and Head dropdowns
 
 LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "00_start_here.ipynb",
-        (Move("text", "Your prompt", text="ROMEO.\nBut soft", shows=_forward_pass_prompt),),
+        (
+            Move("text", "Your prompt", text="ROMEO.\nBut soft", shows=_forward_pass_prompt),
+            # The walkthrough's step control (tests/test_browser_walkthrough.py checks every step's values
+            # against the model's capture; a fresh copy would draw under another name, so no fresh check).
+            Move("slider", "Step", near=WALK, key="ArrowRight", shows=_walkthrough_step, fresh=False),
+        ),
     ),
     Lesson(
         "01_tokens.ipynb",

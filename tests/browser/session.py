@@ -144,13 +144,28 @@ class LabSession:
                 )
             time.sleep(0.2)
 
-    def screenshot(self, page, name: str, target=None) -> Path:
-        """Save a PNG of the page (scrolled to ``target`` if given) as ``tests/artifacts/<name>.png``."""
+    def screenshot(self, page, name: str, target=None, *, whole: bool = False) -> Path:
+        """Save a PNG of the page (scrolled to ``target`` if given) as ``tests/artifacts/<name>.png``.
+
+        With ``whole``, the PNG is of ``target`` alone, all of it: the window is made tall enough for it
+        for the picture (JupyterLab draws only what its notebook panel shows), then set back.
+        """
+        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS_DIR / f"{name}.png"
+        if whole and target is not None:
+            size = page.viewport_size
+            height = target.evaluate("(el) => el.getBoundingClientRect().height")
+            page.set_viewport_size({"width": size["width"], "height": max(size["height"], int(height) + 400)})
+            try:
+                page.wait_for_timeout(500)  # JupyterLab lays the taller panel out
+                target.scroll_into_view_if_needed(timeout=5000)
+                target.screenshot(path=str(path))
+            finally:
+                page.set_viewport_size(size)
+            return path
         if target is not None:
             with contextlib.suppress(Exception):
                 target.scroll_into_view_if_needed(timeout=5000)
-        ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS_DIR / f"{name}.png"
         page.screenshot(path=str(path))
         return path
 

@@ -95,3 +95,14 @@ def shown_view(cell) -> dict[str, list[str]]:
     ``texts``: the text of each HTML view, whitespace collapsed.
     """
     return cell.evaluate(page_script("shownView"))
+
+
+# --------------------------------------------------------------------------- the walkthrough
+
+
+def walkthrough_state(cell) -> dict:
+    """What the walkthrough in ``cell`` shows: its current step (``index``, ``key``, ``title``,
+    ``equation``), that step's tensor figures (``name``, ``shape``, ``source``, ``last``: the last
+    position's values as written in the figure), the ``status`` line, and the ``fills`` the page paints
+    on the drawing's parts, in step order (the highlight is a style sent with each step)."""
+    return cell.evaluate(page_script("walkthroughState"))

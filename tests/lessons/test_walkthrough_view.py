@@ -83,6 +83,13 @@ def test_the_widgets_highlight_colours_the_plain_drawing_as_the_full_drawing_doe
     drawing = view.MachineDrawing(toy_walk)
     other = view.MachineDrawing(toy_walk)
     assert drawing.name != other.name  # two walkthroughs on one page do not colour each other
+    # Nor do two kernels' (JupyterLab shows every open notebook in one page): the name says what is drawn.
+    torch.manual_seed(1)
+    another_model = view.MachineDrawing(walk(GPT(TASK.model_config()).eval(), TASK.tokenizer, TASK.prompt("cabbca")))
+    another_text = view.MachineDrawing(walk(toy_walk.model, TASK.tokenizer, TASK.prompt("abcabc")))
+    digest = drawing.name.rsplit("-", 1)[0]
+    assert other.name.rsplit("-", 1)[0] == digest
+    assert another_model.name.rsplit("-", 1)[0] != digest and another_text.name.rsplit("-", 1)[0] != digest
     css = drawing.highlight_css(5)
     scope = f'.course-walk-machine[data-walk="{drawing.name}"] g.course-walk-part'
     current = re.findall(r'\[data-step="(\d+)"\] > rect.course-walk-box \{fill:' + view.CURRENT_FILL, css)
@@ -146,7 +153,7 @@ def test_the_detail_writes_out_the_last_positions_numbers(toy_walk):
 def test_masked_scores_are_drawn_grey_and_the_rest_in_the_colour_map():
     matrix = np.array([[0.5, -np.inf], [-1.0, 1.0]])
     url = view._cells_png(matrix, "RdBu_r", -1.0, 1.0)
-    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
     assert pixels.shape == (2, 2, 4)  # one pixel per cell: the page stretches it
     assert tuple(pixels[0, 1]) == view.MASKED
     assert tuple(pixels[1, 0]) == tuple(view._lut("RdBu_r")[0]) and tuple(pixels[1, 1]) == tuple(
@@ -166,13 +173,26 @@ def test_probabilities_are_bars_of_the_likeliest_tokens(toy_walk):
 
 def test_the_storyboard_has_one_panel_per_step_in_order(toy_walk):
     story = view.storyboard_html(toy_walk, columns=3)
-    cards = re.findall(r'<div class="course-walk-card" data-step="(\d+)" data-key="([^"]+)"', story)
-    assert [int(step) for step, _ in cards] == list(range(len(toy_walk.steps)))
+    cards = re.findall(
+        r'<div class="course-walk-card" id="walk-step-(\d+)" data-step="(\d+)" data-key="([^"]+)"', story
+    )
+    assert [int(step) for _, step, _ in cards] == list(range(len(toy_walk.steps)))
+    assert [int(number) for number, _, _ in cards] == list(range(1, len(toy_walk.steps) + 1))
+    # Each frame links to the one before and after it, so the pass can be followed without a script.
+    last = len(toy_walk.steps)
+    assert '<a class="course-walk-next" href="#walk-step-2">' in story
+    assert f'<a class="course-walk-prev" href="#walk-step-{last - 1}">' in story
+    assert story.count("course-walk-next") == story.count("course-walk-prev") == last - 1 and "<script" not in story
+    assert view.storyboard_html(toy_walk, anchor="toy").count('id="toy-step-') == last
     assert "repeat(3," in story and html_module.escape(f"the model chooses {toy_walk.chosen!r}") in story
     for step in toy_walk.steps:
         assert html_module.escape(step.title) in story and html_module.escape(step.equation) in story
     with pytest.raises(ValueError, match="columns must be a positive int"):
         view.storyboard_html(toy_walk, columns=0)
+    with pytest.raises(ValueError, match="anchor must be a word"):
+        view.storyboard_html(toy_walk, anchor="two words")
+    shown = view.Storyboard(toy_walk)
+    assert shown._repr_html_() == view.storyboard_html(toy_walk) and "storyboard of" in repr(shown)
 
 
 def _controls(box):
@@ -190,7 +210,7 @@ def test_the_widget_renders_step_1_at_once_and_its_controls_move_the_step():
     walked = walk(model, TASK.tokenizer, TASK.prompt("cabbca"))
     # The static first render: the drawing, plain, once; the detail of step 1 with the drawing's highlight.
     assert [state for _, _, state in _parts(c["diagram"].value)] == ["todo"] * len(walked.steps)
-    name = re.search(r'data-walk="(walk-\d+)"', c["diagram"].value).group(1)
+    name = re.search(r'data-walk="(walk-[0-9a-f]{8}-\d+)"', c["diagram"].value).group(1)
     assert c["detail"].value.endswith(view.step_detail_html(walked, 0))
     assert f'[data-walk="{name}"] g.course-walk-part[data-step="0"] > rect.course-walk-box' in c["detail"].value
     assert c["back"].disabled and not c["forward"].disabled

@@ -1,5 +1,6 @@
 """The static HTML site: built from the saved lessons (nothing executed), offline, every internal link working."""
 
+import html
 import re
 import shutil
 from html.parser import HTMLParser
@@ -239,3 +240,84 @@ def test_the_link_check_rejects_anything_loaded_from_the_internet(broken_copy):
 def test_the_link_check_needs_a_built_site(tmp_path):
     with pytest.raises(FileNotFoundError, match="no HTML pages"):
         site.check_site(tmp_path)
+
+
+# --------------------------------------------------------------------------- the walkthrough's storyboard
+
+
+def test_lesson_00s_walkthrough_is_a_storyboard_of_every_step_for_the_saved_prompt(built):
+    from course_lib.checkpoints import load_course_model
+    from course_lib.walkthrough import walk
+
+    model, tokenizer = load_course_model()
+    steps = walk(model, tokenizer, "What will be").steps  # the lesson's saved prompt
+    page = read(built / "00_start_here.html")
+    frames = _storyboard_frames(page)  # nbconvert writes the attributes in its own order
+    assert [frame["data-key"] for frame in frames] == [step.key for step in steps]
+    assert [frame["id"] for frame in frames] == [f"walk-step-{n}" for n in range(1, len(steps) + 1)]
+    for step in steps[:: len(steps) // 6]:  # each frame shows its step's title, equation and output shape
+        assert html.escape(f"{step.index + 1}. {step.title}") in page and html.escape(step.equation) in page
+    assert "What will be" in page and page.count('class="course-walk-next"') == len(steps) - 1
+    # The widget's first render says it cannot step here, and links to the storyboard.
+    assert '<a href="#walk-steps">the storyboard below</a>' in page and 'id="walk-steps"' in page
+    story = page[page.index('class="course-walk-story"') :]
+    assert "<script" not in story[: story.index("</main>") if "</main>" in story else None]
+
+
+def test_a_walkthrough_widget_links_to_its_storyboard_only_when_one_is_saved():
+    import torch
+
+    from course_lib.lessons.walkthrough import storyboard_html
+    from course_lib.model import GPT
+    from course_lib.toy_sort import SortTask
+    from course_lib.walkthrough import walk
+
+    task = SortTask()
+    torch.manual_seed(0)
+    walked = walk(GPT(task.model_config(n_layer=1)).eval(), task.tokenizer, task.prompt("cabbca"))
+    widget_html = '<div class="course-walk-machine" data-walk="walk-1"><svg></svg></div>'
+    state = {
+        "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_drawing"]}},
+        "drawing": {"model_name": "HTMLModel", "state": {"value": widget_html}},
+    }
+
+    def notebook(with_storyboard: bool):
+        cells = [nbformat.v4.new_code_cell("w", outputs=[_widget_output("box")])]
+        if with_storyboard:
+            board = nbformat.v4.new_output("display_data", data={"text/html": storyboard_html(walked, anchor="toy")})
+            cells.append(nbformat.v4.new_code_cell("s", outputs=[board]))
+        nb = nbformat.v4.new_notebook(cells=cells)
+        nb.metadata["widgets"] = {site.WIDGET_STATE: {"state": state}}
+        return nb
+
+    nb = notebook(True)
+    assert site.storyboard_anchors(nb) == ["toy-steps"]
+    site.static_widgets(nb)
+    assert '<a href="#toy-steps">the storyboard below</a>' in nb.cells[0].outputs[0]["data"]["text/html"]
+    nb = notebook(False)
+    site.static_widgets(nb)
+    shown = nb.cells[0].outputs[0]["data"]["text/html"]
+    assert "course-walk-machine" in shown and "storyboard" not in shown
+
+
+def _storyboard_frames(page: str) -> list[dict]:
+    """The attributes of every storyboard frame (``div.course-walk-card``) of a page, in order."""
+
+    class Frames(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found = []
+
+        def handle_starttag(self, tag, attrs):
+            attributes = dict(attrs)
+            if tag == "div" and attributes.get("class") == "course-walk-card":
+                self.found.append(attributes)
+
+    parser = Frames()
+    parser.feed(page)
+    return parser.found
+
+
+def _widget_output(model_id: str):
+    view = {"model_id": model_id, "version_major": 2, "version_minor": 0}
+    return nbformat.v4.new_output("display_data", data={site.WIDGET_VIEW: view, "text/plain": "VBox()"})
