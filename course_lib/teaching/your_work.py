@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 OFF = "off"
+LOADED_PREFIX = "your_work_"  # the module name of a kept file use() loaded: your_work_mlp for my_work/mlp.py
 MODEL_FOLDER = "model"  # my_work/model/: the checkpoint lesson 08 keeps
 _CONSTANTS = (bool, int, float, complex, str, bytes, type(None))
 
@@ -122,6 +123,7 @@ def source_of(fn: Callable) -> str:
     imports: list[str] = []
     constants: list[str] = []
     functions: list[str] = []
+    aliases: list[str] = []
     seen: set[str] = set()
 
     def visit(f: types.FunctionType) -> None:
@@ -138,8 +140,10 @@ def source_of(fn: Callable) -> str:
             if name not in f.__globals__:
                 continue  # a builtin such as len or range
             value = f.__globals__[name]
-            if inspect.isfunction(value) and value.__module__ == f.__module__:
-                visit(value)  # another function of yours, written next to this one
+            if inspect.isfunction(value) and (value.__module__ == f.__module__ or _kept_module(value)):
+                visit(value)  # another function of yours: written next to this one, or one you kept before
+                if name != value.__name__:  # e.g. `mlp` in the notebook is your kept `my_mlp`
+                    aliases.append(f"{name} = {value.__name__}")
             elif (line := _import_line(name, value)) is not None:
                 if line not in imports:
                     imports.append(line)
@@ -153,7 +157,12 @@ def source_of(fn: Callable) -> str:
         functions.append(source.rstrip() + "\n")
 
     visit(fn)
-    parts = ["\n".join(imports), "\n".join(dict.fromkeys(constants)), "\n\n".join(functions)]
+    parts = [
+        "\n".join(imports),
+        "\n".join(dict.fromkeys(constants)),
+        "\n\n".join(functions),
+        "\n".join(dict.fromkeys(aliases)),
+    ]
     return "\n\n\n".join(p for p in parts if p) + "\n"
 
 
@@ -191,8 +200,13 @@ def keep_if_passed(result, name: str, fn: Callable, *, lesson: str, used_in: str
     return result
 
 
+def _kept_module(fn: Callable) -> bool:
+    """Whether ``fn`` comes from a file of ``my_work/`` that :func:`use` loaded (its source is there to copy)."""
+    return getattr(fn, "__module__", "").startswith(LOADED_PREFIX)
+
+
 def _load(path: Path, name: str) -> Callable:
-    spec = importlib.util.spec_from_file_location(f"your_work_{name}", path)
+    spec = importlib.util.spec_from_file_location(f"{LOADED_PREFIX}{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     fn = getattr(module, name)

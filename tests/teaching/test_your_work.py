@@ -217,3 +217,22 @@ def test_keep_if_passed_keeps_only_a_passing_answer(learner, work, capsys):
     your_work.keep_if_passed(passed, "with_array", learner.uses_array, lesson="05", used_in="lesson 07")
     assert "Not kept for lesson 07: uses_array reads `ARRAY`" in capsys.readouterr().out
     assert not (work / "with_array.py").exists()
+
+
+def test_a_function_calling_a_kept_piece_is_kept_with_it(learner, work, tmp_path, monkeypatch):
+    """Lesson 07's gpt_forward calls the mlp lesson 06 kept: keeping gpt_forward copies that mlp along."""
+    your_work.keep("softmax", learner.my_softmax, lesson="05")
+    kept_softmax = your_work.use("softmax", reference_softmax, lesson="05", check=passes)
+    path = tmp_path / "later_lesson.py"
+    path.write_text("def sharpened(x):\n    return softmax(2 * x)\n")
+    spec = importlib.util.spec_from_file_location("later_lesson", path)
+    later = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "later_lesson", later)
+    spec.loader.exec_module(later)
+    later.softmax = kept_softmax  # what `softmax = your_work.use("softmax", ...)` does in the notebook
+    text = your_work.source_of(later.sharpened)
+    assert "def my_softmax" in text and "def shift" in text and "softmax = my_softmax" in text
+    namespace: dict = {}
+    exec(compile(text, "<kept>", "exec"), namespace)
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(namespace["sharpened"](x), reference_softmax(2 * x))
