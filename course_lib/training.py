@@ -431,6 +431,7 @@ def loop_inputs(model: GPT, train_data: torch.Tensor, val_data: torch.Tensor, co
     """
     block_size = model.config.block_size
     _require_corpus("train_data", train_data, block_size)
+    _require_corpus("val_data", val_data, block_size)
     model.train()
     torch.manual_seed(config.seed)  # dropout masks
     batch_generator = torch.Generator().manual_seed(config.seed)
@@ -448,8 +449,9 @@ def evaluation_steps(config: TrainConfig) -> list[int]:
 
 
 def history_from_log(log: dict, config: TrainConfig) -> list[dict]:
-    """A loop's log as :attr:`TrainResult.history`: at each evaluation, the step, the mean training loss since
-    the last one, and the validation loss (what :func:`loss_trend` and the loss-curve figures read)."""
+    """A loop's log as :attr:`TrainResult.history`: at each evaluation, the step, the mean training loss of the
+    last ``eval_interval`` steps (as :func:`train` records it) and the validation loss (what :func:`loss_trend`
+    and the loss-curve figures read). A log of the wrong length, or with a NaN, is refused, saying why."""
     if not isinstance(log, dict) or not {"losses", "val_losses"} <= log.keys():
         raise ValueError(f"log must be a dict with 'losses' and 'val_losses', got {type(log).__name__}")
     losses, val_losses = [float(v) for v in log["losses"]], [float(v) for v in log["val_losses"]]

@@ -362,6 +362,8 @@ def test_loop_inputs_are_trains_batches_and_optimizer():
     assert [g["weight_decay"] for g in optimizer.param_groups] == [config.weight_decay, 0.0]
     with pytest.raises(ValueError, match="train_data must be a 1-D tensor longer than block_size=16"):
         loop_inputs(small_model(), DATA[:10], DATA, config)
+    with pytest.raises(ValueError, match="val_data must be a 1-D tensor longer than block_size=16"):
+        loop_inputs(small_model(), DATA, DATA[:16], config)
 
 
 @pytest.mark.parametrize(
