@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from course_lib import seed_everything
+from course_lib.data import shown_path
 from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate_text
 from course_lib.show import svg
@@ -224,7 +225,7 @@ def keep_your_model(model: GPT, tokenizer: Any, run: TrainResult, config: TrainC
         )
     else:
         print(
-            f"Kept your model in {folder} (model.safetensors, config.json, train_log.json): "
+            f"Kept your model in {shown_path(folder)} (model.safetensors, config.json, train_log.json): "
             'lessons 04 to 07 open it with your_work.choose_model("yours").'
         )
     return folder
