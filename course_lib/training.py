@@ -45,13 +45,17 @@ __all__ = [
     "encode_corpus",
     "estimate_loss",
     "evaluate_split",
+    "evaluation_steps",
     "get_batch",
+    "history_from_log",
     "lesson_threads",
     "known_word_share",
     "longest_copied_piece",
+    "loop_inputs",
     "loss_trend",
     "lr_at",
     "pick_device",
+    "run_loop",
     "seed_everything",
     "train",
     "use_cores",
@@ -409,6 +413,82 @@ def _evaluate(model, val_batches, device, use_autocast, result: TrainResult, con
     }
     result.history.append(record)
     return record
+
+
+# --------------------------------------------------------------------------- a loop written elsewhere
+#
+# Lesson 08's learner writes the loop itself: ``loop(model, optimizer, get_batch, val_batches, config, lr_at)``
+# returns ``{"losses": [the training loss of every step], "val_losses": [the validation loss of every
+# evaluation]}``. Given what :func:`train` gives its own loop (the same optimizer, batches, validation
+# batches and seeds), a right loop makes exactly train()'s run: that is how its checker tells.
+
+
+def loop_inputs(model: GPT, train_data: torch.Tensor, val_data: torch.Tensor, config: TrainConfig):
+    """``(optimizer, get_batch, val_batches)`` as :func:`train` makes them, for a loop written elsewhere.
+
+    ``get_batch()`` returns the next training batch (x, y) of train()'s seeded stream; ``val_batches`` are
+    train()'s fixed validation batches. Seeds dropout as train() does, so call it just before the loop.
+    """
+    block_size = model.config.block_size
+    _require_corpus("train_data", train_data, block_size)
+    _require_corpus("val_data", val_data, block_size)
+    model.train()
+    torch.manual_seed(config.seed)  # dropout masks
+    batch_generator = torch.Generator().manual_seed(config.seed)
+    val_batches = _fixed_batches(val_data, config.eval_batches, config.eval_batch_size, block_size, config.seed + 1)
+
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+        return get_batch(train_data, config.batch_size, block_size, batch_generator)
+
+    return _optimizer(model, config), next_batch, val_batches
+
+
+def evaluation_steps(config: TrainConfig) -> list[int]:
+    """The steps (counted from 1) after which :func:`train` measures the validation loss."""
+    return [i for i in range(1, config.max_iters + 1) if i % config.eval_interval == 0 or i == config.max_iters]
+
+
+def history_from_log(log: dict, config: TrainConfig) -> list[dict]:
+    """A loop's log as :attr:`TrainResult.history`: at each evaluation, the step, the mean training loss of the
+    last ``eval_interval`` steps (as :func:`train` records it) and the validation loss (what :func:`loss_trend`
+    and the loss-curve figures read). A log of the wrong length, or with a NaN, is refused, saying why."""
+    if not isinstance(log, dict) or not {"losses", "val_losses"} <= log.keys():
+        raise ValueError(f"log must be a dict with 'losses' and 'val_losses', got {type(log).__name__}")
+    losses, val_losses = [float(v) for v in log["losses"]], [float(v) for v in log["val_losses"]]
+    steps = evaluation_steps(config)
+    if len(losses) != config.max_iters or len(val_losses) != len(steps):
+        raise ValueError(
+            f"log must hold {config.max_iters} training losses (one per step) and {len(steps)} validation losses "
+            f"(after steps {steps}), got {len(losses)} and {len(val_losses)}"
+        )
+    if not all(math.isfinite(v) for v in losses + val_losses):
+        raise ValueError("log holds a loss that is NaN or infinite: the run diverged (try a lower learning rate)")
+    return [
+        {"iter": step, "train_loss": float(np.mean(losses[max(0, step - config.eval_interval) : step])), "val_loss": v}
+        for step, v in zip(steps, val_losses, strict=True)
+    ]
+
+
+def run_loop(loop: Callable, model: GPT, train_data: torch.Tensor, val_data: torch.Tensor, config: TrainConfig):
+    """Train ``model`` in place with ``loop`` (see above), given what :func:`train` would use; a :class:`TrainResult`.
+
+    The run is on the CPU, whatever ``config.device`` says: the learner's loop moves no tensors.
+    """
+    model.to("cpu")
+    optimizer, next_batch, val_batches = loop_inputs(model, train_data, val_data, config)
+    start = time.perf_counter()
+    log = loop(model, optimizer, next_batch, val_batches, config, lr_at)
+    seconds = time.perf_counter() - start
+    history = history_from_log(log, config)
+    for record in history:
+        record["tokens"] = record["iter"] * config.batch_size * model.config.block_size
+    return TrainResult(
+        history=history,
+        losses=[float(v) for v in log["losses"]],
+        iterations=config.max_iters,
+        seconds=seconds,
+        tokens=config.max_iters * config.batch_size * model.config.block_size,
+    )
 
 
 # --------------------------------------------------------------------------- what a run shows, on any CPU

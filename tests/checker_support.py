@@ -42,13 +42,17 @@ def quietly(checker: Callable, answer) -> CheckResult:
 
 
 def function_checkers(module) -> set[str]:
-    """The names of a lesson module's checkers that take the learner's function (their argument is ``learner``)."""
+    """The names of a lesson module's checkers that take the learner's function (their argument is ``learner``;
+    a checker that ``your_work.use`` re-runs also takes the keyword ``quiet``)."""
+
+    def takes_a_function(fn) -> bool:
+        params = list(inspect.signature(fn).parameters.values())
+        return bool(params) and params[0].name == "learner" and all(p.kind is p.KEYWORD_ONLY for p in params[1:])
+
     return {
         name
         for name, value in vars(module).items()
-        if inspect.isfunction(value)
-        and value.__module__ == module.__name__
-        and list(inspect.signature(value).parameters) == ["learner"]
+        if inspect.isfunction(value) and value.__module__ == module.__name__ and takes_a_function(value)
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 import torch
 from bad_input_support import Bad, assert_refused, table
 
+from course_lib.checks.lesson08 import reference
 from course_lib.data import load_text
 from course_lib.model import GPT, GPTConfig
 from course_lib.tokenizers import CharTokenizer
@@ -18,11 +19,15 @@ from course_lib.training import (
     encode_corpus,
     estimate_loss,
     evaluate_split,
+    evaluation_steps,
     get_batch,
+    history_from_log,
     known_word_share,
     longest_copied_piece,
+    loop_inputs,
     loss_trend,
     lr_at,
+    run_loop,
     seed_everything,
     train,
     words_of,
@@ -321,3 +326,67 @@ def test_longest_copied_piece_finds_the_longest_stretch():
 def test_longest_copied_piece_refuses_what_is_not_text():
     with pytest.raises(TypeError, match="source must be a str, got bytes"):
         longest_copied_piece("the cat", b"the cat")
+
+
+# --------------------------------------------------------------------------- a loop written elsewhere (lesson 08)
+
+
+def test_evaluation_steps_are_every_interval_and_the_last():
+    assert evaluation_steps(fast_config()) == [20, 40, 60]
+    assert evaluation_steps(fast_config(max_iters=50)) == [20, 40, 50]
+    assert evaluation_steps(fast_config(max_iters=7, eval_interval=10, warmup_iters=1)) == [7]
+
+
+def test_run_loop_with_the_courses_loop_makes_trains_run():
+    # Given what train() gives its own loop (loop_inputs), the course's lesson-08 loop is train(), step for step.
+    config = fast_config(max_iters=25, eval_interval=10, grad_clip=0.3)
+    expected = train(small_model(), DATA, DATA, config, progress=False)
+    model = small_model()
+    result = run_loop(reference("train_loop"), model, DATA, DATA, config)
+    assert result.losses == pytest.approx(expected.losses, rel=1e-6)
+    assert [r["iter"] for r in result.history] == [10, 20, 25]
+    for got, want in zip(result.history, expected.history, strict=True):
+        assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-6)
+        assert got["val_loss"] == pytest.approx(want["val_loss"], rel=1e-6)
+    assert result.iterations == 25 and result.tokens == expected.tokens and result.seconds > 0
+    assert model.training
+
+
+def test_loop_inputs_are_trains_batches_and_optimizer():
+    config = fast_config(seed=3)
+    optimizer, next_batch, val_batches = loop_inputs(small_model(), DATA, DATA, config)
+    again = loop_inputs(small_model(), DATA, DATA, config)
+    first = next_batch()
+    assert torch.equal(first[0], again[1]()[0]) and not torch.equal(first[0], next_batch()[0])  # one seeded stream
+    assert len(val_batches) == config.eval_batches and val_batches[0][0].shape == (config.eval_batch_size, 16)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [config.weight_decay, 0.0]
+    with pytest.raises(ValueError, match="train_data must be a 1-D tensor longer than block_size=16"):
+        loop_inputs(small_model(), DATA[:10], DATA, config)
+    with pytest.raises(ValueError, match="val_data must be a 1-D tensor longer than block_size=16"):
+        loop_inputs(small_model(), DATA, DATA[:16], config)
+
+
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        ([1.0, 2.0], "log must be a dict with 'losses' and 'val_losses', got list"),
+        ({"losses": [1.0] * 60}, "log must be a dict with 'losses' and 'val_losses', got dict"),
+        ({"losses": [1.0] * 59, "val_losses": [1.0] * 3}, r"60 training losses .* got 59 and 3"),
+        ({"losses": [1.0] * 60, "val_losses": [1.0] * 2}, r"3 validation losses \(after steps \[20, 40, 60\]\)"),
+        ({"losses": [1.0] * 59 + [math.nan], "val_losses": [1.0] * 3}, "NaN or infinite: the run diverged"),
+    ],
+)
+def test_history_from_log_refuses_a_log_that_is_not_the_runs(log, message):
+    with pytest.raises(ValueError, match=message):
+        history_from_log(log, fast_config())
+
+
+def test_history_from_log_averages_the_training_losses_since_the_last_evaluation():
+    log = {"losses": list(range(60)), "val_losses": [3.0, 2.0, 1.0]}
+    history = history_from_log(log, fast_config())
+    assert history == [
+        {"iter": 20, "train_loss": 9.5, "val_loss": 3.0},
+        {"iter": 40, "train_loss": 29.5, "val_loss": 2.0},
+        {"iter": 60, "train_loss": 49.5, "val_loss": 1.0},
+    ]
+    assert loss_trend(history) == "falling"

@@ -1,9 +1,12 @@
-"""Lesson 08's views: a training playground (pick a size, train, see the curves) and live loss curves."""
+"""Lesson 08's views: a training playground (pick a size, train, see the curves), live loss curves, and keeping
+the model the learner trained for lessons 04 to 07."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import ipywidgets
@@ -11,12 +14,14 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 
 from course_lib import seed_everything
+from course_lib.data import shown_path
 from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate_text
 from course_lib.show import svg
 from course_lib.show import widgets as show
 from course_lib.sizes import count_parameters
-from course_lib.training import TrainConfig, train
+from course_lib.teaching import your_work
+from course_lib.training import TrainConfig, TrainResult, train
 
 _log = logging.getLogger(__name__)
 
@@ -195,3 +200,32 @@ class LiveLossPlot:
             self.handle = display(self.fig, display_id=True)
         else:
             self.handle.update(self.fig)
+
+
+def keep_your_model(model: GPT, tokenizer: Any, run: TrainResult, config: TrainConfig) -> Path | None:
+    """Keep the model trained in lesson 08 as ``my_work/model/`` with its log, and say so (or why not).
+
+    The log holds the training settings, the evaluations and the time, as the course model's does.
+    Lessons 04 to 07 open the kept model with ``your_work.choose_model("yours")``.
+    """
+    log = {
+        "lesson": "08",
+        "training": asdict(config),
+        "history": run.history,
+        "iterations": run.iterations,
+        "tokens": run.tokens,
+        "train_seconds": run.seconds,
+        "final": {"val_loss": run.val_loss},
+    }
+    folder = your_work.keep_model(model, tokenizer, train_log=log)
+    if folder is None:
+        print(
+            "Your model is not kept here: COURSE_WORK_DIR=off keeps nothing (the course's saved outputs are made "
+            "that way). In your own run it is saved in my_work/model/."
+        )
+    else:
+        print(
+            f"Kept your model in {shown_path(folder)} (model.safetensors, config.json, train_log.json): "
+            'lessons 04 to 07 open it with your_work.choose_model("yours").'
+        )
+    return folder

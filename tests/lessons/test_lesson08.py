@@ -1,11 +1,18 @@
 """Lesson 08's views (course_lib.lessons.lesson08): what its widgets and figures show."""
 
+import json
 import math
 
 import pytest
 import torch
 
+from course_lib import training
+from course_lib.checks import lesson08 as check
+from course_lib.data import load_text
 from course_lib.lessons import lesson08
+from course_lib.model import GPT, GPTConfig
+from course_lib.teaching import your_work
+from course_lib.tokenizers import CharTokenizer
 
 
 def test_training_plan_counts_parameters():
@@ -91,3 +98,63 @@ def test_training_result_html_empty_and_drawn():
     assert "press Train" in lesson08.training_result_html([])
     drawn = lesson08.training_result_html(HISTORY)
     assert "2 lines: training (from 4.2 to 1.5), validation (from 4.25 to 1.75)" in drawn
+
+
+def _lesson_data():
+    """A little of the lesson's text, encoded as the lesson does (its vocabulary is every character of it)."""
+    train_text, val_text = load_text("train")[:60_000], load_text("val")[:6_000]
+    tokenizer = CharTokenizer.from_text(train_text + val_text)
+    return tokenizer, training.encode_corpus(tokenizer, train_text), training.encode_corpus(tokenizer, val_text)
+
+
+def _lesson_run(tokenizer, train_data, val_data):
+    """Lesson 08's code path, smaller: the loop in use, a fresh seeded GPT, run_loop, then keep_your_model."""
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=32, n_layer=1, n_head=2, n_embd=32)
+    train_config = training.TrainConfig(
+        batch_size=16,
+        max_iters=80,
+        learning_rate=1e-2,
+        warmup_iters=10,
+        eval_interval=40,
+        eval_batches=2,
+        eval_batch_size=16,
+        seed=0,
+        device="cpu",
+    )
+    loop = your_work.use("train_loop", check.reference("train_loop"), lesson="08", check=check.train_loop)
+    training.seed_everything(0)
+    model = GPT(config)
+    run = training.run_loop(loop, model, train_data, val_data, train_config)
+    return model, run, train_config, lesson08.keep_your_model(model, tokenizer, run, train_config)
+
+
+def test_the_model_lesson_08_keeps_opens_in_lessons_04_to_07(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_WORK_DIR", str(tmp_path))
+    tokenizer, train_data, val_data = _lesson_data()
+    trained, run, train_config, folder = _lesson_run(tokenizer, train_data, val_data)
+    printed = capsys.readouterr().out
+    assert "Using the course's train_loop" in printed  # nothing kept yet: the course's loop, and it says so
+    assert folder == tmp_path / "model" and f"Kept your model in {folder}" in printed
+    assert 'choose_model("yours")' in printed
+
+    model, opened_tokenizer = your_work.choose_model("yours")
+    assert "Using your model from lesson 08" in capsys.readouterr().out
+    assert opened_tokenizer.vocab_size == tokenizer.vocab_size and model.config == trained.config
+    val_loss = training.evaluate_split(model, val_data)
+    training.seed_everything(0)
+    untrained_loss = training.evaluate_split(GPT(model.config), val_data)
+    assert math.isfinite(val_loss) and val_loss < untrained_loss - 0.5
+    assert val_loss == pytest.approx(training.evaluate_split(trained, val_data), rel=1e-5)  # the same weights
+
+    log = json.loads((folder / "train_log.json").read_text())
+    assert log["lesson"] == "08" and log["iterations"] == 80 and log["training"]["max_iters"] == 80
+    assert [r["iter"] for r in log["history"]] == [40, 80] and log["final"]["val_loss"] == run.val_loss
+
+
+def test_keep_your_model_says_why_nothing_is_kept_when_keeping_is_off(tiny, monkeypatch, capsys):
+    monkeypatch.setenv("COURSE_WORK_DIR", "off")
+    model, tokenizer = tiny
+    run = training.TrainResult(history=[{"iter": 1, "train_loss": 3.0, "val_loss": 3.1}], iterations=1)
+    config = training.TrainConfig(max_iters=1, warmup_iters=0, device="cpu")
+    assert lesson08.keep_your_model(model, tokenizer, run, config) is None
+    assert "Your model is not kept here: COURSE_WORK_DIR=off keeps nothing" in capsys.readouterr().out
