@@ -316,7 +316,7 @@ _TRANSPOSE_HINT = (
 )
 
 
-def mlp(learner, quiet: bool = False) -> CheckResult:
+def mlp(learner, *, quiet: bool = False) -> CheckResult:
     """``mlp(x, w_up, b_up, w_down, b_down)`` in torch: ``GELU_tanh(x W_up^T + b_up) W_down^T + b_down``.
 
     Checked on the course model's trained weights (layers 0 and 3) and on random MLPs of other widths.

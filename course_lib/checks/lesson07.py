@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from course_lib import attention as A
-from course_lib import gpt_functional, sampling
+from course_lib import gpt_functional
 from course_lib.checkpoints import load_course_model
 from course_lib.checks import (
     Case,
@@ -46,10 +46,7 @@ __all__ = [
     "gpt_forward",
     "gpt_forward_cached",
     "layer_norm",
-    "multi_head_attention",
     "reference",
-    "top_k_filter",
-    "top_p_filter",
 ]
 
 PROMPTS = {
@@ -166,7 +163,7 @@ def _fresh_embed(rng: np.random.Generator) -> Case:
                        int(rng.integers(2, 7)))  # fmt: skip
 
 
-def embed(learner, quiet: bool = False) -> CheckResult:
+def embed(learner, *, quiet: bool = False) -> CheckResult:
     """``embed(idx, tok_emb, pos_emb)``: idx (B, T) -> (B, T, C), each token's row plus its position's row."""
     result = check_function(
         "embed", learner, _embed_reference, _embed_cases(), EMBED_MISTAKES, fresh=_fresh_embed, quiet=True
@@ -240,7 +237,7 @@ def _fresh_layer_norm(rng: np.random.Generator) -> Case:
     return Case((x, _tensor(rng, width), _tensor(rng, width)))
 
 
-def layer_norm(learner, quiet: bool = False) -> CheckResult:
+def layer_norm(learner, *, quiet: bool = False) -> CheckResult:
     """``layer_norm(x, weight, bias)`` in torch: each position's vector to mean 0 and variance 1 (eps 1e-5),
     then ``* weight + bias``."""
     result = check_function(
@@ -358,101 +355,6 @@ def capture_shapes(learner) -> CheckResult:
     )
 
 
-# --------------------------------------------------------------------------- the pieces of earlier lessons
-
-
-def _attention_case(weights, layer: int, x: torch.Tensor, n_head: int, label: str) -> Case:
-    return Case((x, *[weights[k] for k in ("w_q", "w_k", "w_v", "w_o")], n_head),
-                {k: weights[k] for k in ("b_q", "b_k", "b_v", "b_o")}, label=label)  # fmt: skip
-
-
-def _attention_cases() -> list[Case]:
-    rng = np.random.default_rng(40)
-    model, _, weights = _course()
-    cases = []
-    for layer, batch, t in ((0, 1, 6), (3, 2, 4)):
-        w = gpt_functional.attention_weights(weights, layer)
-        x = _tensor(rng, batch, t, model.config.n_embd)
-        cases.append(
-            _attention_case(w, layer, x, model.config.n_head, f"the course model's layer {layer}, x {(batch, t, 128)}")
-        )
-    return cases + [_fresh_attention(rng)]
-
-
-def _fresh_attention(rng: np.random.Generator) -> Case:
-    config, weights = _random_gpt(rng)
-    x = _tensor(rng, int(rng.integers(1, 3)), int(rng.integers(1, 7)), config.n_embd)
-    w = gpt_functional.attention_weights(weights, 0)
-    return _attention_case(w, 0, x, config.n_head, f"random weights, {config.n_head} heads, x {tuple(x.shape)}")
-
-
-def _attention_reference(x, w_q, w_k, w_v, w_o, n_heads, **biases):
-    return A.multi_head_attention(x, w_q, w_k, w_v, w_o, n_heads, **biases)
-
-
-ATTENTION_MISTAKES = [
-    Mistake(
-        lambda *a, **b: A.multi_head_attention(*a, **b, causal=False),
-        "apply the causal mask: no position may look at a later one",
-    ),
-    Mistake(
-        lambda *a, **b: A.multi_head_attention(*a, **b, scale=False),
-        "divide the scores by sqrt(head size) before the softmax",
-    ),
-]
-
-
-def multi_head_attention(learner, quiet: bool = False) -> CheckResult:
-    """A candidate for lesson 04's ``multi_head_attention(x, w_q, w_k, w_v, w_o, n_heads, *, b_q, ..., b_o)``,
-    on the course model's trained weights: the check lesson 07 runs before it uses yours."""
-    result = check_function(
-        "multi_head_attention",
-        learner,
-        _attention_reference,
-        _attention_cases(),
-        ATTENTION_MISTAKES,
-        fresh=_fresh_attention,
-        compare=_close_float32,
-        quiet=True,
-    )
-    return _finish(result, quiet)
-
-
-def _filter_cases(argument: str) -> list[Case]:
-    ties = torch.tensor([[2.0, 1.0, 2.0, 0.5, 1.0, -1.0]])
-    model_row = sampling.next_token_logits(_course()[0], [49, 63, 56, 75]).unsqueeze(0)  # after "What"
-    if argument == "k":
-        values = [(ties, 2), (ties, 3), (ties, 10), (model_row, 5), (model_row, 1)]
-    else:
-        values = [(ties, 0.5), (ties, 0.999), (ties, 1e-6), (model_row, 0.9), (model_row, 1.0)]
-    return [Case((row, v), label=f"{argument} = {v} on logits of shape {tuple(row.shape)}") for row, v in values]
-
-
-def _fresh_filter(argument: str):
-    def fresh(rng: np.random.Generator) -> Case:
-        row = _tensor(rng, int(rng.integers(1, 3)), int(rng.integers(2, 20)), scale=2.0)
-        value = int(rng.integers(1, 25)) if argument == "k" else float(rng.uniform(0.05, 1.0))
-        return Case((row, value), label=f"{argument} = {value} on logits of shape {tuple(row.shape)}")
-
-    return fresh
-
-
-def top_k_filter(learner, quiet: bool = False) -> CheckResult:
-    """A candidate for lesson 05's ``top_k_filter(logits, k)``, against ``course_lib.sampling.top_k_filter``."""
-    result = check_function(
-        "top_k_filter", learner, sampling.top_k_filter, _filter_cases("k"), fresh=_fresh_filter("k"), quiet=True
-    )
-    return _finish(result, quiet)
-
-
-def top_p_filter(learner, quiet: bool = False) -> CheckResult:
-    """A candidate for lesson 05's ``top_p_filter(logits, p)``, against ``course_lib.sampling.top_p_filter``."""
-    result = check_function(
-        "top_p_filter", learner, sampling.top_p_filter, _filter_cases("p"), fresh=_fresh_filter("p"), quiet=True
-    )
-    return _finish(result, quiet)
-
-
 # --------------------------------------------------------------------------- your GPT
 
 
@@ -552,7 +454,7 @@ def _fresh_forward(rng: np.random.Generator) -> Case:
     return Case((idx, weights, config), label=f"random weights of another shape, {config}, idx {tuple(idx.shape)}")
 
 
-def gpt_forward(learner, quiet: bool = False) -> CheckResult:
+def gpt_forward(learner, *, quiet: bool = False) -> CheckResult:
     """``gpt_forward(idx, weights, config)`` -> logits (B, T, vocab_size), against the course GPT itself.
 
     On the course model's trained weights (one token, text with newlines, the full context of 128
@@ -657,7 +559,7 @@ def _fresh_cached(rng: np.random.Generator) -> Case:
     return Case((idx, weights, config), label=f"random weights of another shape, {config}, {CHUNKS} tokens at a time")
 
 
-def gpt_forward_cached(learner, quiet: bool = False) -> CheckResult:
+def gpt_forward_cached(learner, *, quiet: bool = False) -> CheckResult:
     """``gpt_forward_cached(idx, weights, config, cache)``: the logits of new tokens after the cached ones.
 
     A sequence fed in pieces (:data:`CHUNKS`: a prompt, single tokens, three at once) with one cache must give
