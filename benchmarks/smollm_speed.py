@@ -65,20 +65,6 @@ def load_average() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def memory_bandwidth_gb_s(megabytes: int = 256, repeats: int = 5) -> float:
-    """GB/s one thread reads: the median time to sum a float32 tensor far larger than the caches."""
-    import torch
-
-    x = torch.ones(megabytes * 2**20 // 4)
-    x.sum()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        x.sum()
-        times.append(time.perf_counter() - start)
-    return x.nbytes / statistics.median(times) / 1e9
-
-
 # --------------------------------------------------------------------------- one path, in a worker process
 
 
@@ -251,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from course_lib.smollm import PRECISIONS, load
+    from course_lib.smollm.fast import memory_bandwidth_gb_s
 
     precisions = [p for p in args.precisions.split(",") if p]
     unknown = [p for p in precisions if p not in PRECISIONS]
@@ -261,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}), "
         f"{args.threads} thread(s); load average (1/5/15 min) {load_average()}"
     )
-    bandwidth = memory_bandwidth_gb_s()
+    bandwidth = memory_bandwidth_gb_s()  # the one lesson 09 measures
     print(f"memory bandwidth, one thread summing 256 MB: {bandwidth:.1f} GB/s (load {load_average()})")
 
     model, tokenizer = load()

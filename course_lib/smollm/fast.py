@@ -58,6 +58,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import statistics
+import time
 import warnings
 from dataclasses import dataclass, replace
 
@@ -65,14 +67,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.arrays import require_ids
+from course_lib.arrays import require_ids, require_int
 from course_lib.attention import causal_mask
 from course_lib.model import KVCache, check_model_input
 from course_lib.sampling import generate
 from course_lib.smollm.gguf import load as load_readable
 from course_lib.smollm.model import SmolLM, SmolLMConfig, rope_angles
 
-__all__ = ["PRECISIONS", "FastSmolLM", "PrecisionError", "compare"]
+__all__ = ["PRECISIONS", "FastSmolLM", "PrecisionError", "compare", "memory_bandwidth_gb_s"]
 
 #: The precisions :class:`FastSmolLM` runs, and what each stores per weight.
 PRECISIONS = {
@@ -574,3 +576,25 @@ def compare(reference: FastSmolLM, other: FastSmolLM, prompts, new_tokens: int =
         same += int((got.argmax(-1) == expected.argmax(-1)).sum())
         steps += len(continuation)
     return PrecisionError(largest, total / count, same / steps, steps)
+
+
+# --------------------------------------------------------------------------- the machine's side of the bound
+
+
+def memory_bandwidth_gb_s(megabytes: int = 256, repeats: int = 5) -> float:
+    """GB/s one thread reads from memory: the median time to sum a float32 tensor far larger than the caches.
+
+    Summing does one addition per 4 bytes read, far less arithmetic than a core can do, so the time is the
+    time to stream the tensor: the same limit a decoding step meets when it reads every weight once.
+    The answer depends on the machine and on what else runs on it.
+    """
+    megabytes = require_int("megabytes", megabytes, minimum=1)
+    repeats = require_int("repeats", repeats, minimum=1)
+    x = torch.ones(megabytes * 2**20 // 4)
+    x.sum()  # the first pass also touches the pages for the first time
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        x.sum()
+        times.append(time.perf_counter() - start)
+    return x.nbytes / statistics.median(times) / 1e9

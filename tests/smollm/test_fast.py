@@ -229,3 +229,25 @@ def test_compare_errors(fast):
         compare(fast["float32"], fast["int8"], "The capital")
     with pytest.raises(ValueError, match="new_tokens must be an int >= 1"):
         compare(fast["float32"], fast["int8"], [[5, 6]], new_tokens=0)
+
+
+# --------------------------------------------------------------------------- any shape (a tiny random model)
+
+
+def test_a_tiny_random_model_gives_the_readable_scores_in_float32():
+    """The layout does not depend on SmolLM2's sizes: 2 layers, 4 query heads sharing 2 key/value heads of 4."""
+    config = smollm.SmolLMConfig(vocab_size=32, block_size=16, n_layer=2, n_head=4, n_kv_head=2, n_embd=16, n_hidden=24)
+    model = smollm.SmolLM(config).to_empty(device="cpu")
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.3)
+    model.eval()
+    fast = FastSmolLM.from_model(model, "float32")
+    prompt = [3, 1, 4, 1, 5]
+    ids = generate(model, prompt, 8, greedy=True).tolist()
+    assert generate(fast, prompt, 8, greedy=True).tolist() == ids
+    with torch.no_grad():
+        full, _ = model(torch.tensor([ids[:-1]]))
+    along = fast.logits_along(prompt, ids[len(prompt) :])
+    torch.testing.assert_close(along, full[0, len(prompt) - 1 :], atol=1e-5, rtol=0)
