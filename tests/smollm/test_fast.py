@@ -8,7 +8,16 @@ import torch
 
 from course_lib import smollm
 from course_lib.sampling import generate, next_token_logits
-from course_lib.smollm.fast import PRECISIONS, FastSmolLM, PrecisionError, _rotated, _Rotation, _Weights, compare
+from course_lib.smollm.fast import (
+    PRECISIONS,
+    FastSmolLM,
+    PrecisionError,
+    _rotated,
+    _Rotation,
+    _Weights,
+    compare,
+    memory_bandwidth_gb_s,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -251,3 +260,12 @@ def test_a_tiny_random_model_gives_the_readable_scores_in_float32():
         full, _ = model(torch.tensor([ids[:-1]]))
     along = fast.logits_along(prompt, ids[len(prompt) :])
     torch.testing.assert_close(along, full[0, len(prompt) - 1 :], atol=1e-5, rtol=0)
+
+
+def test_memory_bandwidth_is_a_positive_rate_and_refuses_bad_sizes():
+    """What the value is depends on the machine and its load: only its kind is checked, never its size."""
+    assert memory_bandwidth_gb_s(megabytes=8, repeats=1) > 0
+    with pytest.raises(ValueError, match="megabytes"):
+        memory_bandwidth_gb_s(megabytes=0)
+    with pytest.raises(ValueError, match="repeats"):
+        memory_bandwidth_gb_s(repeats=0)
