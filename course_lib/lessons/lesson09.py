@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from course_lib.sampling import generate
 from course_lib.show import svg
 from course_lib.show import widgets as show
-from course_lib.smollm import PRECISIONS, FastSmolLM, SmolLMTokenizer
+from course_lib.smollm import PRECISIONS, FastSmolLM, SmolLM, SmolLMTokenizer
 from course_lib.smollm.fast import PrecisionError, compare
 
 __all__ = ["PrecisionRun", "measure_precisions", "precision_explorer", "precision_report"]
@@ -32,31 +32,44 @@ class PrecisionRun:
     error: PrecisionError | None  # against float32 (None for float32 itself)
 
 
+def _measure(runner: FastSmolLM, tokenizer, prompt: list[int], new_tokens: int, reference: FastSmolLM | None):
+    generate(runner, prompt, 2, greedy=True)  # warm-up: the first call allocates and picks kernels
+    start = time.perf_counter()
+    ids = generate(runner, prompt, new_tokens, greedy=True).tolist()[len(prompt) :]
+    seconds = time.perf_counter() - start
+    error = None if reference is None else compare(reference, runner, [prompt], new_tokens)
+    return PrecisionRun(
+        runner.precision, ids, tokenizer.decode(ids), new_tokens / seconds, runner.bytes_per_token(), error
+    )
+
+
 def measure_precisions(
-    models: Mapping[str, FastSmolLM], tokenizer: SmolLMTokenizer, prompt: Sequence[int], new_tokens: int = 24
+    model: SmolLM,
+    tokenizer: SmolLMTokenizer,
+    prompt: Sequence[int],
+    new_tokens: int = 24,
+    *,
+    float32: FastSmolLM | None = None,
 ) -> dict[str, PrecisionRun]:
-    """Each model of ``models`` (precision -> :class:`FastSmolLM`, float32 among them) continues ``prompt``.
+    """The fast path of ``model`` (the readable :class:`SmolLM`) in every precision continues ``prompt``.
 
     The reply is greedy and exactly ``new_tokens`` long (no stop token: every precision does the same
     work), timed after a two-token warm-up. The error is :func:`course_lib.smollm.fast.compare` along
-    float32's own continuation.
+    float32's own continuation. ``float32``: the float32 fast model if you have one already. The lower
+    precisions are built one at a time and dropped once measured, so the kernel never holds them all
+    (each is a few hundred MB).
     """
-    if "float32" not in models:
-        raise ValueError(f"models must include 'float32', the reference of the others; got {list(models)}")
-    for precision, model in models.items():
-        if not isinstance(model, FastSmolLM) or model.precision != precision:
-            raise ValueError(f"models[{precision!r}] must be a FastSmolLM in {precision}, got {model!r:.60}")
+    if not isinstance(model, SmolLM):
+        raise TypeError(f"model must be a course_lib.smollm.SmolLM, got {type(model).__name__}")
+    if float32 is None:
+        float32 = FastSmolLM.from_model(model, "float32")
+    elif not isinstance(float32, FastSmolLM) or float32.precision != "float32":
+        raise ValueError(f"float32 must be a FastSmolLM in float32, got {float32!r:.60}")
     prompt = list(prompt)
-    runs = {}
-    for precision, model in models.items():
-        generate(model, prompt, 2, greedy=True)  # warm-up: the first call allocates and picks kernels
-        start = time.perf_counter()
-        ids = generate(model, prompt, new_tokens, greedy=True).tolist()[len(prompt) :]
-        seconds = time.perf_counter() - start
-        error = None if precision == "float32" else compare(models["float32"], model, [prompt], new_tokens)
-        runs[precision] = PrecisionRun(
-            precision, ids, tokenizer.decode(ids), new_tokens / seconds, model.bytes_per_token(), error
-        )
+    runs = {"float32": _measure(float32, tokenizer, prompt, new_tokens, None)}
+    for precision in PRECISIONS:
+        if precision != "float32":
+            runs[precision] = _measure(FastSmolLM.from_model(model, precision), tokenizer, prompt, new_tokens, float32)
     return runs
 
 

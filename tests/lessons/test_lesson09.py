@@ -22,18 +22,18 @@ class LetterTokenizer:
 
 
 @functools.cache
-def tiny_models() -> dict[str, FastSmolLM]:
+def tiny_model() -> smollm.SmolLM:
     model = smollm.SmolLM(TINY).to_empty(device="cpu")
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=generator) * 0.3)
-    return {precision: FastSmolLM.from_model(model.eval(), precision) for precision in smollm.PRECISIONS}
+    return model.eval()
 
 
 @functools.cache
 def tiny_runs():
-    return lesson09.measure_precisions(tiny_models(), LetterTokenizer(), PROMPT, new_tokens=6)
+    return lesson09.measure_precisions(tiny_model(), LetterTokenizer(), PROMPT, new_tokens=6)
 
 
 def test_every_precision_is_measured_against_float32(one_torch_thread):
@@ -71,11 +71,15 @@ def test_the_explorer_switches_precision(one_torch_thread):
     assert "float16: 2 bytes per weight" in text.value
 
 
+def test_a_given_float32_model_is_the_reference(one_torch_thread):
+    float32 = FastSmolLM.from_model(tiny_model(), "float32")
+    runs = lesson09.measure_precisions(tiny_model(), LetterTokenizer(), PROMPT, new_tokens=6, float32=float32)
+    assert runs["float32"].reply_ids == tiny_runs()["float32"].reply_ids
+
+
 def test_measure_precisions_refuses_models_it_cannot_compare():
-    models = tiny_models()
-    with pytest.raises(ValueError, match="models must include 'float32'"):
-        lesson09.measure_precisions({"int8": models["int8"]}, LetterTokenizer(), PROMPT)
-    with pytest.raises(ValueError, match=r"models\['float16'\] must be a FastSmolLM in float16"):
-        lesson09.measure_precisions(
-            {"float32": models["float32"], "float16": models["int8"]}, LetterTokenizer(), PROMPT
-        )
+    with pytest.raises(TypeError, match="model must be a course_lib.smollm.SmolLM, got FastSmolLM"):
+        lesson09.measure_precisions(FastSmolLM.from_model(tiny_model(), "float32"), LetterTokenizer(), PROMPT)
+    int8 = FastSmolLM.from_model(tiny_model(), "int8")
+    with pytest.raises(ValueError, match="float32 must be a FastSmolLM in float32"):
+        lesson09.measure_precisions(tiny_model(), LetterTokenizer(), PROMPT, float32=int8)
