@@ -13,19 +13,24 @@ The formulas count from the configuration, no model is built; ``GPT.parameter_co
 
 from __future__ import annotations
 
-from course_lib.arrays import require_positive_int
+from dataclasses import dataclass
+
+from course_lib.arrays import require_positive_int, require_real
 from course_lib.model import GPT3_175B, GPTConfig
 from course_lib.smollm.model import SmolLMConfig
 
 __all__ = [
     "COMMON_PARTS",
     "PARTS",
+    "AttentionShape",
+    "attention_shape",
     "attention_parameter_count",
     "attention_pattern_bytes",
     "block_parameter_counts",
     "count_parameters",
     "flops_per_token",
     "gpt3_attention_numbers",
+    "kv_cache_bytes",
     "mlp_parameter_count",
     "mlp_share",
     "parts_in_common",
@@ -226,3 +231,54 @@ def attention_pattern_bytes(
     }
     n = {name: require_positive_int(name, value) for name, value in sizes.items()}
     return n["batch"] * n["n_layers"] * n["n_heads"] * n["context_length"] ** 2 * n["bytes_per_value"]
+
+
+# --------------------------------------------------------------------------- the KV cache
+
+
+@dataclass(frozen=True)
+class AttentionShape:
+    """The numbers a KV cache's size depends on, for any decoder: layers, query heads, key/value heads, head width.
+
+    A GPT gives every query head its own keys and values (``n_kv_head == n_head``); SmolLM2's grouped-query
+    attention shares each key/value head between ``n_head // n_kv_head`` query heads.
+    """
+
+    n_layer: int
+    n_head: int
+    n_kv_head: int
+    head_size: int
+
+    def __post_init__(self) -> None:
+        for name in ("n_layer", "n_head", "n_kv_head", "head_size"):
+            object.__setattr__(self, name, require_positive_int(f"AttentionShape.{name}", getattr(self, name)))
+        if self.n_head % self.n_kv_head:
+            raise ValueError(f"n_head ({self.n_head}) must be a multiple of n_kv_head ({self.n_kv_head})")
+
+
+def attention_shape(config: GPTConfig | SmolLMConfig | AttentionShape) -> AttentionShape:
+    """The :class:`AttentionShape` of a ``GPTConfig`` (one key/value head per query head) or a ``SmolLMConfig``."""
+    if isinstance(config, AttentionShape):
+        return config
+    if isinstance(config, GPTConfig):
+        return AttentionShape(config.n_layer, config.n_head, config.n_head, config.head_size)
+    if isinstance(config, SmolLMConfig):
+        return AttentionShape(config.n_layer, config.n_head, config.n_kv_head, config.head_size)
+    raise TypeError(f"config must be a GPTConfig, a SmolLMConfig or an AttentionShape, got {type(config).__name__}")
+
+
+def kv_cache_bytes(
+    config: GPTConfig | SmolLMConfig | AttentionShape, n_tokens: int, bytes_per_number: float = 4
+) -> int | float:
+    """Memory of the KV cache for ``n_tokens`` tokens: a key and a value per key/value head, in every layer.
+
+    ``n_layer x 2 x n_kv_head x head_size x n_tokens x bytes_per_number`` (4 for float32, 2 for float16).
+
+    >>> kv_cache_bytes(SmolLMConfig(), 8192)
+    377487360
+    """
+    shape = attention_shape(config)
+    n_tokens = require_positive_int("n_tokens", n_tokens)
+    bytes_per_number = require_real("bytes_per_number", bytes_per_number, low=0, low_open=True)
+    total = shape.n_layer * 2 * shape.n_kv_head * shape.head_size * n_tokens * bytes_per_number
+    return int(total) if total.is_integer() else total  # whole bytes as an int; 4-bit numbers can give halves

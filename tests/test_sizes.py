@@ -7,6 +7,8 @@ import torch
 from course_lib import attention as A
 from course_lib import mlp as M
 from course_lib import neurons, sizes
+from course_lib.model import GPT2_SMALL
+from course_lib.smollm import SmolLMConfig
 
 
 def test_low_rank_value_equals_the_full_product_and_saves_parameters():
@@ -188,3 +190,30 @@ NAN, INF = float("nan"), float("inf")
 
 
 X, W_UP, W_DOWN = np.ones(2), np.ones((8, 2)), np.ones((2, 8))
+
+
+# --------------------------------------------------------------------------- the KV cache
+
+
+def test_attention_shape_of_each_architecture():
+    """A GPT caches every query head's keys and values; SmolLM2 only its 3 shared key/value heads."""
+    assert sizes.attention_shape(GPT2_SMALL) == sizes.AttentionShape(12, 12, 12, 64)
+    assert sizes.attention_shape(SmolLMConfig()) == sizes.AttentionShape(30, 9, 3, 64)
+    with pytest.raises(TypeError, match="config must be"):
+        sizes.attention_shape({"n_layer": 30})
+    with pytest.raises(ValueError, match="multiple of n_kv_head"):
+        sizes.AttentionShape(2, 9, 2, 64)
+
+
+def test_kv_cache_bytes_counts_keys_and_values_of_every_layer():
+    shape = sizes.AttentionShape(n_layer=3, n_head=4, n_kv_head=2, head_size=8)
+    assert sizes.kv_cache_bytes(shape, 10, 4) == 3 * 2 * 2 * 8 * 10 * 4
+    assert sizes.kv_cache_bytes(shape, 10, 0.5) == 3 * 2 * 2 * 8 * 10 // 2  # 4-bit numbers
+    assert isinstance(sizes.kv_cache_bytes(shape, 10, 4), int)
+    # SmolLM2 with 9 key/value heads would need 3 times the cache: the lesson's 377 MB and 1,132 MB.
+    full = sizes.AttentionShape(30, 9, 9, 64)
+    assert sizes.kv_cache_bytes(full, 8192) == 3 * sizes.kv_cache_bytes(SmolLMConfig(), 8192) == 1_132_462_080
+    with pytest.raises(ValueError, match="n_tokens"):
+        sizes.kv_cache_bytes(shape, 0)
+    with pytest.raises(ValueError, match="bytes_per_number"):
+        sizes.kv_cache_bytes(shape, 5, 0)

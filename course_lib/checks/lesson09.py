@@ -16,23 +16,25 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from course_lib import sizes
 from course_lib.checks import (
     Case,
     CheckResult,
     Mistake,
     as_numbers,
     check_function,
-    check_value,
     describe,
     pick_reference,
     same,
     same_count,
 )
+from course_lib.model import GPT2_SMALL, GPT3_175B, GPTConfig
+from course_lib.sizes import AttentionShape
 from course_lib.smollm import SmolLMConfig
 from course_lib.smollm import rms_norm as _rms_norm
 from course_lib.smollm import rotate_pair as _rotate_pair
 
-__all__ = ["rms_norm", "rotate_pair", "swiglu", "kv_parameters", "reference"]
+__all__ = ["rms_norm", "rotate_pair", "swiglu", "kv_cache_bytes", "reference"]
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -240,40 +242,74 @@ def swiglu(learner) -> CheckResult:
     )
 
 
-# --------------------------------------------------------------------------- grouped-query attention: counting
+# --------------------------------------------------------------------------- grouped-query attention: the KV cache
 
 
-def kv_parameters(got, config: SmolLMConfig | None = None) -> CheckResult:
-    """The weights of all K and V projections in the model (every layer), with grouped-query attention."""
-    c = config or SmolLMConfig()
-    kv_width = c.n_kv_head * c.head_size
-    per_layer = 2 * c.n_embd * kv_width
-    return check_value(
-        "kv_parameters",
-        got,
-        c.n_layer * per_layer,
+def _shape(config) -> AttentionShape:
+    return sizes.attention_shape(config)
+
+
+# SmolLM2 first: its 3 key/value heads for 9 query heads tell the query-heads mistake apart (a GPT has as
+# many of each); the others show the formula holds for any decoder, a KV cache of gigabytes for GPT-3.
+KV_CASES = [
+    Case((_shape(SmolLMConfig()), 8192, 4), label="SmolLM2-135M, 8,192 tokens in float32 (4 bytes)"),
+    Case((_shape(SmolLMConfig()), 1000, 2), label="SmolLM2-135M, 1,000 tokens in float16 (2 bytes)"),
+    Case((_shape(GPTConfig()), 128, 4), label="the course model (lesson 08), 128 tokens in float32"),
+    Case((_shape(GPT2_SMALL), 1024, 4), label="GPT-2 small, 1,024 tokens in float32"),
+    Case((_shape(GPT3_175B), 2048, 2), label="GPT-3 (175B), 2,048 tokens in float16"),
+    Case((AttentionShape(5, 8, 2, 16), 37, 1), label="5 layers, 8 query heads, 2 K/V heads of 16, 37 tokens, 1 byte"),
+]
+
+
+def _fresh_kv(rng: np.random.Generator) -> Case:
+    """2 to 48 layers, 1 to 8 K/V heads shared by 1 to 4 query heads each, heads of 8 to 128, 1 to 9,999 tokens."""
+    n_kv_head, group = int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    shape = AttentionShape(int(rng.integers(2, 49)), n_kv_head * group, n_kv_head, 8 * int(rng.integers(1, 17)))
+    return Case((shape, int(rng.integers(1, 10_000)), int(rng.choice([1, 2, 4]))))
+
+
+def kv_cache_bytes(learner) -> CheckResult:
+    """``kv_cache_bytes(shape, n_tokens, bytes_per_number)``: the KV cache's bytes, every layer's keys and values."""
+    return check_function(
+        "kv_cache_bytes",
+        learner,
+        sizes.kv_cache_bytes,
+        KV_CASES,
         [
-            (
-                c.n_layer * 2 * c.n_embd * c.n_head * c.head_size,
-                f"you used the {c.n_head} query heads: K and V have only n_kv_head = {c.n_kv_head} heads.",
+            Mistake(
+                lambda s, t, b: s.n_layer * 2 * s.n_head * s.head_size * t * b,
+                "you used the query heads (shape.n_head): only the key/value heads (shape.n_kv_head) are cached, "
+                "and with grouped-query attention there are fewer of them.",
             ),
-            (per_layer, f"that is one layer; every one of the {c.n_layer} layers has its own K and V."),
-            (c.n_layer * c.n_embd * kv_width, "count both projections, K and V."),
-            (
-                c.n_layer * 2 * c.n_embd * c.n_kv_head,
-                f"each key/value head is head_size = {c.head_size} numbers wide, so a projection is "
-                f"n_embd x (n_kv_head x head_size).",
+            Mistake(
+                lambda s, t, b: s.n_layer * s.n_kv_head * s.head_size * t * b,
+                "K and V are two tensors: the cache holds a key AND a value for every token (a factor 2).",
+            ),
+            Mistake(
+                lambda s, t, b: 2 * s.n_kv_head * s.head_size * t * b,
+                "that is one layer: every one of the shape.n_layer layers keeps its own keys and values.",
+            ),
+            Mistake(
+                lambda s, t, b: s.n_layer * 2 * s.n_kv_head * s.head_size * t,
+                "that counts numbers, not bytes: multiply by bytes_per_number.",
+            ),
+            Mistake(
+                lambda s, t, b: s.n_layer * 2 * s.n_kv_head * t * b,
+                "each key and each value is head_size numbers wide: multiply by shape.head_size.",
             ),
         ],
+        fresh=_fresh_kv,
         compare=same_count,
-        success=(
-            f"{c.n_layer} layers x 2 x {c.n_embd} x ({c.n_kv_head} x {c.head_size}) = {c.n_layer * per_layer:,}: "
-            f"a third of what {c.n_head} full heads would need."
-        ),
+        success="n_layer x 2 (K and V) x n_kv_head x head_size x tokens x bytes: the memory a long context costs.",
     )
 
 
-REFERENCES = {"rms_norm": _rms_norm_reference, "rotate_pair": _rotate_pair, "swiglu": _swiglu_reference}
+REFERENCES = {
+    "rms_norm": _rms_norm_reference,
+    "rotate_pair": _rotate_pair,
+    "swiglu": _swiglu_reference,
+    "kv_cache_bytes": sizes.kv_cache_bytes,
+}
 
 
 def reference(exercise: str):

@@ -1,7 +1,8 @@
 """A real LLM opened up: SmolLM2-135M-Instruct, run by the course's own forward pass (lesson 09).
 
-The package in four parts: :mod:`.model` (the Llama-style decoder: RMSNorm, rotary positions,
-grouped-query attention, SwiGLU), :mod:`.gguf` (reading its quantised weights from llama.cpp's file
+The package in five parts: :mod:`.model` (the Llama-style decoder: RMSNorm, rotary positions,
+grouped-query attention, SwiGLU), :mod:`.fast` (the same model laid out for fast decoding, in float32,
+float16 or int8), :mod:`.gguf` (reading its quantised weights from llama.cpp's file
 format), :mod:`.tokenizer` (its byte-level BPE and chat template), and here what a lesson calls:
 :func:`load`, :func:`chat` and :func:`top_next_tokens`. Generation is the course's one loop,
 ``course_lib.sampling.generate``, which runs this model and the course GPT alike; its parameter counts are
@@ -14,6 +15,7 @@ import torch
 
 from course_lib.arrays import require_positive_int
 from course_lib.sampling import generate, softmax
+from course_lib.smollm.fast import PRECISIONS, FastSmolLM
 from course_lib.smollm.gguf import GGUFError, load, load_from_gguf, open_gguf, read_metadata
 from course_lib.smollm.model import (
     CAPTURE_KEYS,
@@ -31,7 +33,9 @@ from course_lib.tokenizers import show_piece
 __all__ = [
     "CAPTURE_KEYS",
     "ChatTemplate",
+    "FastSmolLM",
     "GGUFError",
+    "PRECISIONS",
     "SmolLM",
     "SmolLMConfig",
     "SmolLMTokenizer",
@@ -51,7 +55,7 @@ __all__ = [
 
 
 def chat(
-    model: SmolLM,
+    model: SmolLM | FastSmolLM,
     tokenizer: SmolLMTokenizer,
     messages: list[dict],
     max_new_tokens: int = 64,
@@ -62,10 +66,11 @@ def chat(
     A thin wrapper over ``course_lib.sampling.generate`` (``sampling`` takes its settings: ``greedy``,
     ``temperature``, ``seed``...). The prompt comes from :meth:`SmolLMTokenizer.encode_chat`: the template's
     markers are control tokens and the messages are plain text, so a message cannot open a turn of its own
-    by typing ``<|im_start|>``.
+    by typing ``<|im_start|>``. ``model`` is the readable SmolLM2 or its fast path (:mod:`.fast`): the same reply
+    in float32.
     """
-    if not isinstance(model, SmolLM):
-        raise TypeError(f"model must be a course_lib.smollm.SmolLM, got {type(model).__name__}")
+    if not isinstance(model, SmolLM | FastSmolLM):
+        raise TypeError(f"model must be a course_lib.smollm.SmolLM or a FastSmolLM, got {type(model).__name__}")
     if not isinstance(tokenizer, SmolLMTokenizer):
         raise TypeError(f"tokenizer must be a course_lib.smollm.SmolLMTokenizer, got {type(tokenizer).__name__}")
     if isinstance(messages, list | tuple) and not messages:

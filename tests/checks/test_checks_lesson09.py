@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 from checker_support import (
     accepts_and_reports_stub,
-    counts_accept_whole_floats,
     function_checkers,
     memorised_answer_fails,
     mutating_answer_corrupts_nothing,
     verdict,
     wrong_kinds_are_not_yet,
-    wrong_values_are_not_yet,
 )
 
+from course_lib import sizes
 from course_lib.checks import lesson09 as check
+from course_lib.model import GPT2_SMALL, GPT3_175B, GPTConfig
+from course_lib.smollm import SmolLMConfig
 
 # --------------------------------------------------------------------------- answers a learner might write
 
@@ -42,6 +43,14 @@ def swiglu_ok(x, w_gate, w_up, w_down):
     return (silu(x @ w_gate.T) * (x @ w_up.T)) @ w_down.T
 
 
+def kv_cache_bytes_ok(shape, n_tokens, bytes_per_number):
+    return shape.n_layer * 2 * shape.n_kv_head * shape.head_size * n_tokens * bytes_per_number
+
+
+def kv_cache_bytes_one_tensor(shape, n_tokens, bytes_per_number):
+    return shape.n_layer * shape.n_kv_head * shape.head_size * n_tokens * bytes_per_number
+
+
 @pytest.mark.parametrize(
     ("checker", "right"),
     [
@@ -49,6 +58,7 @@ def swiglu_ok(x, w_gate, w_up, w_down):
         (check.rotate_pair, rotate_pair_ok),
         (check.rotate_pair, rotate_pair_as_matrix),
         (check.swiglu, swiglu_ok),
+        (check.kv_cache_bytes, kv_cache_bytes_ok),
     ],
 )
 def test_accepts_a_right_answer_and_reports_a_stub(checker, right, capsys):
@@ -133,22 +143,35 @@ def test_swiglu_reference_is_the_models_mlp():
     np.testing.assert_allclose(mlp(x, None, "mlp").detach().numpy(), expected)
 
 
-# --------------------------------------------------------------------------- value checker
+# --------------------------------------------------------------------------- the KV cache's size
 
 
-def test_kv_parameters_is_a_count():
-    counts_accept_whole_floats(check.kv_parameters, 30 * 2 * 576 * 3 * 64)
-    wrong_values_are_not_yet(check.kv_parameters)
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda s, t, b: s.n_layer * 2 * s.n_head * s.head_size * t * b, "you used the query heads"),
+        (kv_cache_bytes_one_tensor, "K and V are two tensors"),
+        (lambda s, t, b: 2 * s.n_kv_head * s.head_size * t * b, "that is one layer"),
+        (lambda s, t, b: s.n_layer * 2 * s.n_kv_head * s.head_size * t, "counts numbers, not bytes"),
+        (lambda s, t, b: s.n_layer * 2 * s.n_kv_head * t * b, "multiply by shape.head_size"),
+    ],
+)
+def test_kv_cache_bytes_mistakes(wrong, hint):
+    verdict(check.kv_cache_bytes(wrong), False, hint)
 
 
-def test_kv_parameters():
-    right = 30 * 2 * 576 * 3 * 64
-    assert check.kv_parameters(right).passed
-    assert "not solved yet" in check.kv_parameters(...).message
-    assert "9 query heads" in check.kv_parameters(30 * 2 * 576 * 9 * 64).message
-    assert "that is one layer" in check.kv_parameters(2 * 576 * 3 * 64).message
-    assert "both projections" in check.kv_parameters(30 * 576 * 3 * 64).message
-    assert "head_size = 64" in check.kv_parameters(30 * 2 * 576 * 3).message
+def test_kv_cache_bytes_accepts_whole_floats():
+    """A formula written with a float (4.0 bytes, say) gives the same count as a float, and passes."""
+    assert check.kv_cache_bytes(lambda s, t, b: float(kv_cache_bytes_ok(s, t, b))).passed
+
+
+def test_kv_cache_bytes_cases_cover_every_model_of_the_brief():
+    """SmolLM2, the course model, GPT-2 small, GPT-3 and a made-up model, with the reference's numbers."""
+    shapes = [case.args[0] for case in check.KV_CASES]
+    for config in (SmolLMConfig(), GPTConfig(), GPT2_SMALL, GPT3_175B):
+        assert sizes.attention_shape(config) in shapes
+    assert sizes.kv_cache_bytes(SmolLMConfig(), 8192, 4) == 377_487_360  # the lesson's 377.49 MB
+    assert sizes.kv_cache_bytes(GPT3_175B, 2048, 2) == 96 * 2 * 96 * 128 * 2048 * 2
 
 
 # --------------------------------------------------------------------------- hard to fool, impossible to crash
@@ -157,6 +180,7 @@ ROBUSTNESS = [
     (check.rms_norm, rms_norm_ok, _layer_norm, "that is LayerNorm"),
     (check.rotate_pair, rotate_pair_ok, lambda x, y, a: rotate_pair_ok(x, y, -a), "you turned clockwise"),
     (check.swiglu, swiglu_ok, lambda x, g, u, d: ((x @ g.T) * (x @ u.T)) @ d.T, "apply SiLU to the gate"),
+    (check.kv_cache_bytes, kv_cache_bytes_ok, kv_cache_bytes_one_tensor, "K and V are two tensors"),
 ]
 NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
 
