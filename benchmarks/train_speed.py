@@ -9,7 +9,7 @@ Three figures:
 
 1. *Throughput*: training tokens per second of the small GPT (4 layers, 4 heads, 128 dims,
    context 64), and the model's FLOP/s (6 x weights + attention, per token, see
-   ``course_lib.sizes.flops_per_token``) as a fraction of the fp32 matmul peak measured just before
+   ``course_lib.model.flops_per_token``) as a fraction of the fp32 matmul peak measured just before
    (``benchmarks/matmul_peak.py``). Each option is measured on its own: fused attention
    (``scaled_dot_product_attention``, the default) vs the unfused "math" attention, bf16 autocast,
    ``torch.compile``, larger batches.
@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import statistics
 import time
@@ -63,44 +64,12 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from course_lib.data import load_text
 from course_lib.model import GPT, GPTConfig
 from course_lib.sizes import flops_per_token
+from course_lib.speedrun import COURSE_GPT_SWITCHES, RECIPES, FastGPTConfig, Recipe
 from course_lib.tokenizers import CharTokenizer
-from course_lib.training import TrainConfig, encode_corpus, evaluate_split, seed_everything, train
+from course_lib.training import encode_corpus, evaluate_split, get_batch, seed_everything
 
 TARGET = 1.89
-SMALL_GPT = dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
-# The fast recipe's model: the same block, half as deep (see the table above).
-FAST_GPT = {**SMALL_GPT, "n_layer": 2}
-
-# Each recipe's model shape; the reference recipe uses the 4-layer model.
-RECIPE_MODELS = {"reference": SMALL_GPT, "fast": FAST_GPT}
-
-RECIPES = {
-    # The well-known CPU recipe (nanoGPT's "I only have a laptop" run): 73 s to reach 1.89 here.
-    # It estimates the loss on 20 batches of 12; we do the same (on the validation split only).
-    "reference": TrainConfig(
-        batch_size=12,
-        max_iters=2000,
-        learning_rate=1e-3,
-        min_lr=1e-4,
-        warmup_iters=100,
-        eval_interval=250,
-        eval_batches=20,
-        eval_batch_size=12,
-    ),
-    # Ours: a 2-layer model, 5x the learning rate with a cosine that ends near the target, and more
-    # frequent (cheap) evaluations so the run stops soon after crossing it. Found by a small sweep
-    # (see the table in the docstring above): ~0.77M tokens at half the cost per token.
-    "fast": TrainConfig(
-        batch_size=16,
-        max_iters=800,
-        learning_rate=5e-3,
-        min_lr=5e-4,
-        warmup_iters=50,
-        eval_interval=50,
-        eval_batches=10,
-        eval_batch_size=32,
-    ),
-}
+SMALL_GPT = dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)  # the throughput model
 
 
 def load_average() -> str:
@@ -190,38 +159,189 @@ def throughput(vocab_size: int, peak_gflops: float, rounds: int = 5, steps: int 
 # --------------------------------------------------------------------------- time to target
 
 
-def time_to_target(recipe: str, tokenizer, train_data, val_data, compile: bool = False) -> None:
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, **RECIPE_MODELS[recipe])
-    training = RECIPES[recipe]
-    training = TrainConfig(**{**training.__dict__, "target_val_loss": TARGET, "device": "cpu", "compile": compile})
-    seed_everything(0)
-    model = GPT(config)
-    before = load_average()
-    result = train(model, train_data, val_data, training, progress=False)
+def cpu_seconds() -> float:
+    """CPU time this process has used: what a run costs, hardly changed by other programs sharing the cores."""
+    return time.process_time()
+
+
+def time_to_target(name: str, recipe: Recipe, tokenizer, train_data, val_data) -> dict:
+    before, cpu_start = load_average(), cpu_seconds()
+    model, result = recipe.run(train_data, val_data, tokenizer.vocab_size, target_val_loss=TARGET)
+    cpu = cpu_seconds() - cpu_start
     reached = result.reached_target
-    shape = f"{config.n_layer} layers, {config.n_embd} dims"
-    label = f"recipe '{recipe}' ({shape})" + (" + torch.compile" if compile else "")
+    row = {"name": name, "seconds": result.seconds, "cpu": cpu, "reached": reached is not None}
     if reached is None:
         print(
-            f"{label}: did not reach {TARGET} in {result.iterations} steps ({result.seconds:.1f} s); "
-            f"last val {result.val_loss:.3f}"
+            f"{name:10s} did not reach {TARGET} in {result.iterations} steps ({result.seconds:.1f} s); "
+            f"last val {result.val_loss:.3f}; {before} -> {load_average()}"
         )
-        return
+        return row
     print(
-        f"{label}: val loss {reached['val_loss']:.3f} <= {TARGET} after {reached['iter']} steps, "
-        f"{reached['tokens']:,} tokens, {result.seconds:.1f} s wall ({result.eval_seconds:.1f} s of it evaluating); "
-        f"{before} -> {load_average()}",
+        f"{name:10s} val {reached['val_loss']:.3f} <= {TARGET} after {reached['iter']:4d} steps, "
+        f"{reached['tokens'] / 1e6:.2f}M tokens: {result.seconds:5.1f} s wall ({result.eval_seconds:.1f} s of it "
+        f"evaluating), {cpu:5.1f} s CPU; {before} -> {load_average()}",
         flush=True,
     )
     # The stopping rule used a small fixed sample of the validation text; check on all of it (not timed).
-    print(f"  the same model on the whole validation split: {evaluate_split(model, val_data):.3f}")
+    row["whole_val"] = evaluate_split(model, val_data)
+    print(f"{'':10s} the same model on the whole validation split: {row['whole_val']:.3f}")
+    return row
+
+
+def race(names: list[str], rounds: int, tokenizer, train_data, val_data) -> None:
+    """Run the recipes in turn, ``rounds`` times, and compare each with the reference run of its round.
+
+    Taking them in turn exposes all of them to the same load; a ratio within one round is therefore
+    steadier than any single wall time.
+    """
+    for recipe_name in names:
+        print(f"{recipe_name:10s} {RECIPES[recipe_name].description}")
+    rows: dict[str, list[dict]] = {n: [] for n in names}
+    for round_number in range(rounds):
+        print(f"\nround {round_number + 1} of {rounds}")
+        for recipe_name in names:
+            rows[recipe_name].append(time_to_target(recipe_name, RECIPES[recipe_name], tokenizer, train_data, val_data))
+    if "reference" not in names:
+        return
+    print(f"\nagainst the reference recipe (median over {rounds} round(s); {load_average()} now):")
+    for recipe_name in names:
+        if recipe_name == "reference":
+            continue
+        pairs = [(r, ref) for r, ref in zip(rows[recipe_name], rows["reference"], strict=True) if r["reached"]]
+        if not pairs:
+            print(f"  {recipe_name:10s} never reached the target")
+            continue
+        wall = statistics.median(r["seconds"] / ref["seconds"] for r, ref in pairs)
+        cpu = statistics.median(r["cpu"] / ref["cpu"] for r, ref in pairs)
+        print(f"  {recipe_name:10s} {wall:.3f}x the reference's wall time, {cpu:.3f}x its CPU time")
+
+
+# --------------------------------------------------------------------------- ablation
+
+_ADAMW, _FAST = RECIPES["adamw"], RECIPES["fast"]
+_ALL_ARCHITECTURE = dict(bias=False, mlp="relu2", norm="rms", positions="rotary", qk_norm=True, head="untied")
+
+
+def _variant(base: Recipe, description: str, model: dict | None = None, training: dict | None = None, muon=None):
+    """``base`` with some model switches, training settings or Muon settings changed."""
+    model_config = base.model
+    if model is not None:
+        if not isinstance(model_config, FastGPTConfig):  # the course GPT, expressed as a FastGPT
+            fields = {f.name: getattr(model_config, f.name) for f in dataclasses.fields(GPTConfig)}
+            model_config = FastGPTConfig(**{**fields, **COURSE_GPT_SWITCHES})
+        model_config = dataclasses.replace(model_config, **model)
+    training_config = dataclasses.replace(base.training, **(training or {}))
+    settings = base.muon if muon is None else (None if muon is False else muon)
+    return Recipe(description, model_config, training_config, settings)
+
+
+def ablations() -> list[Recipe]:
+    from course_lib.speedrun import MuonSettings
+
+    muon = MuonSettings(lr=0.05, momentum=0.9)
+    no_decay = {"weight_decay": 0.0}
+    return [
+        RECIPES["reference"],
+        # Each change alone, on the first fast recipe (the course's GPT, 2 x 128, AdamW lr 5e-3, 800 steps).
+        _ADAMW,
+        _variant(_ADAMW, "+ Muon on the blocks' matrices", training=no_decay, muon=muon),
+        _variant(_ADAMW, "+ squared ReLU", model={"mlp": "relu2"}),
+        _variant(_ADAMW, "+ rotary positions", model={"positions": "rotary"}),
+        _variant(_ADAMW, "+ QK-norm", model={"qk_norm": True}),
+        _variant(_ADAMW, "+ RMSNorm, no biases", model={"norm": "rms", "bias": False}),
+        _variant(_ADAMW, "+ untied head, zero at the start", model={"head": "untied"}),
+        _variant(_ADAMW, "+ 64 wide instead of 128", model={"n_embd": 64}),
+        _variant(_ADAMW, "+ all five architecture changes", model=_ALL_ARCHITECTURE),
+        _variant(_ADAMW, "+ all five + Muon", model=_ALL_ARCHITECTURE, training=no_decay, muon=muon),
+        # The fast recipe, and each of its choices undone.
+        _FAST,
+        _variant(_FAST, "AdamW instead of Muon", muon=False),
+        _variant(_FAST, "learned positions instead of rotary", model={"positions": "learned"}),
+        _variant(_FAST, "no QK-norm", model={"qk_norm": False}),
+        _variant(_FAST, "RMSNorm instead of LayerNorm", model={"norm": "rms"}),
+        _variant(_FAST, "squared ReLU instead of GELU", model={"mlp": "relu2"}),
+        _variant(_FAST, "untied head, zero at the start", model={"head": "untied"}),
+        _variant(_FAST, "with biases", model={"bias": True}),
+        _variant(_FAST, "128 wide instead of 64", model={"n_embd": 128}),
+        _variant(_FAST, "AdamW part at lr 1e-2 instead of 3e-2", training={"learning_rate": 1e-2, "min_lr": 1e-3}),
+        _variant(_FAST, "a cosine of 800 steps instead of 400", training={"max_iters": 800}),
+        _variant(_FAST, "batch 32 instead of 16", training={"batch_size": 32}),
+    ]
+
+
+class StepTimer:
+    """One recipe's training step (the one ``train`` takes), timed in CPU seconds."""
+
+    def __init__(self, recipe: Recipe, vocab_size: int, train_data: torch.Tensor):
+        self.recipe = recipe
+        self.model = recipe.build_model(vocab_size).train()
+        self.optimizer = recipe.build_optimizer(self.model)
+        self.generator = torch.Generator().manual_seed(0)
+        self.train_data = train_data
+        self.times: list[float] = []
+        for _ in range(2):  # warm-up: allocation and kernel choice
+            self.step()
+
+    def step(self) -> None:
+        config = self.recipe.training
+        x, y = get_batch(self.train_data, config.batch_size, self.model.config.block_size, self.generator)
+        _, loss = self.model(x, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+        self.optimizer.step()
+        loss.item()
+
+    def timed_steps(self, n: int) -> None:
+        for _ in range(n):
+            start = cpu_seconds()
+            self.step()
+            self.times.append(cpu_seconds() - start)
+
+
+def ablation(tokenizer, train_data, val_data, rounds: int = 8, steps: int = 4) -> None:
+    """Steps and tokens to the target for each variant (deterministic), and each one's cost per step.
+
+    Every variant is evaluated every 25 steps on the same 10 validation batches of 32, so the step
+    counts are comparable across rows; each variant keeps its own schedule. The per-step costs are CPU
+    time (one thread: the time the step would take on an idle core), from steps of all the variants
+    taken in turn, so a change in the machine's load affects them all alike.
+    """
+    variants = ablations()
+    eval_settings = dict(eval_interval=25, eval_batches=10, eval_batch_size=32)
+    timers = [StepTimer(v, tokenizer.vocab_size, train_data) for v in variants]
+    for _ in range(rounds):
+        for timer in timers:
+            timer.timed_steps(steps)
+    print(f"per-step costs measured ({load_average()}); now the runs to {TARGET}:")
+    reference_seconds = None
+    for recipe, timer in zip(variants, timers, strict=True):
+        cost = statistics.median(timer.times)
+        probe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, **eval_settings))
+        _, result = probe.run(train_data, val_data, tokenizer.vocab_size, target_val_loss=TARGET)
+        reached = result.reached_target
+        if reached is None:
+            steps_text, estimate = f"not reached in {result.iterations} (val {result.val_loss:.3f})", None
+        else:
+            estimate = reached["iter"] * cost
+            steps_text = f"{reached['iter']:5d} steps {reached['tokens'] / 1e6:5.2f}M tokens"
+        reference_seconds = reference_seconds or estimate
+        relative = f"{estimate:5.1f} s  {estimate / reference_seconds:5.2f}x" if estimate else ""
+        print(f"{recipe.description[:46]:46s} {steps_text:34s} {cost * 1000:6.1f} ms/step  {relative}", flush=True)
+    print(f"({load_average()} at the end)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", nargs="?", choices=["all", "throughput", "target"], default="all")
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default="fast")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model for the target run")
+    parser.add_argument("what", nargs="?", choices=["all", "throughput", "target", "ablation"], default="all")
+    parser.add_argument(
+        "--recipe",
+        action="append",
+        choices=sorted(RECIPES),
+        help="race only these recipes (repeat the option; default: reference, adamw and fast)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="how many times to race the recipes, in turn")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
     if args.threads:
@@ -234,7 +354,10 @@ def main() -> None:
         throughput(tokenizer.vocab_size, peak["peak_gflops"])
     if args.what in ("all", "target"):
         print()
-        time_to_target(args.recipe, tokenizer, train_data, val_data, compile=args.compile)
+        names = args.recipe or ["reference", "adamw", "fast"]
+        race(names, args.rounds, tokenizer, train_data, val_data)
+    if args.what == "ablation":
+        ablation(tokenizer, train_data, val_data)
 
 
 if __name__ == "__main__":
