@@ -64,11 +64,20 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from course_lib.data import load_text
 from course_lib.model import GPT, GPTConfig
 from course_lib.sizes import flops_per_token
-from course_lib.speedrun import COURSE_GPT_SWITCHES, RECIPES, FastGPTConfig, Recipe
+from course_lib.speedrun import (
+    COURSE_GPT_SWITCHES,
+    RECIPES,
+    TARGET_VAL_LOSS,
+    FastGPTConfig,
+    MuonSettings,
+    RaceRun,
+    Recipe,
+    race,
+)
 from course_lib.tokenizers import CharTokenizer
 from course_lib.training import encode_corpus, evaluate_split, get_batch, seed_everything
 
-TARGET = 1.89
+TARGET = TARGET_VAL_LOSS  # 1.89
 SMALL_GPT = dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)  # the throughput model
 
 
@@ -164,56 +173,70 @@ def cpu_seconds() -> float:
     return time.process_time()
 
 
-def time_to_target(name: str, recipe: Recipe, tokenizer, train_data, val_data) -> dict:
-    before, cpu_start = load_average(), cpu_seconds()
-    model, result = recipe.run(train_data, val_data, tokenizer.vocab_size, target_val_loss=TARGET)
-    cpu = cpu_seconds() - cpu_start
-    reached = result.reached_target
-    row = {"name": name, "seconds": result.seconds, "cpu": cpu, "reached": reached is not None}
-    if reached is None:
+def load_now() -> float:
+    """The one-minute load average (from /proc/loadavg): how many programs wanted a core meanwhile."""
+    return os.getloadavg()[0]
+
+
+def print_run(run: RaceRun, load_before: float, val_data) -> None:
+    if not run.reached:
         print(
-            f"{name:10s} did not reach {TARGET} in {result.iterations} steps ({result.seconds:.1f} s); "
-            f"last val {result.val_loss:.3f}; {before} -> {load_average()}"
+            f"{run.name:10s} did not reach {TARGET} in {run.steps} steps ({run.seconds:.1f} s); "
+            f"last val {run.val_loss:.3f}; load {load_before:.1f} -> {load_now():.1f}"
         )
-        return row
+        return
     print(
-        f"{name:10s} val {reached['val_loss']:.3f} <= {TARGET} after {reached['iter']:4d} steps, "
-        f"{reached['tokens'] / 1e6:.2f}M tokens: {result.seconds:5.1f} s wall ({result.eval_seconds:.1f} s of it "
-        f"evaluating), {cpu:5.1f} s CPU; {before} -> {load_average()}",
+        f"{run.name:10s} val {run.val_loss:.3f} <= {TARGET} after {run.steps:4d} steps, "
+        f"{run.tokens / 1e6:.2f}M tokens: {run.seconds:5.1f} s wall, {run.cpu_seconds:5.1f} s CPU; "
+        f"load {load_before:.1f} -> {load_now():.1f}",
         flush=True,
     )
     # The stopping rule used a small fixed sample of the validation text; check on all of it (not timed).
-    row["whole_val"] = evaluate_split(model, val_data)
-    print(f"{'':10s} the same model on the whole validation split: {row['whole_val']:.3f}")
-    return row
+    print(f"{'':10s} the same model on the whole validation split: {evaluate_split(run.model, val_data):.3f}")
 
 
-def race(names: list[str], rounds: int, tokenizer, train_data, val_data) -> None:
-    """Run the recipes in turn, ``rounds`` times, and compare each with the reference run of its round.
+def race_in_turn(names: list[str], rounds: int, tokenizer, train_data, val_data) -> None:
+    """Race the recipes ``rounds`` times (``course_lib.speedrun.race``, one recipe at a time), and compare
+    each with the reference run of its round.
 
-    Taking them in turn exposes all of them to the same load; a ratio within one round is therefore
-    steadier than any single wall time.
+    The order alternates from round to round (forwards, then backwards), so a load that rises or falls
+    during the benchmark favours no recipe; a ratio within one round is steadier than any single wall time.
     """
     for recipe_name in names:
         print(f"{recipe_name:10s} {RECIPES[recipe_name].description}")
-    rows: dict[str, list[dict]] = {n: [] for n in names}
+    runs: dict[str, list[RaceRun]] = {n: [] for n in names}
+    loads: list[float] = []
     for round_number in range(rounds):
-        print(f"\nround {round_number + 1} of {rounds}")
-        for recipe_name in names:
-            rows[recipe_name].append(time_to_target(recipe_name, RECIPES[recipe_name], tokenizer, train_data, val_data))
+        order = names if round_number % 2 == 0 else names[::-1]
+        print(f"\nround {round_number + 1} of {rounds}", flush=True)
+        for recipe_name in order:
+            before = load_now()
+            run = race(train_data, val_data, tokenizer.vocab_size, [recipe_name], target=TARGET).runs[recipe_name]
+            loads += [before, load_now()]
+            runs[recipe_name].append(run)
+            print_run(run, before, val_data)
     if "reference" not in names:
         return
-    print(f"\nagainst the reference recipe (median over {rounds} round(s); {load_average()} now):")
+    print(
+        f"\nagainst the reference recipe, median over {rounds} round(s) of the ratio within a round "
+        f"(one-minute load during the runs {min(loads):.1f} to {max(loads):.1f}, "
+        f"median {statistics.median(loads):.1f}):"
+    )
     for recipe_name in names:
-        if recipe_name == "reference":
-            continue
-        pairs = [(r, ref) for r, ref in zip(rows[recipe_name], rows["reference"], strict=True) if r["reached"]]
+        pairs = [
+            (r, ref) for r, ref in zip(runs[recipe_name], runs["reference"], strict=True) if r.reached and ref.reached
+        ]
         if not pairs:
             print(f"  {recipe_name:10s} never reached the target")
             continue
-        wall = statistics.median(r["seconds"] / ref["seconds"] for r, ref in pairs)
-        cpu = statistics.median(r["cpu"] / ref["cpu"] for r, ref in pairs)
-        print(f"  {recipe_name:10s} {wall:.3f}x the reference's wall time, {cpu:.3f}x its CPU time")
+        wall = statistics.median(r.seconds / ref.seconds for r, ref in pairs)
+        cpu = statistics.median(r.cpu_seconds / ref.cpu_seconds for r, ref in pairs)
+        seconds = statistics.median(r.seconds for r, _ in pairs)
+        cpu_seconds = statistics.median(r.cpu_seconds for r, _ in pairs)
+        print(
+            f"  {recipe_name:10s} {pairs[0][0].steps:4d} steps, median {seconds:6.1f} s wall, "
+            f"{cpu_seconds:6.1f} s CPU: {wall:.3f}x the reference's wall time, {cpu:.3f}x its CPU time"
+        )
 
 
 # --------------------------------------------------------------------------- ablation
@@ -236,8 +259,6 @@ def _variant(base: Recipe, description: str, model: dict | None = None, training
 
 
 def ablations() -> list[Recipe]:
-    from course_lib.speedrun import MuonSettings
-
     muon = MuonSettings(lr=0.05, momentum=0.9)
     no_decay = {"weight_decay": 0.0}
     return [
@@ -251,16 +272,22 @@ def ablations() -> list[Recipe]:
         _variant(_ADAMW, "+ RMSNorm, no biases", model={"norm": "rms", "bias": False}),
         _variant(_ADAMW, "+ untied head, zero at the start", model={"head": "untied"}),
         _variant(_ADAMW, "+ 64 wide instead of 128", model={"n_embd": 64}),
-        _variant(_ADAMW, "+ all five architecture changes", model=_ALL_ARCHITECTURE),
-        _variant(_ADAMW, "+ all five + Muon", model=_ALL_ARCHITECTURE, training=no_decay, muon=muon),
+        _variant(_ADAMW, "+ all six architecture changes", model=_ALL_ARCHITECTURE),
+        _variant(
+            _ADAMW, "+ all six architecture changes + Muon", model=_ALL_ARCHITECTURE, training=no_decay, muon=muon
+        ),
         # The fast recipe, and each of its choices undone.
         _FAST,
-        _variant(_FAST, "AdamW instead of Muon", muon=False),
+        _variant(_FAST, "AdamW instead of Muon (lr 3e-2 for all)", muon=False),
+        _variant(_FAST, "AdamW instead of Muon, lr 5e-3", muon=False, training={"learning_rate": 5e-3, "min_lr": 5e-4}),
         _variant(_FAST, "learned positions instead of rotary", model={"positions": "learned"}),
         _variant(_FAST, "no QK-norm", model={"qk_norm": False}),
         _variant(_FAST, "RMSNorm instead of LayerNorm", model={"norm": "rms"}),
         _variant(_FAST, "squared ReLU instead of GELU", model={"mlp": "relu2"}),
         _variant(_FAST, "untied head, zero at the start", model={"head": "untied"}),
+        _variant(
+            _FAST, "squared ReLU, RMSNorm and untied head", model={"mlp": "relu2", "norm": "rms", "head": "untied"}
+        ),
         _variant(_FAST, "with biases", model={"bias": True}),
         _variant(_FAST, "128 wide instead of 64", model={"n_embd": 128}),
         _variant(_FAST, "AdamW part at lr 1e-2 instead of 3e-2", training={"learning_rate": 1e-2, "min_lr": 1e-3}),
@@ -315,20 +342,33 @@ def ablation(tokenizer, train_data, val_data, rounds: int = 8, steps: int = 4) -
         for timer in timers:
             timer.timed_steps(steps)
     print(f"per-step costs measured ({load_average()}); now the runs to {TARGET}:")
-    reference_seconds = None
+    print(
+        f"{'variant':52s} {'to the target':>24s} {'CPU ms/step':>11s} {'steps x cost':>12s} "
+        f"{'x reference':>11s} {'x adamw':>8s} {'run CPU s':>9s}"
+    )
+    estimates: list[float | None] = []
     for recipe, timer in zip(variants, timers, strict=True):
         cost = statistics.median(timer.times)
         probe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, **eval_settings))
+        cpu_start = cpu_seconds()
         _, result = probe.run(train_data, val_data, tokenizer.vocab_size, target_val_loss=TARGET)
+        run_cpu = cpu_seconds() - cpu_start
         reached = result.reached_target
         if reached is None:
             steps_text, estimate = f"not reached in {result.iterations} (val {result.val_loss:.3f})", None
         else:
             estimate = reached["iter"] * cost
-            steps_text = f"{reached['iter']:5d} steps {reached['tokens'] / 1e6:5.2f}M tokens"
-        reference_seconds = reference_seconds or estimate
-        relative = f"{estimate:5.1f} s  {estimate / reference_seconds:5.2f}x" if estimate else ""
-        print(f"{recipe.description[:46]:46s} {steps_text:34s} {cost * 1000:6.1f} ms/step  {relative}", flush=True)
+            steps_text = f"{reached['iter']:5d} steps {reached['tokens'] / 1e6:5.2f}M tok"
+        estimates.append(estimate)
+        relative = ""
+        if estimate and estimates[0] and estimates[1]:
+            relative = f"{estimate:10.1f} s {estimate / estimates[0]:11.2f} {estimate / estimates[1]:8.2f}"
+        elif estimate:
+            relative = f"{estimate:10.1f} s"
+        print(
+            f"{recipe.description[:52]:52s} {steps_text:>24s} {cost * 1000:11.1f} {relative:32s} {run_cpu:9.1f}",
+            flush=True,
+        )
     print(f"({load_average()} at the end)")
 
 
@@ -355,7 +395,7 @@ def main() -> None:
     if args.what in ("all", "target"):
         print()
         names = args.recipe or ["reference", "adamw", "fast"]
-        race(names, args.rounds, tokenizer, train_data, val_data)
+        race_in_turn(names, args.rounds, tokenizer, train_data, val_data)
     if args.what == "ablation":
         ablation(tokenizer, train_data, val_data)
 
