@@ -53,6 +53,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import multiprocessing
 import os
 import statistics
 import time
@@ -327,13 +328,23 @@ class StepTimer:
             self.times.append(cpu_seconds() - start)
 
 
-def ablation(tokenizer, train_data, val_data, rounds: int = 8, steps: int = 4) -> None:
+def steps_to_target(job: tuple[Recipe, int, torch.Tensor, torch.Tensor, int]) -> tuple[dict | None, int, float, float]:
+    """One ablation row's run (in a worker process): where it reached the target, its steps, last loss, CPU time."""
+    recipe, vocab_size, train_data, val_data, threads = job
+    torch.set_num_threads(threads)
+    start = cpu_seconds()
+    _, result = recipe.run(train_data, val_data, vocab_size, target_val_loss=TARGET)
+    return result.reached_target, result.iterations, result.val_loss, cpu_seconds() - start
+
+
+def ablation(tokenizer, train_data, val_data, rounds: int = 8, steps: int = 4, workers: int = 2) -> None:
     """Steps and tokens to the target for each variant (deterministic), and each one's cost per step.
 
     Every variant is evaluated every 25 steps on the same 10 validation batches of 32, so the step
     counts are comparable across rows; each variant keeps its own schedule. The per-step costs are CPU
     time (one thread: the time the step would take on an idle core), from steps of all the variants
-    taken in turn, so a change in the machine's load affects them all alike.
+    taken in turn, so a change in the machine's load affects them all alike. The runs themselves only
+    count steps, so ``workers`` processes run them side by side.
     """
     variants = ablations()
     eval_settings = dict(eval_interval=25, eval_batches=10, eval_batch_size=32)
@@ -341,34 +352,29 @@ def ablation(tokenizer, train_data, val_data, rounds: int = 8, steps: int = 4) -
     for _ in range(rounds):
         for timer in timers:
             timer.timed_steps(steps)
-    print(f"per-step costs measured ({load_average()}); now the runs to {TARGET}:")
+    print(f"per-step costs measured ({load_average()}); now the runs to {TARGET}:", flush=True)
+    probes = [dataclasses.replace(v, training=dataclasses.replace(v.training, **eval_settings)) for v in variants]
+    jobs = [(probe, tokenizer.vocab_size, train_data, val_data, torch.get_num_threads()) for probe in probes]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        runs = pool.map(steps_to_target, jobs, chunksize=1)
     print(
         f"{'variant':52s} {'to the target':>24s} {'CPU ms/step':>11s} {'steps x cost':>12s} "
         f"{'x reference':>11s} {'x adamw':>8s} {'run CPU s':>9s}"
     )
-    estimates: list[float | None] = []
-    for recipe, timer in zip(variants, timers, strict=True):
-        cost = statistics.median(timer.times)
-        probe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, **eval_settings))
-        cpu_start = cpu_seconds()
-        _, result = probe.run(train_data, val_data, tokenizer.vocab_size, target_val_loss=TARGET)
-        run_cpu = cpu_seconds() - cpu_start
-        reached = result.reached_target
+    costs = [statistics.median(timer.times) for timer in timers]
+    reached_at = [reached for reached, *_ in runs]
+    estimates = [None if r is None else r["iter"] * cost for r, cost in zip(reached_at, costs, strict=True)]
+    reference, adamw = estimates[0], estimates[1]  # the first two rows: the reference and the adamw recipe
+    rows = zip(variants, costs, estimates, runs, strict=True)
+    for recipe, cost, estimate, (reached, iterations, val_loss, run_cpu) in rows:
         if reached is None:
-            steps_text, estimate = f"not reached in {result.iterations} (val {result.val_loss:.3f})", None
+            steps_text, relative = f"not reached in {iterations} (val {val_loss:.3f})", ""
         else:
-            estimate = reached["iter"] * cost
             steps_text = f"{reached['iter']:5d} steps {reached['tokens'] / 1e6:5.2f}M tok"
-        estimates.append(estimate)
-        relative = ""
-        if estimate and estimates[0] and estimates[1]:
-            relative = f"{estimate:10.1f} s {estimate / estimates[0]:11.2f} {estimate / estimates[1]:8.2f}"
-        elif estimate:
             relative = f"{estimate:10.1f} s"
-        print(
-            f"{recipe.description[:52]:52s} {steps_text:>24s} {cost * 1000:11.1f} {relative:32s} {run_cpu:9.1f}",
-            flush=True,
-        )
+            relative += f" {estimate / reference:11.2f}" if reference else f" {'-':>11s}"
+            relative += f" {estimate / adamw:8.2f}" if adamw else f" {'-':>8s}"
+        print(f"{recipe.description[:52]:52s} {steps_text:>24s} {cost * 1000:11.1f} {relative:34s} {run_cpu:9.1f}")
     print(f"({load_average()} at the end)")
 
 
@@ -383,6 +389,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="how many times to race the recipes, in turn")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--workers", type=int, default=2, help="ablation: processes running the variants' runs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -397,7 +404,7 @@ def main() -> None:
         names = args.recipe or ["reference", "adamw", "fast"]
         race_in_turn(names, args.rounds, tokenizer, train_data, val_data)
     if args.what == "ablation":
-        ablation(tokenizer, train_data, val_data)
+        ablation(tokenizer, train_data, val_data, workers=args.workers)
 
 
 if __name__ == "__main__":
