@@ -1,32 +1,40 @@
 """How fast does the course's trainer learn on this machine?
 
-    python benchmarks/train_speed.py                  # everything (a few minutes on 2 idle cores)
+    python benchmarks/train_speed.py                  # throughput, then one race of the three recipes
     python benchmarks/train_speed.py throughput       # tokens/s and FLOP/s of one training step, per option
-    python benchmarks/train_speed.py target           # wall time to reach validation loss 1.89
-    python benchmarks/train_speed.py target --recipe reference   # the slow, well-known baseline recipe
+    python benchmarks/train_speed.py target --threads 1 --rounds 3   # the recipes raced to validation loss 1.89
+    python benchmarks/train_speed.py target --recipe reference --recipe fast   # only these two
+    python benchmarks/train_speed.py ablation --threads 1             # which change bought what
 
-Three figures:
+Four figures:
 
 1. *Throughput*: training tokens per second of the small GPT (4 layers, 4 heads, 128 dims,
    context 64), and the model's FLOP/s (6 x weights + attention, per token, see
-   ``course_lib.model.flops_per_token``) as a fraction of the fp32 matmul peak measured just before
+   ``course_lib.sizes.flops_per_token``) as a fraction of the fp32 matmul peak measured just before
    (``benchmarks/matmul_peak.py``). Each option is measured on its own: fused attention
    (``scaled_dot_product_attention``, the default) vs the unfused "math" attention, bf16 autocast,
    ``torch.compile``, larger batches.
-2. *Time to target*: wall time, evaluations included, until the validation loss on the course's
-   split (estimated on fixed batches) first reaches 1.89, with the fast recipe below.
-3. The machine's load average next to every figure: other programs sharing the 2 cores slow
-   everything down, sometimes by several times.
+2. *Time to target* (``target``): wall and CPU time, evaluations included, until the validation loss
+   (estimated on fixed batches of the validation split) first reaches 1.89, for each recipe of
+   ``course_lib.speedrun.RECIPES`` in turn (``speedrun.race``, the function lesson 08's race calls),
+   several rounds, the order reversed every other round; the ratio to the reference recipe is taken
+   within each round, then the median over the rounds.
+3. *Ablation*: the steps each variant needs to reach 1.89 (deterministic), times its CPU cost per
+   step (measured interleaved with all the other variants'), against the reference and the adamw recipe.
+4. The machine's load average next to every figure: other programs sharing the 2 cores slow
+   everything down, sometimes by several times. On a loaded machine use ``--threads 1``: two threads
+   that wait for each other on a busy machine spin and burn several times the CPU of one.
 
-How the "fast" recipe was chosen (context 64; loss on fixed validation batches; step counts are
-deterministic, the times are wall seconds on 2 idle threads of this machine):
+How the "adamw" recipe (the course's first fast one, the course GPT with AdamW) was chosen (context 64;
+loss on fixed validation batches; step counts are deterministic, the times are wall seconds on 2 idle
+threads of this machine):
 
     model         batch  lr     steps (cosine)  reached 1.89 after
     4L 128d       12     1e-3   2000            1850 steps, 1.42M tokens  (the reference recipe)
     4L 128d       16     3e-3   1000             900 steps, 0.92M tokens, 60.5 s
     3L 128d       16     3e-3   1000             900 steps, 0.92M tokens, 56 s
     2L 128d       16     3e-3   1000             850 steps, 0.87M tokens, 32 s
-    2L 128d       16     5e-3    800             750 steps, 0.77M tokens, 29-30.5 s  (-> "fast")
+    2L 128d       16     5e-3    800             750 steps, 0.77M tokens, 29-30.5 s  (-> "adamw")
     2L 128d       16     6e-3    700             not reached (1.911 at 0.72M tokens)
     2L 192d       16     3e-3    800             650 steps, 0.67M tokens, 46 s
     1L 192d       16     3e-3   1000             700 steps, 0.72M tokens, 26 s

@@ -606,6 +606,15 @@ class RaceResult:
         seconds = (lambda run: run.seconds) if clock == "wall" else (lambda run: run.cpu_seconds)
         return seconds(self.runs[name]) / seconds(self.runs[baseline])
 
+    def curves(self, x: str = "seconds") -> dict[str, tuple[list[float], list[float]]]:
+        """Each run's validation loss against ``x`` ("seconds", "iter" or "tokens"): the race's picture."""
+        if x not in ("seconds", "iter", "tokens"):
+            raise ValueError(f"x must be 'seconds', 'iter' or 'tokens', got {x!r}")
+        return {
+            name: ([record[x] for record in run.history], [record["val_loss"] for record in run.history])
+            for name, run in self.runs.items()
+        }
+
     def summary(self, baseline: str = "reference") -> list[dict]:
         """One row per run, ready for a table: what ran, when it reached the target, and how long it took.
 

@@ -512,6 +512,14 @@ def test_a_race_runs_both_recipes_to_the_target_and_reports_curves_times_and_a_s
     assert rows[0]["x reference"] == 1.0
     assert rows[1]["x reference"] == round(result.ratio("fast"), 2)
     assert result.ratio("fast", clock="cpu") > 0
+    curves = result.curves()
+    assert list(curves) == ["reference", "fast"]
+    seconds, losses = curves["fast"]
+    assert losses == [record["val_loss"] for record in result.runs["fast"].history]
+    assert seconds == sorted(seconds) and len(seconds) == len(losses)
+    assert result.curves("iter")["reference"][0][-1] == result.runs["reference"].steps
+    with pytest.raises(ValueError, match="x must be"):
+        result.curves("minutes")
 
 
 def test_a_race_that_misses_the_target_says_so_and_refuses_a_ratio():
@@ -536,3 +544,19 @@ def test_race_rejects_bad_arguments_by_name():
         race(DATA, DATA, VOCAB, {"fast": TrainConfig()})
     with pytest.raises(ValueError, match="target"):
         race(DATA, DATA, VOCAB, tiny_recipes(), target=0)
+
+
+def test_the_fast_recipe_itself_learns_the_tiny_corpus_in_a_few_steps_and_faster_than_adamw():
+    fast = RECIPES["fast"]
+    # Its model, optimizers and learning rates, on a context of 16 (the tiny text) and a 20-step schedule.
+    short = replace(
+        fast,
+        model=replace(fast.model, block_size=16),
+        training=replace(
+            fast.training, max_iters=20, warmup_iters=5, eval_interval=10, eval_batches=2, eval_batch_size=8
+        ),
+    )
+    _, with_muon = short.run(DATA, DATA, VOCAB)
+    _, with_adamw = replace(short, muon=None).run(DATA, DATA, VOCAB)
+    assert with_muon.history[0]["val_loss"] < 0.7 < with_adamw.history[0]["val_loss"]  # after 10 steps
+    assert with_muon.val_loss < 0.3
