@@ -236,19 +236,13 @@ class FastGPT(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """GPT-2's initialisation (as ``GPT.reset_parameters``); an untied head starts at zero."""
+        """GPT-2's initialisation, by ``GPT.reset_parameters`` itself; RMSNorm gains at 1; an untied head at zero."""
+        # GPT's method only reads self.modules(), self.blocks and self.config, which a FastGPT has too; it draws
+        # the random numbers in the same order, so one seed gives both models the same weights.
+        GPT.reset_parameters(self)
         for module in self.modules():
-            if isinstance(module, nn.Linear | nn.Embedding):
-                nn.init.normal_(module.weight, mean=0.0, std=0.02)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
-            if isinstance(module, nn.LayerNorm):
-                module.reset_parameters()
             if isinstance(module, RMSNorm):
                 nn.init.ones_(module.weight)
-        for block in self.blocks:
-            for proj in (block.attn.proj, block.mlp.proj):
-                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * self.config.n_layer))
         if self.config.head == "untied":
             # Switch head="untied": zero logits, so every first prediction is uniform and the loss starts exactly
             # at ln(vocab_size); the head then learns its own matrix instead of sharing the token embedding's.
