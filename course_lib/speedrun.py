@@ -536,7 +536,7 @@ RECIPES: dict[str, Recipe] = {
             device="cpu",
         ),
     ),
-    # The speed-run recipe: see benchmarks/train_speed.py for what each change bought.
+    # The speed-run recipe: CHANGES (below) and the README say what each of its changes bought.
     "fast": Recipe(
         "2 layers of 64, rotary positions, QK-norm, no biases, Muon (lr 0.05) + AdamW (lr 3e-2), batch 16",
         FastGPTConfig(block_size=_CONTEXT, n_layer=2, n_head=4, n_embd=64),
