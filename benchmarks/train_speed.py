@@ -25,9 +25,9 @@ Four figures:
    everything down, sometimes by several times. On a loaded machine use ``--threads 1``: two threads
    that wait for each other on a busy machine spin and burn several times the CPU of one.
 
-The README's training-speed section has the measured race (the fast recipe: 0.074x the reference's CPU
-time, 0.049x its wall time, on the shared 2-core machine) and the ablation table; the fast recipe's
-changes, and what each bought, are ``course_lib.speedrun.CHANGES``.
+The README's training-speed section has the measured races (the fast recipe: 0.069-0.074x the reference's
+CPU time in three races; at load 0.1-3.8, 7.7 s against 109 s CPU, 0.059x the wall time) and the
+ablation table; the fast recipe's changes, and what each bought, are ``course_lib.speedrun.CHANGES``.
 
 How the "adamw" recipe (the course's first fast one, the course GPT with AdamW) was chosen (context 64;
 loss on fixed validation batches; step counts are deterministic, the times are wall seconds on 2 idle
