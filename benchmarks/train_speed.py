@@ -1,11 +1,12 @@
 """How fast does the course's trainer learn on this machine?
 
-    python benchmarks/train_speed.py                  # everything (a few minutes on 2 idle cores)
+    python benchmarks/train_speed.py                  # throughput, then one race of the three recipes
     python benchmarks/train_speed.py throughput       # tokens/s and FLOP/s of one training step, per option
-    python benchmarks/train_speed.py target           # wall time to reach validation loss 1.89
-    python benchmarks/train_speed.py target --recipe reference   # the slow, well-known baseline recipe
+    python benchmarks/train_speed.py target --threads 1 --rounds 3   # the recipes raced to validation loss 1.89
+    python benchmarks/train_speed.py target --recipe reference --recipe fast   # only these two
+    python benchmarks/train_speed.py ablation --threads 1             # which change bought what
 
-Three figures:
+Four figures:
 
 1. *Throughput*: training tokens per second of the small GPT (4 layers, 4 heads, 128 dims,
    context 64), and the model's FLOP/s (6 x weights + attention, per token, see
@@ -13,20 +14,31 @@ Three figures:
    (``benchmarks/matmul_peak.py``). Each option is measured on its own: fused attention
    (``scaled_dot_product_attention``, the default) vs the unfused "math" attention, bf16 autocast,
    ``torch.compile``, larger batches.
-2. *Time to target*: wall time, evaluations included, until the validation loss on the course's
-   split (estimated on fixed batches) first reaches 1.89, with the fast recipe below.
-3. The machine's load average next to every figure: other programs sharing the 2 cores slow
-   everything down, sometimes by several times.
+2. *Time to target* (``target``): wall and CPU time, evaluations included, until the validation loss
+   (estimated on fixed batches of the validation split) first reaches 1.89, for each recipe of
+   ``course_lib.speedrun.RECIPES`` in turn (``speedrun.race``, the function lesson 08's race calls),
+   several rounds, the order reversed every other round; the ratio to the reference recipe is taken
+   within each round, then the median over the rounds.
+3. *Ablation*: the steps each variant needs to reach 1.89 (deterministic), times its CPU cost per
+   step (measured interleaved with all the other variants'), against the reference and the adamw recipe.
+4. The machine's load average next to every figure: other programs sharing the 2 cores slow
+   everything down, sometimes by several times. On a loaded machine use ``--threads 1``: two threads
+   that wait for each other on a busy machine spin and burn several times the CPU of one.
 
-How the "fast" recipe was chosen (context 64; loss on fixed validation batches; step counts are
-deterministic, the times are wall seconds on 2 idle threads of this machine):
+The README's training-speed section has the measured races (the fast recipe: 0.069-0.074x the reference's
+CPU time in three races; at load 0.1-3.8, 7.7 s against 109 s CPU, 0.059x the wall time) and the
+ablation table; the fast recipe's changes, and what each bought, are ``course_lib.speedrun.CHANGES``.
+
+How the "adamw" recipe (the course's first fast one, the course GPT with AdamW) was chosen (context 64;
+loss on fixed validation batches; step counts are deterministic, the times are wall seconds on 2 idle
+threads of this machine):
 
     model         batch  lr     steps (cosine)  reached 1.89 after
     4L 128d       12     1e-3   2000            1850 steps, 1.42M tokens  (the reference recipe)
     4L 128d       16     3e-3   1000             900 steps, 0.92M tokens, 60.5 s
     3L 128d       16     3e-3   1000             900 steps, 0.92M tokens, 56 s
     2L 128d       16     3e-3   1000             850 steps, 0.87M tokens, 32 s
-    2L 128d       16     5e-3    800             750 steps, 0.77M tokens, 29-30.5 s  (-> "fast")
+    2L 128d       16     5e-3    800             750 steps, 0.77M tokens, 29-30.5 s  (-> "adamw")
     2L 128d       16     6e-3    700             not reached (1.911 at 0.72M tokens)
     2L 192d       16     3e-3    800             650 steps, 0.67M tokens, 46 s
     1L 192d       16     3e-3   1000             700 steps, 0.72M tokens, 26 s
@@ -52,6 +64,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import multiprocessing
 import os
 import statistics
 import time
@@ -63,44 +77,21 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from course_lib.data import load_text
 from course_lib.model import GPT, GPTConfig
 from course_lib.sizes import flops_per_token
+from course_lib.speedrun import (
+    COURSE_GPT_SWITCHES,
+    RECIPES,
+    TARGET_VAL_LOSS,
+    FastGPTConfig,
+    MuonSettings,
+    RaceRun,
+    Recipe,
+    race,
+)
 from course_lib.tokenizers import CharTokenizer
-from course_lib.training import TrainConfig, encode_corpus, evaluate_split, seed_everything, train
+from course_lib.training import encode_corpus, evaluate_split, get_batch, seed_everything
 
-TARGET = 1.89
-SMALL_GPT = dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)
-# The fast recipe's model: the same block, half as deep (see the table above).
-FAST_GPT = {**SMALL_GPT, "n_layer": 2}
-
-# Each recipe's model shape; the reference recipe uses the 4-layer model.
-RECIPE_MODELS = {"reference": SMALL_GPT, "fast": FAST_GPT}
-
-RECIPES = {
-    # The well-known CPU recipe (nanoGPT's "I only have a laptop" run): 73 s to reach 1.89 here.
-    # It estimates the loss on 20 batches of 12; we do the same (on the validation split only).
-    "reference": TrainConfig(
-        batch_size=12,
-        max_iters=2000,
-        learning_rate=1e-3,
-        min_lr=1e-4,
-        warmup_iters=100,
-        eval_interval=250,
-        eval_batches=20,
-        eval_batch_size=12,
-    ),
-    # Ours: a 2-layer model, 5x the learning rate with a cosine that ends near the target, and more
-    # frequent (cheap) evaluations so the run stops soon after crossing it. Found by a small sweep
-    # (see the table in the docstring above): ~0.77M tokens at half the cost per token.
-    "fast": TrainConfig(
-        batch_size=16,
-        max_iters=800,
-        learning_rate=5e-3,
-        min_lr=5e-4,
-        warmup_iters=50,
-        eval_interval=50,
-        eval_batches=10,
-        eval_batch_size=32,
-    ),
-}
+TARGET = TARGET_VAL_LOSS  # 1.89
+SMALL_GPT = dict(block_size=64, n_layer=4, n_head=4, n_embd=128, dropout=0.0)  # the throughput model
 
 
 def load_average() -> str:
@@ -190,39 +181,227 @@ def throughput(vocab_size: int, peak_gflops: float, rounds: int = 5, steps: int 
 # --------------------------------------------------------------------------- time to target
 
 
-def time_to_target(recipe: str, tokenizer, train_data, val_data, compile: bool = False) -> None:
-    config = GPTConfig(vocab_size=tokenizer.vocab_size, **RECIPE_MODELS[recipe])
-    training = RECIPES[recipe]
-    training = TrainConfig(**{**training.__dict__, "target_val_loss": TARGET, "device": "cpu", "compile": compile})
-    seed_everything(0)
-    model = GPT(config)
-    before = load_average()
-    result = train(model, train_data, val_data, training, progress=False)
-    reached = result.reached_target
-    shape = f"{config.n_layer} layers, {config.n_embd} dims"
-    label = f"recipe '{recipe}' ({shape})" + (" + torch.compile" if compile else "")
-    if reached is None:
+def cpu_seconds() -> float:
+    """CPU time this process has used: what a run costs, hardly changed by other programs sharing the cores."""
+    return time.process_time()
+
+
+def load_now() -> float:
+    """The one-minute load average (from /proc/loadavg): how many programs wanted a core meanwhile."""
+    return os.getloadavg()[0]
+
+
+def print_run(run: RaceRun, load_before: float, val_data) -> None:
+    if not run.reached:
         print(
-            f"{label}: did not reach {TARGET} in {result.iterations} steps ({result.seconds:.1f} s); "
-            f"last val {result.val_loss:.3f}"
+            f"{run.name:10s} did not reach {TARGET} in {run.steps} steps ({run.seconds:.1f} s); "
+            f"last val {run.val_loss:.3f}; load {load_before:.1f} -> {load_now():.1f}"
         )
         return
     print(
-        f"{label}: val loss {reached['val_loss']:.3f} <= {TARGET} after {reached['iter']} steps, "
-        f"{reached['tokens']:,} tokens, {result.seconds:.1f} s wall ({result.eval_seconds:.1f} s of it evaluating); "
-        f"{before} -> {load_average()}",
+        f"{run.name:10s} val {run.val_loss:.3f} <= {TARGET} after {run.steps:4d} steps, "
+        f"{run.tokens / 1e6:.2f}M tokens: {run.seconds:5.1f} s wall, {run.cpu_seconds:5.1f} s CPU; "
+        f"load {load_before:.1f} -> {load_now():.1f}",
         flush=True,
     )
     # The stopping rule used a small fixed sample of the validation text; check on all of it (not timed).
-    print(f"  the same model on the whole validation split: {evaluate_split(model, val_data):.3f}")
+    print(f"{'':10s} the same model on the whole validation split: {evaluate_split(run.model, val_data):.3f}")
+
+
+def race_in_turn(names: list[str], rounds: int, tokenizer, train_data, val_data) -> None:
+    """Race the recipes ``rounds`` times (``course_lib.speedrun.race``, one recipe at a time), and compare
+    each with the reference run of its round.
+
+    The order alternates from round to round (forwards, then backwards), so a load that rises or falls
+    during the benchmark favours no recipe; a ratio within one round is steadier than any single wall time.
+    """
+    for recipe_name in names:
+        print(f"{recipe_name:10s} {RECIPES[recipe_name].description}")
+    runs: dict[str, list[RaceRun]] = {n: [] for n in names}
+    loads: list[float] = []
+    for round_number in range(rounds):
+        order = names if round_number % 2 == 0 else names[::-1]
+        print(f"\nround {round_number + 1} of {rounds}", flush=True)
+        for recipe_name in order:
+            before = load_now()
+            run = race(train_data, val_data, tokenizer.vocab_size, [recipe_name], target=TARGET).runs[recipe_name]
+            loads += [before, load_now()]
+            runs[recipe_name].append(run)
+            print_run(run, before, val_data)
+    if "reference" not in names:
+        return
+    print(
+        f"\nagainst the reference recipe, median over {rounds} round(s) of the ratio within a round "
+        f"(one-minute load during the runs {min(loads):.1f} to {max(loads):.1f}, "
+        f"median {statistics.median(loads):.1f}):"
+    )
+    for recipe_name in names:
+        pairs = [
+            (r, ref) for r, ref in zip(runs[recipe_name], runs["reference"], strict=True) if r.reached and ref.reached
+        ]
+        if not pairs:
+            print(f"  {recipe_name:10s} never reached the target")
+            continue
+        wall = statistics.median(r.seconds / ref.seconds for r, ref in pairs)
+        cpu = statistics.median(r.cpu_seconds / ref.cpu_seconds for r, ref in pairs)
+        seconds = statistics.median(r.seconds for r, _ in pairs)
+        cpu_seconds = statistics.median(r.cpu_seconds for r, _ in pairs)
+        print(
+            f"  {recipe_name:10s} {pairs[0][0].steps:4d} steps, median {seconds:6.1f} s wall, "
+            f"{cpu_seconds:6.1f} s CPU: {wall:.3f}x the reference's wall time, {cpu:.3f}x its CPU time"
+        )
+
+
+# --------------------------------------------------------------------------- ablation
+
+_ADAMW, _FAST = RECIPES["adamw"], RECIPES["fast"]
+_ALL_ARCHITECTURE = dict(bias=False, mlp="relu2", norm="rms", positions="rotary", qk_norm=True, head="untied")
+
+
+def _variant(base: Recipe, description: str, model: dict | None = None, training: dict | None = None, muon=None):
+    """``base`` with some model switches, training settings or Muon settings changed."""
+    model_config = base.model
+    if model is not None:
+        if not isinstance(model_config, FastGPTConfig):  # the course GPT, expressed as a FastGPT
+            fields = {f.name: getattr(model_config, f.name) for f in dataclasses.fields(GPTConfig)}
+            model_config = FastGPTConfig(**{**fields, **COURSE_GPT_SWITCHES})
+        model_config = dataclasses.replace(model_config, **model)
+    training_config = dataclasses.replace(base.training, **(training or {}))
+    settings = base.muon if muon is None else (None if muon is False else muon)
+    return Recipe(description, model_config, training_config, settings)
+
+
+def ablations() -> list[Recipe]:
+    muon = MuonSettings(lr=0.05, momentum=0.9)
+    no_decay = {"weight_decay": 0.0}
+    return [
+        RECIPES["reference"],
+        # Each change alone, on the first fast recipe (the course's GPT, 2 x 128, AdamW lr 5e-3, 800 steps).
+        _ADAMW,
+        _variant(_ADAMW, "+ Muon on the blocks' matrices", training=no_decay, muon=muon),
+        _variant(_ADAMW, "+ squared ReLU", model={"mlp": "relu2"}),
+        _variant(_ADAMW, "+ rotary positions", model={"positions": "rotary"}),
+        _variant(_ADAMW, "+ QK-norm", model={"qk_norm": True}),
+        _variant(_ADAMW, "+ RMSNorm, no biases", model={"norm": "rms", "bias": False}),
+        _variant(_ADAMW, "+ untied head, zero at the start", model={"head": "untied"}),
+        _variant(_ADAMW, "+ 64 wide instead of 128", model={"n_embd": 64}),
+        _variant(_ADAMW, "+ all six architecture changes", model=_ALL_ARCHITECTURE),
+        _variant(
+            _ADAMW, "+ all six architecture changes + Muon", model=_ALL_ARCHITECTURE, training=no_decay, muon=muon
+        ),
+        # The fast recipe, and each of its choices undone.
+        _FAST,
+        _variant(_FAST, "AdamW instead of Muon (lr 3e-2 for all)", muon=False),
+        _variant(_FAST, "AdamW instead of Muon, lr 5e-3", muon=False, training={"learning_rate": 5e-3, "min_lr": 5e-4}),
+        _variant(_FAST, "learned positions instead of rotary", model={"positions": "learned"}),
+        _variant(_FAST, "no QK-norm", model={"qk_norm": False}),
+        _variant(_FAST, "RMSNorm instead of LayerNorm", model={"norm": "rms"}),
+        _variant(_FAST, "squared ReLU instead of GELU", model={"mlp": "relu2"}),
+        _variant(_FAST, "untied head, zero at the start", model={"head": "untied"}),
+        _variant(
+            _FAST, "squared ReLU, RMSNorm and untied head", model={"mlp": "relu2", "norm": "rms", "head": "untied"}
+        ),
+        _variant(_FAST, "with biases", model={"bias": True}),
+        _variant(_FAST, "128 wide instead of 64", model={"n_embd": 128}),
+        _variant(_FAST, "AdamW part at lr 1e-2 instead of 3e-2", training={"learning_rate": 1e-2, "min_lr": 1e-3}),
+        _variant(_FAST, "a cosine of 800 steps instead of 400", training={"max_iters": 800}),
+        _variant(_FAST, "batch 32 instead of 16", training={"batch_size": 32}),
+    ]
+
+
+class StepTimer:
+    """One recipe's training step (the one ``train`` takes), timed in CPU seconds."""
+
+    def __init__(self, recipe: Recipe, vocab_size: int, train_data: torch.Tensor):
+        self.recipe = recipe
+        self.model = recipe.build_model(vocab_size).train()
+        self.optimizer = recipe.build_optimizer(self.model)
+        self.generator = torch.Generator().manual_seed(0)
+        self.train_data = train_data
+        self.times: list[float] = []
+        for _ in range(2):  # warm-up: allocation and kernel choice
+            self.step()
+
+    def step(self) -> None:
+        config = self.recipe.training
+        x, y = get_batch(self.train_data, config.batch_size, self.model.config.block_size, self.generator)
+        _, loss = self.model(x, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+        self.optimizer.step()
+        loss.item()
+
+    def timed_steps(self, n: int) -> None:
+        for _ in range(n):
+            start = cpu_seconds()
+            self.step()
+            self.times.append(cpu_seconds() - start)
+
+
+def steps_to_target(job: tuple[Recipe, int, torch.Tensor, torch.Tensor, int]) -> tuple[dict | None, int, float, float]:
+    """One ablation row's run (in a worker process): where it reached the target, its steps, last loss, CPU time."""
+    recipe, vocab_size, train_data, val_data, threads = job
+    torch.set_num_threads(threads)
+    start = cpu_seconds()
+    _, result = recipe.run(train_data, val_data, vocab_size, target_val_loss=TARGET)
+    return result.reached_target, result.iterations, result.val_loss, cpu_seconds() - start
+
+
+def ablation(tokenizer, train_data, val_data, rounds: int = 8, steps: int = 4, workers: int = 2) -> None:
+    """Steps and tokens to the target for each variant (deterministic), and each one's cost per step.
+
+    Every variant is evaluated every 25 steps on the same 10 validation batches of 32, so the step
+    counts are comparable across rows; each variant keeps its own schedule. The per-step costs are CPU
+    time (one thread: the time the step would take on an idle core), from steps of all the variants
+    taken in turn, so a change in the machine's load affects them all alike. The runs themselves only
+    count steps, so ``workers`` processes run them side by side.
+    """
+    variants = ablations()
+    eval_settings = dict(eval_interval=25, eval_batches=10, eval_batch_size=32)
+    timers = [StepTimer(v, tokenizer.vocab_size, train_data) for v in variants]
+    for _ in range(rounds):
+        for timer in timers:
+            timer.timed_steps(steps)
+    print(f"per-step costs measured ({load_average()}); now the runs to {TARGET}:", flush=True)
+    probes = [dataclasses.replace(v, training=dataclasses.replace(v.training, **eval_settings)) for v in variants]
+    jobs = [(probe, tokenizer.vocab_size, train_data, val_data, torch.get_num_threads()) for probe in probes]
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        runs = pool.map(steps_to_target, jobs, chunksize=1)
+    print(
+        f"{'variant':52s} {'to the target':>24s} {'CPU ms/step':>11s} {'steps x cost':>12s} "
+        f"{'x reference':>11s} {'x adamw':>8s} {'run CPU s':>9s}"
+    )
+    costs = [statistics.median(timer.times) for timer in timers]
+    reached_at = [reached for reached, *_ in runs]
+    estimates = [None if r is None else r["iter"] * cost for r, cost in zip(reached_at, costs, strict=True)]
+    reference, adamw = estimates[0], estimates[1]  # the first two rows: the reference and the adamw recipe
+    rows = zip(variants, costs, estimates, runs, strict=True)
+    for recipe, cost, estimate, (reached, iterations, val_loss, run_cpu) in rows:
+        if reached is None:
+            steps_text, relative = f"not reached in {iterations} (val {val_loss:.3f})", ""
+        else:
+            steps_text = f"{reached['iter']:5d} steps {reached['tokens'] / 1e6:5.2f}M tok"
+            relative = f"{estimate:10.1f} s"
+            relative += f" {estimate / reference:11.2f}" if reference else f" {'-':>11s}"
+            relative += f" {estimate / adamw:8.2f}" if adamw else f" {'-':>8s}"
+        print(f"{recipe.description[:52]:52s} {steps_text:>24s} {cost * 1000:11.1f} {relative:34s} {run_cpu:9.1f}")
+    print(f"({load_average()} at the end)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", nargs="?", choices=["all", "throughput", "target"], default="all")
-    parser.add_argument("--recipe", choices=sorted(RECIPES), default="fast")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the model for the target run")
+    parser.add_argument("what", nargs="?", choices=["all", "throughput", "target", "ablation"], default="all")
+    parser.add_argument(
+        "--recipe",
+        action="append",
+        choices=sorted(RECIPES),
+        help="race only these recipes (repeat the option; default: reference, adamw and fast)",
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="how many times to race the recipes, in turn")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--workers", type=int, default=2, help="ablation: processes running the variants' runs")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -234,7 +413,10 @@ def main() -> None:
         throughput(tokenizer.vocab_size, peak["peak_gflops"])
     if args.what in ("all", "target"):
         print()
-        time_to_target(args.recipe, tokenizer, train_data, val_data, compile=args.compile)
+        names = args.recipe or ["reference", "adamw", "fast"]
+        race_in_turn(names, args.rounds, tokenizer, train_data, val_data)
+    if args.what == "ablation":
+        ablation(tokenizer, train_data, val_data, workers=args.workers)
 
 
 if __name__ == "__main__":

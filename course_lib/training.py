@@ -346,6 +346,7 @@ def train(
     *,
     callback: Callable[[list[dict]], None] | None = None,
     progress: bool = True,
+    make_optimizer: Callable[[torch.nn.Module, TrainConfig], torch.optim.Optimizer] | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``train_data`` (1-D token ids), evaluating on ``val_data``.
 
@@ -353,6 +354,9 @@ def train(
     which redraws the curves in a notebook).
     Seed the model's initialisation yourself before building it (:func:`seed_everything`); the batches
     and dropout are seeded here from ``config.seed``.
+
+    ``make_optimizer(model, config)`` builds another optimizer than the default AdamW (``course_lib.speedrun``
+    uses it for Muon). A param group with an ``"lr_scale"`` gets that multiple of the scheduled learning rate.
     """
     device = pick_device(config.device)
     use_autocast = config.autocast == "bf16" or (config.autocast == "auto" and autocast_supported(device))
@@ -361,7 +365,7 @@ def train(
     torch.manual_seed(config.seed)  # dropout masks
     batch_generator = torch.Generator().manual_seed(config.seed)
     val_batches = _fixed_batches(val_data, config.eval_batches, config.eval_batch_size, block_size, config.seed + 1)
-    optimizer = _optimizer(model, config)
+    optimizer = (make_optimizer or _optimizer)(model, config)
     step_model = torch.compile(model) if config.compile else model
 
     result = TrainResult()
@@ -369,7 +373,7 @@ def train(
     bar = tqdm(range(config.max_iters), disable=not progress, desc="training", unit="step")
     for iteration in bar:
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(iteration, config)
+            group["lr"] = lr_at(iteration, config) * group.get("lr_scale", 1.0)
         x, y = get_batch(train_data, config.batch_size, block_size, batch_generator)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_autocast):
             _, loss = step_model(x.to(device), y.to(device))

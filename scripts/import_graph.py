@@ -47,6 +47,7 @@ LAYERS: dict[int, tuple[str, tuple[str, ...]]] = {
             "course_lib.model_numpy",
             "course_lib.gpt_functional",
             "course_lib.training",
+            "course_lib.speedrun",
             "course_lib.checkpoints",
             "course_lib.sizes",
             "course_lib.toy_sort",
