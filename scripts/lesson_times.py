@@ -118,9 +118,9 @@ def problems() -> list[str]:
     found = []
     for lesson, est in estimates.items():
         if in_lessons.get(lesson) != est.rounded:
-            found.append(f"lesson {lesson}'s first cell says {in_lessons.get(lesson)} minutes; the estimate is {est.rounded}")
+            found.append(f"lesson {lesson}'s first cell: {in_lessons.get(lesson)} minutes, estimate {est.rounded}")
         if in_guide.get(lesson) != est.rounded:
-            found.append(f"the teacher guide says {in_guide.get(lesson)} minutes for lesson {lesson}; the estimate is {est.rounded}")
+            found.append(f"teacher guide, lesson {lesson}: {in_guide.get(lesson)} minutes, estimate {est.rounded}")
     expected_total = sum(e.rounded for e in estimates.values())
     if total != expected_total:
         found.append(f"the teacher guide's total is {total} minutes; the lessons add up to {expected_total}")
