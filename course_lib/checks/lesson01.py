@@ -11,9 +11,9 @@ from collections import Counter
 import numpy as np
 
 from course_lib import tokenizers
-from course_lib.checks import Case, CheckResult, Mistake, check_function, check_value, pick_reference, same_count
+from course_lib.checks import Case, CheckResult, Mistake, check_function, pick_reference
 
-__all__ = ["encode_chars", "most_frequent_pair", "merge", "token_count", "reference"]
+__all__ = ["encode_chars", "most_frequent_pair", "merge", "characters_per_token", "reference"]
 
 
 # --------------------------------------------------------------------------- character-level encoding
@@ -197,28 +197,72 @@ def merge(learner) -> CheckResult:
     return check_function("merge", learner, _merge_reference, MERGE_CASES, MERGE_MISTAKES, fresh=_fresh_merge)
 
 
-# --------------------------------------------------------------------------- counting tokens
+# --------------------------------------------------------------------------- characters per token
 
 TOKEN_COUNT_TEXT = "Tokenizers cut «naïve» text into pieces: 12345 of them, or fewer?"
 
+#: The texts the checker measures: prose, the exercise's text (accents, quotes, digits), indented code,
+#: a run of spaces, emoji. The tokenizers differ most on the last three.
+CHARACTERS_PER_TOKEN_TEXTS = (
+    "The weather is lovely today, so we are going for a walk in the park.",
+    TOKEN_COUNT_TEXT,
+    "def walk(weather):\n    if weather == 'lovely':\n        return 'park'\n",
+    "a" + " " * 12 + "b",
+    "Tokens 🙂🙂 and emoji 🌧️",
+)
 
-def token_count(value) -> CheckResult:
-    """How many tokens GPT-2's tokenizer makes of :data:`TOKEN_COUNT_TEXT`."""
-    text = TOKEN_COUNT_TEXT
-    expected = len(tokenizers.gpt2().encode(text))
-    mistakes = [
-        (len(text), "that is the number of characters; count the ids the tokenizer returns"),
-        (len(text.split()), "that is the number of words (split on spaces); tokens are often pieces of words"),
-        (len(text.encode("utf-8")), "that is the number of UTF-8 bytes; BPE has merged many bytes into one token"),
-        (len(tokenizers.o200k().encode(text)), "that is o200k's count; the exercise asks for GPT-2's tokenizer"),
-    ]
-    return check_value(
-        "token_count",
-        value,
-        expected,
-        mistakes,
-        compare=same_count,
-        success=f"correct: {expected} tokens for {len(text)} characters.",
+_WORDS = ("the", "model", "reads", "tokens", "and", "writes", "one", "more", "naïve", "42", "—", "🙂", "\n", "    ")
+
+
+def _characters_per_token_reference(tokenizer, text):
+    return len(text) / len(tokenizer.encode(text))
+
+
+CHARACTERS_PER_TOKEN_MISTAKES = [
+    Mistake(
+        lambda tok, text: len(tok.encode(text)) / len(text),
+        "upside down: that is tokens per character; divide the number of characters by the number of tokens",
+    ),
+    Mistake(
+        lambda tok, text: len(text.encode("utf-8")) / len(tok.encode(text)),
+        "that counts UTF-8 bytes, not characters: use len(text)",
+    ),
+    Mistake(
+        lambda tok, text: len(text.split()) / len(tok.encode(text)),
+        "that counts words (split on spaces), not characters: use len(text)",
+    ),
+    Mistake(
+        lambda tok, text: len(text) / len(text.split()),
+        "that is characters per word; the tokens are the ids tokenizer.encode(text) returns",
+    ),
+    Mistake(
+        lambda tok, text: len(text) // len(tok.encode(text)),
+        "use / for the ratio, not //, which rounds it down to a whole number",
+    ),
+]
+
+
+def _characters_per_token_cases() -> list[Case]:
+    gpt2, o200k = tokenizers.gpt2(), tokenizers.o200k()
+    cases = [Case((gpt2, text), label=f"GPT-2 on {text!r}") for text in CHARACTERS_PER_TOKEN_TEXTS]
+    cases += [Case((o200k, text), label=f"o200k on {text!r}") for text in CHARACTERS_PER_TOKEN_TEXTS[1:4]]
+    return cases
+
+
+def _fresh_characters_per_token(rng: np.random.Generator) -> Case:
+    text = " ".join(rng.choice(_WORDS, size=int(rng.integers(3, 15))).tolist())
+    return Case((tokenizers.gpt2(), text), label=f"GPT-2 on {text!r}")
+
+
+def characters_per_token(learner) -> CheckResult:
+    """``learner(tokenizer, text)``: how many characters of ``text`` one token of ``tokenizer`` holds on average."""
+    return check_function(
+        "characters_per_token",
+        learner,
+        _characters_per_token_reference,
+        _characters_per_token_cases(),
+        CHARACTERS_PER_TOKEN_MISTAKES,
+        fresh=_fresh_characters_per_token,
     )
 
 
@@ -226,6 +270,7 @@ REFERENCES = {
     "encode_chars": _encode_chars_reference,
     "most_frequent_pair": tokenizers.most_frequent_pair,
     "merge": _merge_reference,
+    "characters_per_token": _characters_per_token_reference,
 }
 
 

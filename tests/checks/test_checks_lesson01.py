@@ -4,14 +4,12 @@ from collections import Counter
 
 import pytest
 from checker_support import (
-    counts_accept_whole_floats,
     function_checkers,
     memorised_answer_fails,
     mutating_answer_corrupts_nothing,
     stub,
     verdict,
     wrong_kinds_are_not_yet,
-    wrong_values_are_not_yet,
 )
 
 from course_lib import tokenizers
@@ -144,27 +142,31 @@ def test_merge_stub_and_mistakes():
     verdict(check.merge("not a function"), False, "expected a function")
 
 
-# --------------------------------------------------------------------------- token_count
+# --------------------------------------------------------------------------- characters_per_token
 
 
-def test_token_count():
-    text = check.TOKEN_COUNT_TEXT
-    right = len(tokenizers.gpt2().encode(text))
-    verdict(check.token_count(right), True, f"{right} tokens")
-    verdict(check.token_count(...), False, "not solved yet")
-    verdict(check.token_count(len(text)), False, "number of characters")
-    verdict(check.token_count(len(text.split())), False, "number of words")
-    verdict(check.token_count(len(text.encode())), False, "number of UTF-8 bytes")
-    verdict(check.token_count(len(tokenizers.o200k().encode(text))), False, "that is o200k's count")
-    verdict(check.token_count(right + 100), False, f"expected {right}")
+def characters_per_token(tokenizer, text):
+    return len(text) / len(tokenizer.encode(text))
 
 
-def test_token_count_is_a_count():
-    counts_accept_whole_floats(check.token_count, len(tokenizers.gpt2().encode(check.TOKEN_COUNT_TEXT)))
-    wrong_values_are_not_yet(check.token_count)
+def test_characters_per_token():
+    verdict(check.characters_per_token(characters_per_token), True, "correct on all")
+    verdict(check.characters_per_token(lambda tok, text: stub()), False, "not solved yet")
+    upside_down = lambda tok, text: len(tok.encode(text)) / len(text)
+    verdict(check.characters_per_token(upside_down), False, "upside down: that is tokens per character")
+    bytes_ = lambda tok, text: len(text.encode()) / len(tok.encode(text))
+    verdict(check.characters_per_token(bytes_), False, "counts UTF-8 bytes")
+    words = lambda tok, text: len(text.split()) / len(tok.encode(text))
+    verdict(check.characters_per_token(words), False, "counts words")
+    per_word = lambda tok, text: len(text) / len(text.split())
+    verdict(check.characters_per_token(per_word), False, "characters per word")
+    floor = lambda tok, text: len(text) // len(tok.encode(text))
+    verdict(check.characters_per_token(floor), False, "not //")
+    always_gpt2 = lambda tok, text: len(text) / len(tokenizers.gpt2().encode(text))  # ignores its tokenizer
+    verdict(check.characters_per_token(always_gpt2), False, "o200k on")
 
 
-@pytest.mark.parametrize("name", ["encode_chars", "most_frequent_pair", "merge", "token_count"])
+@pytest.mark.parametrize("name", ["encode_chars", "most_frequent_pair", "merge", "characters_per_token"])
 def test_every_checker_is_documented(name):
     assert getattr(check, name).__doc__
 
@@ -180,6 +182,12 @@ ROBUSTNESS = [
     ),
     (check.most_frequent_pair, most_frequent_pair, lambda ids: most_frequent_pair(ids)[::-1], "wrong way round"),
     (check.merge, merge, lambda ids, pair, new_id: [new_id if x in pair else x for x in ids], "replaced single ids"),
+    (
+        check.characters_per_token,
+        characters_per_token,
+        lambda tok, text: len(tok.encode(text)) / len(text),
+        "upside down",
+    ),
 ]
 NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
 
