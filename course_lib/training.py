@@ -21,6 +21,7 @@ the gradients across processes during ``backward``), give each process its own b
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -208,8 +209,9 @@ def estimate_loss(model: GPT, batches: list, device: torch.device | str | None =
     model.eval()
     device = model_device(model) if device is None else torch.device(device)
     losses = []
+    # Without autocast no autocast context at all: some devices have none (a GPU-less "meta" in the tests).
     for x, y in batches:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext():
             _, loss = model(x.to(device), y.to(device))
         losses.append(loss.item())
     model.train(was_training)
