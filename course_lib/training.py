@@ -21,6 +21,7 @@ the gradients across processes during ``backward``), give each process its own b
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -54,6 +55,7 @@ __all__ = [
     "loop_inputs",
     "loss_trend",
     "lr_at",
+    "model_device",
     "pick_device",
     "run_loop",
     "seed_everything",
@@ -91,6 +93,12 @@ def pick_device(device: str = "auto") -> torch.device:
     if chosen.type == "mps" and not _mps_available():
         raise ValueError(f"device {device!r} asked for, but Apple's MPS is not available here: use 'auto'")
     return chosen
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """The device ``model``'s parameters are on (the CPU for a model without any), where its inputs must go."""
+    parameter = next(model.parameters(), None)
+    return torch.device("cpu") if parameter is None else parameter.device
 
 
 def cores_available() -> int:
@@ -190,16 +198,20 @@ def _fixed_batches(data: torch.Tensor, n_batches: int, batch_size: int, block_si
 
 
 @torch.no_grad()
-def estimate_loss(model: GPT, batches: list, device: torch.device | str = "cpu", autocast: bool = False) -> float:
-    """Mean loss over the given (x, y) batches, in eval mode (no dropout); the model's mode is restored."""
+def estimate_loss(model: GPT, batches: list, device: torch.device | str | None = None, autocast: bool = False) -> float:
+    """Mean loss over the given (x, y) batches, in eval mode (no dropout); the model's mode is restored.
+
+    The batches are moved to ``device``, by default the model's own (a model trained on a GPU stays there).
+    """
     if len(batches) == 0:
         raise ValueError("batches is empty: give at least one (x, y) batch to estimate the loss on")
     was_training = model.training
     model.eval()
-    device = torch.device(device)
+    device = model_device(model) if device is None else torch.device(device)
     losses = []
+    # Without autocast no autocast context at all: some devices have none (a GPU-less "meta" in the tests).
     for x, y in batches:
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast(device.type, dtype=torch.bfloat16) if autocast else contextlib.nullcontext():
             _, loss = model(x.to(device), y.to(device))
         losses.append(loss.item())
     model.train(was_training)
@@ -207,11 +219,15 @@ def estimate_loss(model: GPT, batches: list, device: torch.device | str = "cpu",
 
 
 @torch.no_grad()
-def evaluate_split(model: GPT, data: torch.Tensor, batch_size: int = 64, device: torch.device | str = "cpu") -> float:
+def evaluate_split(
+    model: GPT, data: torch.Tensor, batch_size: int = 64, device: torch.device | str | None = None
+) -> float:
     """Mean loss over *all* of ``data``, cut into consecutive windows of block_size (no sampling noise).
 
-    Every token is predicted exactly once (the last few that do not fill a window are left out).
+    Every token is predicted exactly once (the last few that do not fill a window are left out). The
+    windows go to ``device``, by default the model's own.
     """
+    device = model_device(model) if device is None else torch.device(device)
     block_size = model.config.block_size
     batch_size = require_positive_int("batch_size", batch_size)
     _require_corpus("data", data, block_size)
@@ -476,10 +492,18 @@ def history_from_log(log: dict, config: TrainConfig) -> list[dict]:
 def run_loop(loop: Callable, model: GPT, train_data: torch.Tensor, val_data: torch.Tensor, config: TrainConfig):
     """Train ``model`` in place with ``loop`` (see above), given what :func:`train` would use; a :class:`TrainResult`.
 
-    The run is on the CPU, whatever ``config.device`` says: the learner's loop moves no tensors.
+    The run is on ``config.device`` ('auto': a GPU when there is one, as :func:`train`): the model, each
+    batch and the validation batches are put there, so the learner's loop moves no tensors itself.
     """
-    model.to("cpu")
-    optimizer, next_batch, val_batches = loop_inputs(model, train_data, val_data, config)
+    device = pick_device(config.device)
+    model.to(device)
+    optimizer, cpu_batch, cpu_val_batches = loop_inputs(model, train_data, val_data, config)
+    val_batches = [(x.to(device), y.to(device)) for x, y in cpu_val_batches]
+
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = cpu_batch()  # drawn on the CPU, from train()'s seeded stream, whatever the device
+        return x.to(device), y.to(device)
+
     start = time.perf_counter()
     log = loop(model, optimizer, next_batch, val_batches, config, lr_at)
     seconds = time.perf_counter() - start

@@ -3,6 +3,7 @@
     python scripts/launch_links.py            # rewrite the README's table of links
     python scripts/launch_links.py --check    # exit 1 if the README's table is not what the address gives
     python scripts/launch_links.py --lessons  # also give every lesson its links and its set-up cell
+    python scripts/launch_links.py --lessons notebooks/0[0-8]_*.ipynb   # only these lessons (the README: all)
 
 The course's address is ``[project.urls] Repository`` in pyproject.toml and the branch is
 ``[tool.course] branch``: set the address once when the course is published, run this, commit.
@@ -87,15 +88,28 @@ def links_markdown(slug: str, branch: str, path: str) -> str:
     )
 
 
+def _tagged(cells, tag: str):
+    return next((cell for cell in cells if tag in cell.metadata.get("tags", [])), None)
+
+
 def with_launch_cells(nb, slug: str, repository: str, branch: str, path: str):
-    """A copy of lesson ``nb`` with its links and set-up cell right after the title cell (replacing older ones)."""
+    """A copy of lesson ``nb`` with its links and set-up cell right after the title cell.
+
+    Cells written before are updated in place (their source only: their other metadata, nbgrader's
+    included, and the set-up cell's run count stay), so running this again on a lesson changes nothing.
+    """
     nb = nbformat.from_dict(nb)
+    links, setup = _tagged(nb.cells, LINKS_TAG), _tagged(nb.cells, FIRST_CELL_TAG)
     nb.cells = [c for c in nb.cells if not {LINKS_TAG, FIRST_CELL_TAG} & set(c.metadata.get("tags", []))]
+    if links is None:
+        links = nbformat.v4.new_markdown_cell(id=LINKS_TAG)
+        links.metadata["tags"] = [LINKS_TAG]
+    if setup is None:
+        setup = nbformat.v4.new_code_cell(id=FIRST_CELL_TAG)
+        setup.metadata["tags"] = [FIRST_CELL_TAG]
+    links.source = links_markdown(slug, branch, path)
+    setup.source = first_cell(repository, branch)
     title = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown")
-    links = nbformat.v4.new_markdown_cell(links_markdown(slug, branch, path), id=LINKS_TAG)
-    links.metadata["tags"] = [LINKS_TAG]
-    setup = nbformat.v4.new_code_cell(first_cell(repository, branch), id=FIRST_CELL_TAG)
-    setup.metadata["tags"] = [FIRST_CELL_TAG]
     nb.cells[title + 1 : title + 1] = [links, setup]
     return nb
 
@@ -105,8 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that README.md is up to date")
     parser.add_argument("--lessons", action="store_true", help="also write the links and set-up cell into the lessons")
     parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
+    parser.add_argument(
+        "paths", nargs="*", type=Path, metavar="LESSON", help="with --lessons: the lessons to write into (default: all)"
+    )
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = parser.parse_args(argv)
+    if args.paths and not args.lessons:
+        parser.error("lesson paths are for --lessons (the README's table always lists every lesson)")
     try:
         repository, slug, branch = course_address()
         notebooks = site.find_lessons(args.notebooks)
@@ -123,10 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     args.readme.write_text(updated, encoding="utf-8")
     print(f"wrote the links for {repository} ({branch}) into {args.readme}")
     if args.lessons:
-        for path in notebooks:
+        for path in args.paths or notebooks:
             nb = nbformat.read(path, as_version=4)
-            nbformat.write(with_launch_cells(nb, slug, repository, branch, f"notebooks/{path.name}"), path)
-            print(f"  {path.name}: links and set-up cell")
+            updated_nb = with_launch_cells(nb, slug, repository, branch, f"notebooks/{Path(path).name}")
+            if updated_nb != nb:
+                nbformat.write(updated_nb, path)
+                print(f"  {Path(path).name}: links and set-up cell written")
     return 0
 
 

@@ -3,12 +3,15 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from course_lib import saved_outputs, training
+from course_lib import saved_outputs, toy_sort, training
+from course_lib.lessons import lesson08
+from course_lib.model import GPTConfig
 from course_lib.teaching import setup_check
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,3 +141,80 @@ def test_the_command_line_report_ends_with_where_lessons_compute(capsys):
     report = setup_check.run_checks(packages={}, data_names=[], compute=True)
     assert [c.item for c in report.checks[-2:]] == ["device", "threads"]
     assert "compute" not in {c.area for c in setup_check.run_checks(packages={}, data_names=[]).checks}
+
+
+# --------------------------------------------------------------------------- the lessons' helpers follow the device
+
+
+class _Recorder(torch.nn.Module):
+    """Stands in for a GPT whose weights are on ``device``: records where its inputs arrive."""
+
+    def __init__(self, device: str, block_size: int = 4):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1, device=device))
+        self.config = GPTConfig(vocab_size=8, block_size=block_size, n_layer=1, n_head=1, n_embd=4)
+        self.seen: set[torch.device] = set()
+
+    def forward(self, x, y=None):
+        self.seen |= {x.device, y.device}
+        return None, torch.tensor(1.0)
+
+
+def test_model_device_is_where_the_weights_are():
+    assert training.model_device(_Recorder("meta")) == torch.device("meta")
+    assert training.model_device(torch.nn.ReLU()) == torch.device("cpu")  # no weights: the CPU
+
+
+def test_evaluation_sends_the_data_to_the_models_device_by_default():
+    data = torch.arange(40) % 8
+    model = _Recorder("meta")  # "meta" stands in for a GPU: a device other than the CPU, present everywhere
+    training.evaluate_split(model, data, batch_size=4)
+    training.estimate_loss(model, [(data[:4][None], data[1:5][None])])
+    assert model.seen == {torch.device("meta")}
+    on_cpu = _Recorder("meta")
+    training.evaluate_split(on_cpu, data, device="cpu")  # an explicit device still wins
+    assert on_cpu.seen == {torch.device("cpu")}
+
+
+def test_the_learners_loop_gets_its_model_and_batches_on_the_chosen_device(monkeypatch, tiny_model):
+    model, _ = tiny_model
+    monkeypatch.setattr(training, "pick_device", lambda device="auto": torch.device("meta"))
+    data = torch.arange(200) % model.config.vocab_size
+    config = training.TrainConfig(max_iters=3, warmup_iters=0, eval_interval=2, eval_batches=2, batch_size=2)
+    seen = set()
+
+    def loop(model, optimizer, get_batch, val_batches, config, lr_at):
+        for tensor in [*get_batch(), *(t for batch in val_batches for t in batch), *model.parameters()]:
+            seen.add(tensor.device)
+        return {"losses": [1.0] * config.max_iters, "val_losses": [1.0] * len(training.evaluation_steps(config))}
+
+    training.run_loop(loop, model, data, data, config)
+    assert seen == {torch.device("meta")}
+
+
+def test_the_toy_sorter_trains_on_the_chosen_device_and_comes_back_to_the_cpu(monkeypatch):
+    asked = []
+
+    def chosen(device="auto"):
+        asked.append(device)
+        return torch.device("cpu")
+
+    monkeypatch.setattr(toy_sort, "pick_device", chosen)
+    assert toy_sort.SORT_TRAINING.device == "auto"
+    config = replace(toy_sort.SORT_TRAINING, max_iters=2, warmup_iters=1, device="cuda")
+    result = toy_sort.train_sorter(config=config, n_layer=1, n_head=1, n_embd=6)
+    assert asked == ["cuda"] and training.model_device(result.model) == torch.device("cpu")
+
+
+def test_lesson_08s_playground_trains_where_the_lessons_compute(monkeypatch, tiny):
+    model, tokenizer = tiny
+    configs = []
+
+    def fake_train(model, train_data, val_data, config, **kwargs):
+        configs.append(config)
+        return training.TrainResult(history=[{"iter": 1, "train_loss": 1.0, "val_loss": 1.0}])
+
+    monkeypatch.setattr(lesson08, "train", fake_train)
+    data = torch.tensor(tokenizer.encode("What will be the answer?\n" * 4))
+    lesson08.run_training(data, data, tokenizer, 1, 32, 1e-2, 3, block_size=8, sample_chars=2)
+    assert configs[0].device == "auto"  # pick_device: a GPU when there is one, the CPU in the tests

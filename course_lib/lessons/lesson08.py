@@ -82,8 +82,7 @@ def run_training(
         eval_interval=max(1, steps // 6),
         eval_batches=4,
         eval_batch_size=32,
-        seed=seed,
-        device="cpu",
+        seed=seed,  # device "auto": a GPU when there is one, the CPU in the tests (COURSE_DEVICE)
     )
     result = train(model, train_data, val_data, config, callback=callback, progress=False)
     sample = generate_text(model.eval(), tokenizer, prompt, sample_chars, temperature=0.8, seed=0)

@@ -19,7 +19,15 @@ metadata:
 nbgrader takes any line containing ``BEGIN SOLUTION`` or ``END SOLUTION`` as a marker, even a
 sentence quoting it, so such a line outside a real solution is an error here, naming cell and line.
 
+The lessons carry this metadata as committed (so nbgrader's default ``generate_assignment`` works on
+them as they are); :func:`nbgrader_notebook` leaves a cell that already has it alone, so running it
+again changes nothing::
+
+    python -m course_lib.teaching.grading --in-place notebooks/0[0-8]_*.ipynb   # give lessons their metadata
     python -m course_lib.teaching.grading notebooks/ COURSE/source/lessons/   # nbgrader-ready copies of the lessons
+
+(Re-run a lesson given its metadata for the first time, with scripts/execute_notebooks.py: a split
+cell's printed verdict moves to its test cell.)
 """
 
 from __future__ import annotations
@@ -200,7 +208,9 @@ def _grade_id(name: str, taken: set[str]) -> str:
 def nbgrader_notebook(nb) -> nbformat.NotebookNode:
     """A copy of lesson ``nb`` that nbgrader's default ``generate_assignment`` accepts and can grade.
 
-    Raises :class:`GradingError` naming the cell and line where nbgrader would misread the lesson.
+    A cell that already has nbgrader metadata is kept as it is (a lesson given its metadata stays the same),
+    and new grade ids avoid the ones it holds. Raises :class:`GradingError` naming the cell and line where
+    nbgrader would misread the lesson.
     """
     stray = stray_markers(nb)
     if stray:
@@ -210,9 +220,14 @@ def nbgrader_notebook(nb) -> nbformat.NotebookNode:
         )
     copy = nbformat.from_dict(nb)
     cells = []
-    taken: set[str] = set()
+    taken = {
+        cell.metadata["nbgrader"]["grade_id"] for cell in copy.cells if "grade_id" in cell.metadata.get("nbgrader", {})
+    }
     for index, cell in enumerate(copy.cells):
         where = f"cell {index} (id {cell.get('id', 'none')})"
+        if "nbgrader" in cell.metadata:
+            cells.append(cell)
+            continue
         if cell.cell_type == "code" and student.has_solution(cell.source):
             try:
                 exercise = split_exercise(cell.source)
@@ -268,10 +283,42 @@ def write_nbgrader_versions(source: Path, target_dir: Path) -> tuple[list[Path],
     return written, refused
 
 
+def give_metadata(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Give each lesson in ``paths`` its nbgrader metadata, in place; returns the lessons changed and the refusals."""
+    changed, refused = [], []
+    for path in paths:
+        before = nbformat.read(path, as_version=4)
+        try:
+            graded = nbgrader_notebook(before)
+        except GradingError as err:
+            refused.append(f"{Path(path).name}: {err}")
+            continue
+        if graded != before:
+            nbformat.write(graded, path)
+            changed.append(Path(path))
+    return changed, refused
+
+
+USAGE = (
+    "usage: python -m course_lib.teaching.grading SOURCE_DIR_OR_NOTEBOOK TARGET_DIR\n"
+    "       python -m course_lib.teaching.grading --in-place LESSON.ipynb [LESSON.ipynb ...]"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--in-place"]:
+        if len(args) < 2:
+            print(USAGE, file=sys.stderr)
+            return 2
+        changed, refused = give_metadata([Path(a) for a in args[1:]])
+        for path in changed:
+            print(f"  gave {path} its nbgrader metadata: re-run it (scripts/execute_notebooks.py)")
+        for reason in refused:
+            print(f"error: {reason}", file=sys.stderr)
+        return 1 if refused else 0
     if len(args) != 2:
-        print("usage: python -m course_lib.teaching.grading SOURCE_DIR_OR_NOTEBOOK TARGET_DIR", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     try:
         written, refused = write_nbgrader_versions(Path(args[0]), Path(args[1]))

@@ -121,14 +121,23 @@ def test_a_quoted_marker_is_an_error_since_nbgrader_would_take_it_as_one():
         grading.nbgrader_notebook(in_a_string)
 
 
-def test_lesson_00_quotes_a_marker_in_its_first_cell_today():
-    """Reported for a later step, which rewords the sentence; every other lesson converts."""
-    found = grading.stray_markers(nbformat.read(LESSONS[0], as_version=4))
-    assert len(found) == 1 and found[0].startswith("cell 0 ") and "`### BEGIN SOLUTION`" in found[0]
+def test_no_lesson_quotes_a_marker_nbgrader_would_misread():
+    for path in LESSONS:
+        assert grading.stray_markers(nbformat.read(path, as_version=4)) == [], path.name
 
 
-@pytest.mark.parametrize("path", LESSONS[1:], ids=lambda p: p.stem)
-def test_every_other_lesson_gets_valid_metadata_and_one_test_cell_per_checker(path):
+def test_giving_a_lesson_its_metadata_twice_changes_nothing():
+    once = grading.nbgrader_notebook(lesson("# 01 · A lesson\n\nProse.", "import numpy as np", FUNCTION, VALUES))
+    assert grading.nbgrader_notebook(once) == once
+    # A cell added later (a new exercise) gets its metadata next to the kept ones, with a grade id of its own.
+    once.cells.append(nbformat.v4.new_code_cell(FUNCTION))
+    again = grading.nbgrader_notebook(once)
+    assert again.cells[: len(once.cells) - 1] == once.cells[:-1]
+    assert [c.metadata["nbgrader"]["grade_id"] for c in again.cells[-2:]] == ["softmax-2", "softmax-2-test"]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_lesson_gets_valid_metadata_and_one_test_cell_per_checker(path):
     nb = nbformat.read(path, as_version=4)
     graded = grading.nbgrader_notebook(nb)
     MetadataValidator().validate_nb(graded)
@@ -139,6 +148,36 @@ def test_every_other_lesson_gets_valid_metadata_and_one_test_cell_per_checker(pa
     assert all("check." in c.source and c.source.endswith("assert_passed(result)") for c in tests)
     # The student version of the graded lesson is still one `make student` can write: no stub stops Run All.
     student.student_notebook(graded)
+
+
+# 09 is being edited on another branch; it gets its metadata with
+# `python -m course_lib.teaching.grading --in-place notebooks/09_real_llm.ipynb` (then re-run it), and joins here.
+NOT_YET_GRADED = {"09_real_llm"}
+
+
+@pytest.mark.parametrize("path", [p for p in LESSONS if p.stem not in NOT_YET_GRADED], ids=lambda p: p.stem)
+def test_the_lessons_carry_their_nbgrader_metadata_as_committed(path):
+    nb = nbformat.read(path, as_version=4)
+    assert grading.nbgrader_notebook(nb) == nb, "run `python -m course_lib.teaching.grading --in-place` on it"
+    MetadataValidator().validate_nb(nb)
+    assert any(c.metadata.get("nbgrader", {}).get("grade") for c in nb.cells), "a lesson without a graded cell"
+
+
+def test_in_place_the_command_line_gives_metadata_once(tmp_path, capsys):
+    path = tmp_path / "01_fine.ipynb"
+    nbformat.write(lesson("# 01 · Fine", "import numpy as np", FUNCTION), path)
+    assert grading.main(["--in-place", str(path)]) == 0
+    assert "gave" in capsys.readouterr().out
+    written = path.read_bytes()
+    assert "nbgrader" in nbformat.read(path, as_version=4).cells[2].metadata
+    assert grading.main(["--in-place", str(path)]) == 0
+    assert capsys.readouterr().out == "" and path.read_bytes() == written
+    quotes = tmp_path / "00_quotes.ipynb"
+    nbformat.write(lesson("# 00 · Quotes `### BEGIN SOLUTION`", FUNCTION), quotes)
+    before = quotes.read_bytes()
+    assert grading.main(["--in-place", str(quotes)]) == 1
+    assert "error: 00_quotes.ipynb: nbgrader would take" in capsys.readouterr().err and quotes.read_bytes() == before
+    assert grading.main(["--in-place"]) == 2
 
 
 def test_the_command_line_writes_every_lesson_it_can_and_names_the_others(tmp_path, capsys):

@@ -100,13 +100,19 @@ def _tree(source: str) -> ast.Module:
 
 
 def _checker_module(solution: nbformat.NotebookNode) -> tuple[str, set[str]]:
-    """The name a lesson imports its checkers as (``check``) and the checkers' names."""
+    """The name a lesson imports its own checkers as (``check``) and the checkers' names.
+
+    Another lesson's checkers may be imported too (lesson 08 checks the gpt_forward it takes from 07 with
+    ``lesson07 as lesson07_check``): the lesson's own are the ones imported as ``check``.
+    """
     for cell in solution.cells:
         if cell.cell_type != "code":
             continue
         for node in ast.walk(_tree(cell.source)):
             if isinstance(node, ast.ImportFrom) and node.module == "course_lib.checks":
                 alias = node.names[0]
+                if (alias.asname or alias.name) != "check":
+                    continue
                 module = importlib.import_module(f"course_lib.checks.{alias.name}")
                 checkers = {
                     name

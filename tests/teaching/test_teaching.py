@@ -307,11 +307,17 @@ def _exercises(name: str) -> tuple[list[str], list[str], int]:
     """A lesson's exercise headings ("Exercise N: title"), its checkers, and its number of solution cells."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     headings, checkers, solutions = [], [], 0
+    in_exercise = False  # in a solution cell or the locked test cells (nbgrader's) that check it
     for cell in nb.cells:
+        graded_test = cell.metadata.get("nbgrader", {}).get("grade", False) and cell.cell_type == "code"
         if cell.cell_type == "markdown":
             headings += re.findall(r"(?m)^#+ (Exercise \d+: .+?)\s*$", cell.source)
-        elif "### BEGIN SOLUTION" in cell.source:
+        if cell.cell_type == "code" and "### BEGIN SOLUTION" in cell.source:
             solutions += 1
+            in_exercise = True
+        elif not graded_test:
+            in_exercise = False
+        if in_exercise:
             checkers += re.findall(r"(?m)^\s*(?:\w+\s*=\s*)?check\.(\w+)\(", cell.source)
     return headings, checkers, solutions
 
