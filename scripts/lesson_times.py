@@ -90,8 +90,8 @@ def estimate(path: Path) -> Estimate:
             if "### BEGIN SOLUTION" in source:
                 exercises += 1
                 solution += lines
-            else:
-                code += 1
+            elif not cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                code += 1  # a checker's graded test cell belongs to its exercise, counted above
             controls += any(WIDGET_MIME in out.get("data", {}) for out in cell.get("outputs", []))
     return Estimate(path.name[:2], words, code, exercises, solution, controls)
 

@@ -192,12 +192,7 @@ def test_rewriting_the_cells_keeps_what_else_they_carry():
     assert back == nb
 
 
-# 09 is being edited on another branch; it gets its cells with `python scripts/launch_links.py --lessons
-# notebooks/09_real_llm.ipynb` (then re-run it), and joins here.
-NOT_YET_LINKED = {"09_real_llm"}
-
-
-@pytest.mark.parametrize("path", [p for p in LESSONS if p.stem not in NOT_YET_LINKED], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_every_lesson_has_its_links_and_its_set_up_cell_before_any_import(path):
     nb = nbformat.read(path, as_version=4)
     repository, slug, branch = launch_links.course_address()

@@ -150,12 +150,7 @@ def test_every_lesson_gets_valid_metadata_and_one_test_cell_per_checker(path):
     student.student_notebook(graded)
 
 
-# 09 is being edited on another branch; it gets its metadata with
-# `python -m course_lib.teaching.grading --in-place notebooks/09_real_llm.ipynb` (then re-run it), and joins here.
-NOT_YET_GRADED = {"09_real_llm"}
-
-
-@pytest.mark.parametrize("path", [p for p in LESSONS if p.stem not in NOT_YET_GRADED], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
 def test_the_lessons_carry_their_nbgrader_metadata_as_committed(path):
     nb = nbformat.read(path, as_version=4)
     assert grading.nbgrader_notebook(nb) == nb, "run `python -m course_lib.teaching.grading --in-place` on it"

@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 BIN = Path(sys.executable).parent
 LESSONS = ["03_dot_products", "05_softmax_temperature"]
-# 09 is being edited on another branch: it joins when it carries the metadata (tests/teaching/test_grading.py).
-GRADED = sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if p.stem != "09_real_llm")
+GRADED = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 WRONG_SAMPLE_INDEX = """def sample_index(probs, u):
     total = 0.0
     for index, p in enumerate(probs):
