@@ -11,6 +11,7 @@ import io
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 import torch
 
 from course_lib.checks import CheckResult
@@ -250,3 +251,38 @@ def wrong_values_are_not_yet(check_one: Callable[[object], CheckResult]) -> None
         result = quietly(check_one, make(12345.678))
         assert isinstance(result, CheckResult) and not result.passed, f"{kind}: {result.message}"
         assert "expected" in result.message and "got" in result.message, f"{kind}: {result.message}"
+
+
+def robustness_tests(check_module, cases: list[tuple]) -> dict[str, Callable]:
+    """The tests every lesson's checkers must pass, for the lesson's test module to take in with
+    ``globals().update(robustness_tests(check, ROBUSTNESS))``.
+
+    ``cases`` lists ``(checker, right answer, plausible wrong answer, the hint it must get)`` for every
+    function checker of ``check_module``: each checker rejects an answer that memorised its cases, is not
+    fooled by an answer that scribbles over its input, and calls answers of the wrong kind "not yet".
+    """
+    names = [checker.__name__ for checker, *_ in cases]
+    each = pytest.mark.parametrize(("checker", "right", "wrong", "hint"), cases, ids=names)
+
+    def test_robustness_covers_every_function_checker():
+        assert set(names) == function_checkers(check_module) == set(check_module.REFERENCES)
+
+    @each
+    def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
+        memorised_answer_fails(checker, right)
+
+    @each
+    def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
+        mutating_answer_corrupts_nothing(checker, right, wrong, hint)
+
+    @each
+    def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
+        wrong_kinds_are_not_yet(checker, right)
+
+    tests = (
+        test_robustness_covers_every_function_checker,
+        test_an_answer_that_memorised_the_cases_fails,
+        test_an_answer_that_mutates_its_input_corrupts_nothing,
+        test_answers_of_the_wrong_kind_are_not_yet,
+    )
+    return {test.__name__: test for test in tests}

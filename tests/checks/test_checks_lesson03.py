@@ -4,11 +4,9 @@ import numpy as np
 import pytest
 from checker_support import (
     function_checkers,
-    memorised_answer_fails,
-    mutating_answer_corrupts_nothing,
+    robustness_tests,
     stub,
     verdict,
-    wrong_kinds_are_not_yet,
 )
 
 from course_lib.checks import lesson03 as check
@@ -148,26 +146,7 @@ ROBUSTNESS = [
         "did you forget to normalise?",
     ),
 ]
-NAMES = [checker.__name__ for checker, *_ in ROBUSTNESS]
-
-
-def test_robustness_covers_every_function_checker():
-    assert set(NAMES) == function_checkers(check) == set(check.REFERENCES)
-
-
-@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
-def test_an_answer_that_memorised_the_cases_fails(checker, right, wrong, hint):
-    memorised_answer_fails(checker, right)
-
-
-@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
-def test_an_answer_that_mutates_its_input_corrupts_nothing(checker, right, wrong, hint):
-    mutating_answer_corrupts_nothing(checker, right, wrong, hint)
-
-
-@pytest.mark.parametrize(("checker", "right", "wrong", "hint"), ROBUSTNESS, ids=NAMES)
-def test_answers_of_the_wrong_kind_are_not_yet(checker, right, wrong, hint):
-    wrong_kinds_are_not_yet(checker, right)
+globals().update(robustness_tests(check, ROBUSTNESS))  # the tests every lesson's checkers pass
 
 
 def test_the_reference_passes_every_function_checker():
