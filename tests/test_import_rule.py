@@ -60,6 +60,21 @@ def test_the_rule_test_sees_a_drawing_import():
     assert {"matplotlib.pyplot", "ipywidgets"} <= loaded
 
 
+# Packages a lesson's kernel would import only for tools it never uses there (about a second each lesson).
+TOOLS_ONLY = ("nbformat", "jsonschema", "transformers")
+
+
+def test_what_a_lesson_imports_loads_no_tools_it_does_not_use():
+    """Every lesson imports assert_passed, your_work, its checkers and its views; none of them loads nbformat."""
+    lesson_modules = ["course_lib.teaching.grading", "course_lib.teaching.your_work"] + [
+        name for name in _in_layers(3) if name.startswith(("course_lib.lessons.", "course_lib.checks."))
+    ]
+    assert "course_lib.checks.lesson04" in lesson_modules and "course_lib.lessons.lesson09" in lesson_modules
+    loaded = _modules_loaded_by(lesson_modules)
+    tools = sorted(name for name in loaded if name.split(".")[0] in TOOLS_ONLY)
+    assert not tools, f"importing what the lessons import loaded {tools[:5]}: defer that import to where it is used"
+
+
 def test_no_module_imports_from_a_layer_above_its_own():
     assert import_graph.violations() == []
 

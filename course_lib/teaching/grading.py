@@ -38,10 +38,12 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from course_lib.teaching import student
+
+if TYPE_CHECKING:
+    import nbformat
 
 SCHEMA_VERSION = 3
 CHECKER = "check"  # the lessons import their checkers as `from course_lib.checks import lessonNN as check`
@@ -212,6 +214,10 @@ def nbgrader_notebook(nb) -> nbformat.NotebookNode:
     and new grade ids avoid the ones it holds. Raises :class:`GradingError` naming the cell and line where
     nbgrader would misread the lesson.
     """
+    # Deferred: nbformat (with jsonschema) takes about a second to import, and every lesson imports this
+    # module for assert_passed alone.
+    import nbformat
+
     stray = stray_markers(nb)
     if stray:
         raise GradingError(
@@ -265,6 +271,8 @@ def write_nbgrader_versions(source: Path, target_dir: Path) -> tuple[list[Path],
 
     Returns the paths written and, for each lesson that cannot be converted, why (the others are written).
     """
+    import nbformat  # deferred, as in nbgrader_notebook
+
     source = Path(source)
     notebooks = [source] if source.is_file() else sorted(source.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
@@ -285,6 +293,8 @@ def write_nbgrader_versions(source: Path, target_dir: Path) -> tuple[list[Path],
 
 def give_metadata(paths: list[Path]) -> tuple[list[Path], list[str]]:
     """Give each lesson in ``paths`` its nbgrader metadata, in place; returns the lessons changed and the refusals."""
+    import nbformat  # deferred, as in nbgrader_notebook
+
     changed, refused = [], []
     for path in paths:
         before = nbformat.read(path, as_version=4)

@@ -34,9 +34,11 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
@@ -326,6 +328,10 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     sliders' last pictures and texts, which were computed with the solutions), and the
     attachments only a markdown solution showed. Errors name the cell (index and id) and line.
     """
+    # Deferred: nbformat brings jsonschema, about a second to import, and every lesson imports this
+    # module (through your_work) for its markers alone.
+    import nbformat
+
     copy = nbformat.from_dict(nb)
     copy.metadata.pop("widgets", None)
     for index, cell in enumerate(copy.cells):
@@ -414,6 +420,8 @@ def make_student_versions(source_dir: Path, target_dir: Path) -> list[Path]:
     Raises :class:`StudentVersionError` naming the notebook, cell and line when a lesson's
     markers are wrong, a stub would stop "Run all", or a solution line would still show.
     """
+    import nbformat  # deferred, as in student_notebook
+
     notebooks = sorted(Path(source_dir).glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no lesson notebooks (NN_name.ipynb) in {source_dir}")
