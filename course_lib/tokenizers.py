@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 import heapq
 import json
@@ -319,6 +320,17 @@ class BPETokenizer(Tokenizer):
             return self._bytes_of[token_id]
         except (KeyError, TypeError):
             raise ValueError(f"id {token_id!r} is not a token of {self.name} (vocab_size {self.vocab_size})") from None
+
+    def __deepcopy__(self, memo: dict) -> BPETokenizer:
+        """An independent copy. Every container a tokenizer holds holds only immutable things (bytes, ints,
+        strings, tuples), so copying each container one level deep is a deep copy; it takes milliseconds where
+        ``copy.deepcopy``'s walk over 200,000 entries took about a second (a checker copies its arguments for
+        every case it runs)."""
+        twin = object.__new__(type(self))
+        memo[id(self)] = twin
+        for name, value in self.__dict__.items():
+            twin.__dict__[name] = copy.copy(value) if isinstance(value, dict | list | set) else value
+        return twin
 
     def __repr__(self) -> str:
         return (

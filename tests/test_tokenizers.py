@@ -1,5 +1,6 @@
 """Tests for course_lib.tokenizers: round trips, exact agreement with tiktoken, training, files, errors."""
 
+import copy
 import json
 from unittest import mock
 
@@ -399,3 +400,28 @@ def test_a_missing_or_folder_tokenizer_file_says_so(tmp_path):
         BPEFileError, match=r"ranks.tiktoken is a folder, but it should be a file: a .tiktoken rank file"
     ):
         BPETokenizer.from_tiktoken_file(tmp_path / "ranks.tiktoken")
+
+
+def _immutable(value) -> bool:
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return isinstance(value, bytes | str | int | float | type(None))
+
+
+@pytest.mark.parametrize("which", ["small", "gpt2"])
+def test_a_deep_copy_is_independent_and_encodes_the_same(which, small_bpe):
+    """The checkers copy a tokenizer for every case; the fast copy must still be a real deep copy."""
+    original = small_bpe if which == "small" else tk.gpt2()
+    original.encode("warm the cache")  # a copy also copies what encoding has cached
+    twin = copy.deepcopy(original)
+    assert twin is not original and type(twin) is type(original)
+    for name, value in vars(original).items():
+        if isinstance(value, dict | list | set):
+            assert vars(twin)[name] == value and vars(twin)[name] is not value, name
+            items = value.items() if isinstance(value, dict) else ((v, None) for v in value)
+            assert all(_immutable(k) and _immutable(v) for k, v in items), f"{name} holds something mutable"
+    for text in TRICKY:
+        assert twin.encode(text) == original.encode(text)
+    twin.ranks[b"zz-not-a-token"] = 10**9
+    twin.special_tokens["<|mine|>"] = 10**9 + 1
+    assert b"zz-not-a-token" not in original.ranks and "<|mine|>" not in original.special_tokens
