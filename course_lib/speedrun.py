@@ -26,7 +26,8 @@ With every switch off (:data:`COURSE_GPT_SWITCHES`) a :class:`FastGPT` computes 
 the same seed: the ablations start from the course's own model.
 
 :func:`race` trains two or more recipes in turn on the learner's machine and returns their curves and
-times (lesson 08's race); :data:`CHANGES` says what each change of the fast recipe bought when
+times, each to the target or, in a short race (``max_seconds="first"``, lesson 08's default), the later
+ones for as long as the first took; :data:`CHANGES` says what each change of the fast recipe bought when
 ``benchmarks/train_speed.py ablation`` measured it. Tried and not kept: squared ReLU (alone it helps the
 AdamW recipe, 0.84x, but in the fast recipe the run misses 1.89), RMSNorm (same steps, dearer per step
 here), an untied zero-initialised head (level), batch 32 (fewer steps, dearer per step).
