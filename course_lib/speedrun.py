@@ -26,7 +26,8 @@ With every switch off (:data:`COURSE_GPT_SWITCHES`) a :class:`FastGPT` computes 
 the same seed: the ablations start from the course's own model.
 
 :func:`race` trains two or more recipes in turn on the learner's machine and returns their curves and
-times (lesson 08's race); :data:`CHANGES` says what each change of the fast recipe bought when
+times, each to the target or, in a short race (``max_seconds="first"``, lesson 08's default), the later
+ones for as long as the first took; :data:`CHANGES` says what each change of the fast recipe bought when
 ``benchmarks/train_speed.py ablation`` measured it. Tried and not kept: squared ReLU (alone it helps the
 AdamW recipe, 0.84x, but in the fast recipe the run misses 1.89), RMSNorm (same steps, dearer per step
 here), an untied zero-initialised head (level), batch 32 (fewer steps, dearer per step).
@@ -43,7 +44,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from course_lib.arrays import require_real
+from course_lib.arrays import require_int, require_real
 from course_lib.model import GPT, GPTConfig, check_model_input, residual_block
 from course_lib.smollm.model import apply_rope, rms_norm, rope_angles
 from course_lib.training import TrainConfig, TrainResult, seed_everything, train
@@ -461,6 +462,10 @@ class Recipe:
         if self.muon is not None and not isinstance(self.muon, MuonSettings):
             raise TypeError(f"Recipe.muon must be MuonSettings or None, got {type(self.muon).__name__}")
 
+    def with_training(self, **changes) -> Recipe:
+        """The same recipe with some of its training settings changed, e.g. ``eval_interval=50``."""
+        return replace(self, training=replace(self.training, **changes))
+
     def build_model(self, vocab_size: int) -> nn.Module:
         seed_everything(self.seed)
         config = replace(self.model, vocab_size=vocab_size)
@@ -488,11 +493,16 @@ class Recipe:
         vocab_size: int,
         *,
         target_val_loss: float | None = None,
+        max_seconds: float | None = None,
         **train_kwargs,
     ) -> tuple[nn.Module, TrainResult]:
-        """Build the model and train it (``train_kwargs`` go to ``course_lib.training.train``)."""
+        """Build the model and train it (``train_kwargs`` go to ``course_lib.training.train``).
+
+        It stops at the first evaluation at or below ``target_val_loss``, or after ``max_seconds`` of
+        training (TrainConfig's fields of those names), or at the end of its schedule.
+        """
         model = self.build_model(vocab_size)
-        config = replace(self.training, target_val_loss=target_val_loss)
+        config = replace(self.training, target_val_loss=target_val_loss, max_seconds=max_seconds)
         train_kwargs.setdefault("progress", False)
         result = train(model, train_data, val_data, config, make_optimizer=self.optimizer_factory(), **train_kwargs)
         return model, result
@@ -576,10 +586,16 @@ class RaceRun:
     steps: int
     tokens: int
     reached: bool  # whether the validation loss reached the target before the schedule ended
+    out_of_time: bool = False  # whether the race's time budget stopped it first
 
     @property
     def val_loss(self) -> float:
         return self.history[-1]["val_loss"]
+
+    @property
+    def stopped(self) -> str:
+        """Why the run ended: "at the target", "out of time" or "end of schedule"."""
+        return "at the target" if self.reached else "out of time" if self.out_of_time else "end of schedule"
 
 
 @dataclass
@@ -605,6 +621,28 @@ class RaceResult:
         seconds = (lambda run: run.seconds) if clock == "wall" else (lambda run: run.cpu_seconds)
         return seconds(self.runs[name]) / seconds(self.runs[baseline])
 
+    def _run(self, name: str) -> RaceRun:
+        if name not in self.runs:
+            raise ValueError(f"name must be one of the runs {sorted(self.runs)}, got {name!r}")
+        return self.runs[name]
+
+    def loss_at_step(self, name: str, step: int) -> float | None:
+        """``name``'s validation loss at its evaluation after ``step`` steps (None if it did not evaluate there)."""
+        step = require_int("step", step, minimum=1)
+        return next((r["val_loss"] for r in self._run(name).history if r["iter"] == step), None)
+
+    def shared_steps(self, name: str, other: str) -> list[int]:
+        """The steps after which both runs measured their validation loss, in order: where they compare step
+        for step (the losses at those steps are seeded, so they repeat on one machine, whatever its load)."""
+        steps = {r["iter"] for r in self._run(other).history}
+        return [r["iter"] for r in self._run(name).history if r["iter"] in steps]
+
+    def loss_after(self, name: str, seconds: float) -> float | None:
+        """``name``'s validation loss at its first evaluation at least ``seconds`` into its run (None if its
+        run ended before): what it had reached when it had had at least that much time."""
+        seconds = require_real("seconds", seconds, low=0)
+        return next((r["val_loss"] for r in self._run(name).history if r["seconds"] >= seconds), None)
+
     def curves(self, x: str = "seconds") -> dict[str, tuple[list[float], list[float]]]:
         """Each run's validation loss against ``x`` ("seconds", "iter" or "tokens"): the race's picture."""
         if x not in ("seconds", "iter", "tokens"):
@@ -628,6 +666,7 @@ class RaceResult:
                     "recipe": run.name,
                     "what": run.description,
                     "reached": run.reached,
+                    "stopped": run.stopped,
                     "steps": run.steps,
                     "tokens": run.tokens,
                     "val_loss": round(run.val_loss, 3),
@@ -647,6 +686,7 @@ def race(
     *,
     target: float = TARGET_VAL_LOSS,
     callback: Callable[[str, list[dict]], None] | None = None,
+    max_seconds: float | str | None = None,
 ) -> RaceResult:
     """Train each recipe in turn until its validation loss reaches ``target``, and time each run.
 
@@ -654,6 +694,10 @@ def race(
     history)`` runs after every evaluation (to draw the curves as they grow). The runs are seeded, so
     their steps and losses repeat on one machine; their seconds depend on the machine and on what else
     it is doing, which is why a ratio of two runs taken one after the other is the number to compare.
+
+    ``max_seconds`` bounds each run: None (each runs to the target or to the end of its schedule), a
+    number of seconds, or ``"first"``: the later runs get the seconds the first run took, so a short race
+    shows where the others were when the first one finished (lesson 08 puts the fast recipe first).
     """
     if isinstance(recipes, Mapping):
         chosen = dict(recipes)
@@ -670,11 +714,17 @@ def race(
     for name, recipe in chosen.items():
         if not isinstance(recipe, Recipe):
             raise TypeError(f"recipes[{name!r}] must be a Recipe, got {type(recipe).__name__}")
+    budget = _budget(max_seconds)
     result = RaceResult(target=target)
     for name, recipe in chosen.items():
         report = None if callback is None else (lambda history, name=name: callback(name, history))
         cpu_start = time.process_time()
-        model, run = recipe.run(train_data, val_data, vocab_size, target_val_loss=target, callback=report)
+        limit = budget
+        if budget == "first":  # the first run has no budget; the later ones get its time
+            limit = next(iter(result.runs.values())).seconds if result.runs else None
+        model, run = recipe.run(
+            train_data, val_data, vocab_size, target_val_loss=target, max_seconds=limit, callback=report
+        )
         result.runs[name] = RaceRun(
             name=name,
             description=recipe.description,
@@ -685,8 +735,17 @@ def race(
             steps=run.iterations,
             tokens=run.tokens,
             reached=run.reached_target is not None,
+            out_of_time=run.out_of_time,
         )
     return result
+
+
+def _budget(max_seconds: float | str | None) -> float | str | None:
+    if max_seconds is None or max_seconds == "first":
+        return max_seconds
+    if isinstance(max_seconds, str):
+        raise ValueError(f"max_seconds must be None, a number of seconds or 'first', got {max_seconds!r}")
+    return require_real("max_seconds", max_seconds, low=0, low_open=True)
 
 
 # --------------------------------------------------------------------------- what each change bought

@@ -264,6 +264,7 @@ class TrainConfig:
     autocast: str = "off"  # "bf16", "off", or "auto" (bf16 where the hardware does it natively)
     compile: bool = False  # torch.compile the model (needs a C++ compiler; slow to start)
     target_val_loss: float | None = None  # stop at the first evaluation at or below this
+    max_seconds: float | None = None  # a time budget: after the first step that ends past it, evaluate and stop
 
     def __post_init__(self) -> None:
         """Refuse settings that would fail later in the loop or silently mean something else.
@@ -300,6 +301,8 @@ class TrainConfig:
             self.target_val_loss = require_real(
                 "TrainConfig.target_val_loss", self.target_val_loss, low=0, low_open=True
             )
+        if self.max_seconds is not None:
+            self.max_seconds = require_real("TrainConfig.max_seconds", self.max_seconds, low=0, low_open=True)
         if not isinstance(self.device, str):
             raise TypeError(
                 f"TrainConfig.device must be a str ('auto', 'cpu', 'cuda'...), got {type(self.device).__name__}"
@@ -345,6 +348,7 @@ class TrainResult:
     eval_seconds: float = 0.0
     tokens: int = 0  # training tokens processed
     reached_target: dict | None = None  # the first evaluation at or below target_val_loss
+    out_of_time: bool = False  # stopped by max_seconds before max_iters (and before reaching the target)
 
     @property
     def val_loss(self) -> float:
@@ -370,6 +374,10 @@ def train(
     which redraws the curves in a notebook).
     Seed the model's initialisation yourself before building it (:func:`seed_everything`); the batches
     and dropout are seeded here from ``config.seed``.
+
+    ``config.max_seconds`` is a time budget: the first step that ends past it is evaluated and is the last
+    (``result.out_of_time`` says so), whatever ``max_iters`` says. Its steps depend on the machine's speed,
+    so a test or a lesson compares what such a run shows, never its step count.
 
     ``make_optimizer(model, config)`` builds another optimizer than the default AdamW (``course_lib.speedrun``
     uses it for Muon). A param group with an ``"lr_scale"`` gets that multiple of the scheduled learning rate.
@@ -403,7 +411,9 @@ def train(
         result.tokens += x.numel()
 
         last = iteration + 1 == config.max_iters
-        if (iteration + 1) % config.eval_interval == 0 or last:
+        # Past the time budget the run still ends on an evaluation, so its curve ends where it stopped.
+        out_of_time = not last and config.max_seconds is not None and time.perf_counter() - start >= config.max_seconds
+        if (iteration + 1) % config.eval_interval == 0 or last or out_of_time:
             record = _evaluate(model, val_batches, device, use_autocast, result, config, start)
             bar.set_postfix(train=f"{record['train_loss']:.3f}", val=f"{record['val_loss']:.3f}")
             if callback is not None:
@@ -411,6 +421,9 @@ def train(
             if config.target_val_loss is not None and record["val_loss"] <= config.target_val_loss:
                 result.reached_target = record
                 break
+        if out_of_time:
+            result.out_of_time = True
+            break
     bar.close()
     result.seconds = time.perf_counter() - start
     return result

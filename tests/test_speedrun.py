@@ -533,6 +533,57 @@ def test_a_race_that_misses_the_target_says_so_and_refuses_a_ratio():
         result.ratio("fast")
 
 
+class StepClock:
+    """The time module as train() and race() read it, with a clock that moves one second per reading: a time
+    budget then stops a run at a step set by the code, not by the machine's speed."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+    def process_time(self) -> float:
+        return self.now
+
+
+def test_a_short_race_gives_the_later_runs_the_first_ones_time(monkeypatch):
+    import course_lib.speedrun as speedrun_module
+    import course_lib.training as training_module
+
+    clock = StepClock()
+    monkeypatch.setattr(training_module, "time", clock)
+    monkeypatch.setattr(speedrun_module, "time", clock)
+    recipes = {"fast": tiny_recipes()["fast"], "reference": tiny_recipes()["reference"].with_training(max_iters=400)}
+    result = race(DATA, DATA, VOCAB, recipes, target=0.3, max_seconds="first")
+    fast, reference = result.runs["fast"], result.runs["reference"]
+    assert fast.reached and not fast.out_of_time and fast.stopped == "at the target"
+    # Plain AdamW learns the tiny corpus more slowly per step: out of time before it reaches 0.3, on an evaluation.
+    assert reference.out_of_time and not reference.reached and reference.stopped == "out of time"
+    assert reference.steps == reference.history[-1]["iter"] and reference.seconds >= fast.seconds
+    assert not result.all_reached and result.summary(baseline="fast")[1]["stopped"] == "out of time"
+    # Step for step, where both measured, and after as many seconds: the seeded losses say which learns faster.
+    shared = result.shared_steps("fast", "reference")
+    assert shared and all(step % 10 == 0 for step in shared)
+    assert all(result.loss_at_step("fast", s) < result.loss_at_step("reference", s) for s in shared)
+    assert result.loss_at_step("fast", 3) is None
+    assert result.loss_after("reference", fast.seconds) == reference.val_loss > 0.3
+    assert result.loss_after("fast", fast.seconds + 1) is None  # it had stopped by then
+    # A number of seconds bounds every run, the first one too.
+    bounded = race(DATA, DATA, VOCAB, recipes, target=0.01, max_seconds=15)
+    assert all(run.out_of_time and run.steps < 150 for run in bounded.runs.values())
+
+
+def test_with_training_changes_only_the_settings_it_names():
+    reference = RECIPES["reference"]
+    often = reference.with_training(eval_interval=50)
+    assert often.training.eval_interval == 50 and often.training.max_iters == reference.training.max_iters
+    assert often.model == reference.model and reference.training.eval_interval == 250
+    with pytest.raises(ValueError, match="TrainConfig.eval_interval"):
+        reference.with_training(eval_interval=0)
+
+
 def test_race_rejects_bad_arguments_by_name():
     with pytest.raises(ValueError, match="unknown recipe 'fastest'"):
         race(DATA, DATA, VOCAB, ["reference", "fastest"])
@@ -544,6 +595,17 @@ def test_race_rejects_bad_arguments_by_name():
         race(DATA, DATA, VOCAB, {"fast": TrainConfig()})
     with pytest.raises(ValueError, match="target"):
         race(DATA, DATA, VOCAB, tiny_recipes(), target=0)
+    with pytest.raises(ValueError, match="max_seconds must be None, a number of seconds or 'first'"):
+        race(DATA, DATA, VOCAB, tiny_recipes(), max_seconds="same")
+    with pytest.raises(ValueError, match="max_seconds must be > 0"):
+        race(DATA, DATA, VOCAB, tiny_recipes(), max_seconds=0)
+    result = race(DATA, DATA, VOCAB, {"fast": tiny_recipes()["fast"]}, target=2.2)
+    with pytest.raises(ValueError, match="name must be one of the runs"):
+        result.loss_at_step("slow", 10)
+    with pytest.raises(ValueError, match="step must be a positive int"):
+        result.loss_at_step("fast", 0)
+    with pytest.raises(ValueError, match="seconds must be >= 0"):
+        result.loss_after("fast", -1)
 
 
 def test_the_fast_recipe_itself_learns_the_tiny_corpus_in_a_few_steps_and_faster_than_adamw():

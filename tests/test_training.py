@@ -10,6 +10,7 @@ import pytest
 import torch
 from bad_input_support import Bad, assert_refused, table
 
+from course_lib import training as training_module
 from course_lib.checks.lesson08 import reference
 from course_lib.data import load_text
 from course_lib.model import GPT, GPTConfig
@@ -125,6 +126,41 @@ def test_training_stops_at_the_target_validation_loss():
     assert result.iterations == result.reached_target["iter"] < 400
 
 
+class StepClock:
+    """A stand-in for the time module whose clock moves one second each time it is read: so a time budget
+    stops a run at a step that depends on how often train() reads the clock, never on the machine's speed."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_a_time_budget_stops_the_run_on_an_evaluation_after_the_steps_it_had_time_for(monkeypatch):
+    full = train(small_model(), DATA, DATA, fast_config(max_iters=60), progress=False)
+    monkeypatch.setattr(training_module, "time", StepClock())
+    budgeted = train(small_model(), DATA, DATA, fast_config(max_iters=60, max_seconds=30), progress=False)
+    assert budgeted.out_of_time and not full.out_of_time
+    assert 20 < budgeted.iterations < 60  # it read the clock once a step, and a few times per evaluation
+    assert budgeted.history[-1]["iter"] == budgeted.iterations  # its curve ends where it stopped
+    assert [r["iter"] for r in budgeted.history[:-1]] == [20]  # the evaluations of its schedule before that
+    assert budgeted.losses == full.losses[: budgeted.iterations]  # the same run, cut short
+    assert budgeted.history[0]["val_loss"] == full.history[0]["val_loss"]
+
+
+def test_a_time_budget_leaves_a_run_that_ends_first_alone(monkeypatch):
+    monkeypatch.setattr(training_module, "time", StepClock())
+    roomy = train(small_model(), DATA, DATA, fast_config(max_iters=60, max_seconds=1000), progress=False)
+    assert roomy.iterations == 60 and not roomy.out_of_time and [r["iter"] for r in roomy.history] == [20, 40, 60]
+    # A run that reaches its target on the evaluation the budget forced has reached it, not run out of time.
+    reached = train(
+        small_model(), DATA, DATA, fast_config(max_iters=60, max_seconds=5, target_val_loss=100.0), progress=False
+    )
+    assert reached.reached_target is not None and not reached.out_of_time and reached.iterations < 20
+
+
 def test_training_runs_with_bf16_autocast_and_dropout():
     seed_everything(0)
     model = GPT(GPTConfig(**{**CONFIG.to_dict(), "dropout": 0.1}))
@@ -196,6 +232,9 @@ BAD_SETTINGS = table(
     Bad("float-eval-batches", _config(eval_batches=2.0), TypeError, "TrainConfig.eval_batches", "must be an int"),
     Bad("nan-target", _config(target_val_loss=NAN), ValueError, "TrainConfig.target_val_loss", "finite number"),
     Bad("negative-target", _config(target_val_loss=-1.0), ValueError, "TrainConfig.target_val_loss", "must be > 0"),
+    Bad("zero-budget", _config(max_seconds=0), ValueError, "TrainConfig.max_seconds", "must be > 0"),
+    Bad("nan-budget", _config(max_seconds=NAN), ValueError, "TrainConfig.max_seconds", "finite number"),
+    Bad("text-budget", _config(max_seconds="10"), TypeError, "TrainConfig.max_seconds", "must be a number"),
     Bad("device-number", _config(device=0), TypeError, "TrainConfig.device", "must be a str"),
     Bad("device-unknown", _config(device="gpu"), ValueError, "TrainConfig.device", "'gpu'"),
     Bad("text-compile", _config(compile="yes"), TypeError, "TrainConfig.compile", "must be True or False"),

@@ -1,9 +1,10 @@
-"""Lesson 08's views: a training playground (pick a size, train, see the curves), live loss curves, and keeping
-the model the learner trained for lessons 04 to 07."""
+"""Lesson 08's views: a training playground (pick a size, train, see the curves), live loss curves, keeping
+the model the learner trained for lessons 04 to 07, and the race of the plain recipe against the fast one."""
 
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -19,7 +20,9 @@ from course_lib.model import GPT, GPTConfig
 from course_lib.sampling import generate_text
 from course_lib.show import svg
 from course_lib.show import widgets as show
+from course_lib.show.style import COLORS, FONT_SIZES, LINE_STYLES
 from course_lib.sizes import count_parameters
+from course_lib.speedrun import Change, RaceResult
 from course_lib.teaching import your_work
 from course_lib.training import TrainConfig, TrainResult, train
 
@@ -228,3 +231,68 @@ def keep_your_model(model: GPT, tokenizer: Any, run: TrainResult, config: TrainC
             'lessons 04 to 07 open it with your_work.choose_model("yours").'
         )
     return folder
+
+
+# --------------------------------------------------------------------------- the race (course_lib.speedrun)
+
+
+def race_chart(result: RaceResult, ax: plt.Axes | None = None) -> plt.Axes:
+    """Each run's validation loss against the seconds it had trained, and the target as a dotted line.
+
+    A run's legend entry says how it ended (at the target, out of time, or at the end of its schedule),
+    so a curve that stops short of the target is not mistaken for one that was still going.
+    """
+    if not isinstance(result, RaceResult):
+        raise TypeError(f"result must be a RaceResult (speedrun.race returns one), got {type(result).__name__}")
+    if not result.runs:
+        raise ValueError("result has no runs: race at least one recipe before drawing the race")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for index, (name, (seconds, losses)) in enumerate(result.curves("seconds").items()):
+        run = result.runs[name]
+        ax.plot(
+            seconds,
+            losses,
+            color=COLORS[index % len(COLORS)],
+            ls=LINE_STYLES[index % len(LINE_STYLES)],
+            marker="o",
+            ms=4,
+            label=f"{name}: {run.steps} steps, {run.stopped}",
+        )
+    ax.axhline(result.target, color=COLORS[5], ls=":", lw=1.5, label=f"target: {result.target:g}")
+    ax.set_xlim(left=0)
+    ax.set_title("The race: validation loss against time", fontsize=FONT_SIZES["title"])
+    ax.set_xlabel("seconds of training on this computer", fontsize=FONT_SIZES["label"])
+    ax.set_ylabel("validation loss (nats per token)", fontsize=FONT_SIZES["label"])
+    ax.legend(fontsize=FONT_SIZES["tick"])
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def race_table(result: RaceResult) -> str:
+    """The race's summary as a text table: steps, last validation loss, seconds (wall and CPU), how it ended."""
+    if not isinstance(result, RaceResult):
+        raise TypeError(f"result must be a RaceResult (speedrun.race returns one), got {type(result).__name__}")
+    lines = [f"{'recipe':<11}{'steps':>6}{'val loss':>10}{'seconds':>9}{'CPU s':>7}  ended"]
+    for row in result.summary(baseline=next(iter(result.runs), "reference")):
+        lines.append(
+            f"{row['recipe']:<11}{row['steps']:>6}{row['val_loss']:>10.3f}{row['seconds']:>9.1f}"
+            f"{row['cpu_seconds']:>7.1f}  {row['stopped']}"
+        )
+    return "\n".join(lines)
+
+
+def changes_text(changes: Sequence[Change], width: int = 100) -> str:
+    """What each change of the fast recipe is, why it helps and what it bought, one numbered entry each.
+
+    ``changes`` is :data:`course_lib.speedrun.CHANGES` (measured by ``benchmarks/train_speed.py ablation``).
+    """
+    if not changes or not all(isinstance(change, Change) for change in changes):
+        raise ValueError("changes must be a non-empty list of speedrun.Change (speedrun.CHANGES is one)")
+    entries = []
+    for number, change in enumerate(changes, 1):
+        lines = [f"{number}. {change.name}"]
+        for label, text in (("why", change.why), ("bought", change.bought)):
+            lines += textwrap.wrap(text, width, initial_indent=f"   {label + ':':<8}", subsequent_indent=" " * 11)
+        entries.append("\n".join(lines))
+    return "\n\n".join(entries)

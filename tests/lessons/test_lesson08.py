@@ -11,6 +11,7 @@ from course_lib.checks import lesson08 as check
 from course_lib.data import load_text
 from course_lib.lessons import lesson08
 from course_lib.model import GPT, GPTConfig
+from course_lib.speedrun import CHANGES, Change, RaceResult, RaceRun
 from course_lib.teaching import your_work
 from course_lib.tokenizers import CharTokenizer
 
@@ -158,3 +159,67 @@ def test_keep_your_model_says_why_nothing_is_kept_when_keeping_is_off(tiny, monk
     config = training.TrainConfig(max_iters=1, warmup_iters=0, device="cpu")
     assert lesson08.keep_your_model(model, tokenizer, run, config) is None
     assert "Your model is not kept here: COURSE_WORK_DIR=off keeps nothing" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the race (section 8)
+
+
+def _fake_race() -> RaceResult:
+    """A race as speedrun.race returns one, without training: the fast run reached 1.89, the reference ran out
+    of time. No model is needed to draw or tabulate it."""
+
+    def history(points):
+        return [{"iter": i, "val_loss": loss, "seconds": s, "tokens": i * 1024} for i, loss, s in points]
+
+    fast = RaceRun(
+        "fast", "Muon", None, history([(50, 2.5, 1.0), (100, 2.1, 2.0), (150, 1.88, 3.0)]), 3.0, 2.9, 150, 153_600, True
+    )
+    reference = RaceRun(
+        "reference", "AdamW", None, history([(50, 3.0, 1.5), (90, 2.8, 3.1)]), 3.1, 3.0, 90, 69_120, False, True
+    )
+    return RaceResult(target=1.89, runs={"fast": fast, "reference": reference})
+
+
+def test_race_chart_draws_each_run_against_seconds_with_the_target():
+    ax = lesson08.race_chart(_fake_race())
+    fast, reference, target = ax.get_lines()
+    assert list(fast.get_xdata()) == [1.0, 2.0, 3.0] and list(fast.get_ydata()) == [2.5, 2.1, 1.88]
+    assert list(reference.get_xdata()) == [1.5, 3.1] and list(reference.get_ydata()) == [3.0, 2.8]
+    assert list(target.get_ydata()) == [1.89, 1.89]
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert labels == ["fast: 150 steps, at the target", "reference: 90 steps, out of time", "target: 1.89"]
+    assert fast.get_linestyle() != reference.get_linestyle()  # told apart without colour too
+    assert ax.get_xlim()[0] == 0 and "seconds" in ax.get_xlabel() and "validation loss" in ax.get_ylabel()
+    with pytest.raises(TypeError, match="result must be a RaceResult"):
+        lesson08.race_chart({"fast": []})
+    with pytest.raises(ValueError, match="result has no runs"):
+        lesson08.race_chart(RaceResult(target=1.89))
+
+
+def test_race_table_has_a_row_per_run_saying_how_it_ended():
+    lines = lesson08.race_table(_fake_race()).splitlines()
+    assert lines[0].split() == ["recipe", "steps", "val", "loss", "seconds", "CPU", "s", "ended"]
+    assert lines[1].split() == ["fast", "150", "1.880", "3.0", "2.9", "at", "the", "target"]
+    assert lines[2].split() == ["reference", "90", "2.800", "3.1", "3.0", "out", "of", "time"]
+    with pytest.raises(TypeError, match="result must be a RaceResult"):
+        lesson08.race_table(None)
+
+
+def test_changes_text_numbers_every_change_with_why_and_what_it_bought():
+    changes = [
+        Change("Muon", "orthogonal updates " * 12, "525 steps instead of 775"),
+        Change("QK-norm", "bounded", "1.94"),
+    ]
+    text = lesson08.changes_text(changes, width=60)
+    assert text.startswith("1. Muon\n   why:    orthogonal updates") and "\n\n2. QK-norm\n" in text
+    assert "   bought: 525 steps instead of 775" in text and text.endswith("   bought: 1.94")
+    assert all(len(line) <= 60 for line in text.splitlines())
+    assert "\n           orthogonal" in text  # a long reason wraps under itself
+    shown = lesson08.changes_text(CHANGES)  # the lesson's: every measured change, in order
+    assert [line for line in shown.splitlines() if line[:1].isdigit()] == [
+        f"{n}. {change.name}" for n, change in enumerate(CHANGES, 1)
+    ]
+    with pytest.raises(ValueError, match="changes must be a non-empty list of speedrun.Change"):
+        lesson08.changes_text([])
+    with pytest.raises(ValueError, match="speedrun.Change"):
+        lesson08.changes_text(["Muon"])
