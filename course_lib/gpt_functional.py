@@ -27,7 +27,9 @@ from collections.abc import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from course_lib.arrays import require_ids, require_int, require_positive_int
 from course_lib.attention import causal_mask, merge_heads, multi_head_attention, split_heads
@@ -268,17 +270,117 @@ def generate(
 # --------------------------------------------------------------------------- counting and shapes
 
 
+# Calls that hold no matrix product, by name: element-wise arithmetic, comparisons, reductions, shapes,
+# indexing, normalisation, reading a tensor's attributes. multiply_adds runs them as they are; every other
+# call runs under torch's counter, which sees each of its operations. Without this list the counter would
+# also look at the hundreds of small operations of the input checks in every forward pass, at a few
+# microseconds each: most of the time of a counted run.
+_NO_PRODUCT = frozenset(
+    """
+    __get__ __len__ __bool__ __int__ __float__ __index__ __format__ __repr__ __hash__ __iter__ __contains__
+    is_floating_point is_complex numel nelement dim ndimension size stride item tolist is_contiguous element_size
+    add __add__ __radd__ __iadd__ sub __sub__ __rsub__ __isub__ rsub mul __mul__ __rmul__ __imul__
+    div __truediv__ __rtruediv__ __itruediv__ __floordiv__ true_divide neg __neg__ pow __pow__ __rpow__
+    sqrt rsqrt exp log tanh sigmoid erf abs __abs__ clamp clip maximum minimum where masked_fill masked_fill_
+    isfinite isnan isinf isposinf isneginf __invert__ __and__ __or__ __xor__ logical_not bitwise_not
+    eq ne gt ge lt le __eq__ __ne__ __gt__ __ge__ __lt__ __le__ allclose equal
+    sum mean var std max min amax amin aminmax argmax argmin all any logsumexp softmax log_softmax
+    cumsum sort topk multinomial gelu relu silu dropout layer_norm rms_norm embedding
+    view view_as reshape reshape_as transpose permute t contiguous unsqueeze squeeze flatten expand expand_as
+    repeat chunk split unbind narrow select __getitem__ __setitem__ index_select gather cat stack tril triu
+    flip roll movedim clone detach float double half to type_as new_zeros new_ones zeros ones full arange
+    empty zeros_like ones_like full_like tensor as_tensor
+    """.split()
+)
+
+
+class _ProductCounter(TorchDispatchMode):
+    """Adds up the FLOPs of every operation torch has a formula for: the ones ``FlopCounterMode`` counts."""
+
+    def __init__(self):
+        super().__init__()
+        self.flops = 0
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch's way for a mode to say it is never compiled: without it, torch wraps __torch_dispatch__ to
+        # keep its compiler out, which imports the compiler (over a second) and slows every counted call.
+        return False
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        with self:  # an operation made of others (linear, in inference mode) is counted by its parts, as torch does
+            parts = func.decompose(*args, **kwargs)
+        if parts is not NotImplemented:
+            return parts
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+# Matrix products whose count follows from their arguments' shapes: counted once for each new set of shapes.
+_BY_SHAPES = frozenset("matmul __matmul__ __rmatmul__ linear mm bmm addmm baddbmm einsum".split())
+
+
+def _shapes_key(func, args, kwargs) -> tuple | None:
+    """What a product's count depends on: the function and its arguments, a tensor by its shape and dtype.
+
+    None when an argument is something else (a list of tensors, say): that call is counted as it runs.
+    """
+    parts: list = [func, tuple(kwargs)]
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, torch.Tensor):
+            parts.append((tuple(value.shape), value.dtype))
+        elif value is None or isinstance(value, int | float | str):
+            parts.append(value)
+        else:
+            return None
+    return tuple(parts)
+
+
+class _CountProducts(TorchFunctionMode):
+    """Runs each torch call under a :class:`_ProductCounter`, except the calls of ``_NO_PRODUCT``.
+
+    A product of ``_BY_SHAPES`` on shapes counted before adds the same count again without being watched.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.counter = _ProductCounter()
+        self.by_shapes: dict[tuple, int] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", None)
+        if name in _NO_PRODUCT:
+            return func(*args, **kwargs)
+        key = _shapes_key(func, args, kwargs) if name in _BY_SHAPES else None
+        if key is not None and key in self.by_shapes:
+            self.counter.flops += self.by_shapes[key]
+            return func(*args, **kwargs)
+        before = self.counter.flops
+        with self.counter:
+            out = func(*args, **kwargs)
+        if key is not None:
+            self.by_shapes[key] = self.counter.flops - before
+        return out
+
+
 def multiply_adds(fn: Callable, *args, **kwargs) -> tuple[object, int]:
     """``(fn(*args, **kwargs), the multiply-adds of its matrix products)``, counted by torch as they run.
 
-    Counted with ``torch.utils.flop_counter.FlopCounterMode`` (a matrix product of (n, k) by (k, m) is
-    n k m multiply-adds, 2 n k m FLOPs); element-wise work (softmax, GELU, LayerNorm) is not counted.
+    Counted with the formulas of ``torch.utils.flop_counter``, the ones its ``FlopCounterMode`` uses (a
+    matrix product of (n, k) by (k, m) is n k m multiply-adds, 2 n k m FLOPs), and the same total;
+    element-wise work (softmax, GELU, LayerNorm) is not counted. Only the calls that may hold a matrix
+    product are watched operation by operation, which keeps a counted run close to the speed of a plain one.
     The count depends only on the shapes, so it is the same on every machine.
     """
-    counter = FlopCounterMode(display=False)
-    with counter:
+    counting = _CountProducts()
+    with counting:
         result = fn(*args, **kwargs)
-    return result, counter.get_total_flops() // 2
+    return result, counting.counter.flops // 2
 
 
 def capture_shapes(config: GPTConfig, batch: int, n_tokens: int) -> dict[str, tuple[int, ...]]:

@@ -3,6 +3,7 @@ with or without a KV cache, generates what sampling.generate generates, and pred
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from course_lib import gpt_functional as G
 from course_lib import sampling
@@ -142,6 +143,52 @@ def test_multiply_adds_count_the_matrix_products(tiny_model):
         G.generate, G.gpt_forward_cached, weights, config, [1, 2], 10, cached=True, greedy=True
     )
     assert plain == fast and work_cached < work_plain / 3
+
+
+def _torch_count(fn, *args, **kwargs) -> int:
+    """What torch's own FlopCounterMode counts, in multiply-adds: what multiply_adds must agree with."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn(*args, **kwargs)
+    return counter.get_total_flops() // 2
+
+
+def _products_of_every_kind(x, w, b):
+    """Matrix products written in each way torch allows, between element-wise work that holds none."""
+    h = torch.nn.functional.linear(x, w, b).relu() + 1
+    h = h @ w.T + torch.matmul(h, w.T)[..., :1]
+    h = torch.einsum("btc,dc->btd", h, w) / 2
+    scores = torch.bmm(h, h.transpose(1, 2)).softmax(-1)
+    h = torch.baddbmm(h, scores, h) + torch.addmm(b, h[0], w.T)
+    att = torch.nn.functional.scaled_dot_product_attention(h[:, None], h[:, None], h[:, None], is_causal=True)
+    return torch.nn.Linear(w.shape[1], 3)(att.squeeze(1)).sum() + torch.tensordot(h, h, dims=3) + (h[0, 0] @ h[0, 0])
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "grad", "inference_mode"])
+def test_multiply_adds_counts_what_torch_counts(mode, tiny_model):
+    torch.manual_seed(0)
+    x, w, b = torch.randn(2, 5, 6), torch.randn(6, 6), torch.randn(6)
+    context = {"no_grad": torch.no_grad, "grad": torch.enable_grad, "inference_mode": torch.inference_mode}[mode]
+    with context():
+        expected = _torch_count(_products_of_every_kind, x, w, b)
+        _, count = G.multiply_adds(_products_of_every_kind, x, w, b)
+    assert count == expected > 0
+    model, _ = tiny_model
+    config, weights = model.config, G.trained_weights(model)
+    for forward, cached in ((G.gpt_forward, False), (G.gpt_forward_cached, True)):
+        run = (G.generate, forward, weights, config, [1, 2, 3], 12)
+        assert G.multiply_adds(*run, cached=cached, greedy=True)[1] == _torch_count(*run, cached=cached, greedy=True)
+
+
+def test_multiply_adds_counts_a_product_again_on_shapes_seen_before():
+    a, b, c = torch.ones(3, 4), torch.ones(4, 5), torch.ones(4, 2)
+
+    def products():
+        return [a @ b, a @ b, a @ c, torch.matmul(a, b)]
+
+    results, count = G.multiply_adds(products)
+    assert count == 3 * (3 * 4 * 5) + 3 * 4 * 2 == _torch_count(products)
+    assert all(torch.equal(r, e) for r, e in zip(results, products(), strict=True))
 
 
 @pytest.mark.parametrize(("config", "batch", "n_tokens"), [(SHAPES[0], 2, 7), (SHAPES[1], 1, 12), (SHAPES[2], 3, 1)])

@@ -25,6 +25,11 @@ def forward_pass_report(model: Any, tokenizer: Any, text: str, k: int = 5, conti
     if not ids:
         return "type at least one character: the model needs something to continue"
     ids = ids[-model.config.block_size :]
+    with show.one_thread():  # small tensors, one token at a time: a second thread would only wait
+        return _report(model, tokenizer, text, ids, k, continue_chars)
+
+
+def _report(model: Any, tokenizer: Any, text: str, ids: list[int], k: int, continue_chars: int) -> str:
     capture: dict = {}
     with torch.no_grad():
         model(torch.tensor([ids]), capture=capture)

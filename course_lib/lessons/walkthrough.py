@@ -37,6 +37,7 @@ from PIL import Image
 
 from course_lib.show.style import COLORS
 from course_lib.show.svg import HIGHLIGHT, SIZES, _e, _n, _rect, _text, figure, top_probabilities
+from course_lib.show.widgets import one_thread
 from course_lib.walkthrough import Shown, Step, Walkthrough, walk
 
 __all__ = [
@@ -637,7 +638,13 @@ def walkthrough_storyboard(
     model, tokenizer, prompt: str, *, temperature: float | None = None, seed: int = 0, columns: int = 4
 ) -> Storyboard:
     """The storyboard of ``model``'s walk on ``prompt``, for a notebook cell to show."""
-    return Storyboard(walk(model, tokenizer, prompt, temperature=temperature, seed=seed), columns)
+    return Storyboard(_walk(model, tokenizer, prompt, temperature, seed), columns)
+
+
+def _walk(model, tokenizer, prompt: str, temperature: float | None, seed: int) -> Walkthrough:
+    """:func:`walk` on one thread: one small forward pass, which a second thread would only make wait."""
+    with one_thread():
+        return walk(model, tokenizer, prompt, temperature=temperature, seed=seed)
 
 
 def _thumbnail(shown: Shown, walk: Walkthrough, width: float = 220, height: float = 90) -> str:
@@ -713,7 +720,7 @@ def walkthrough_widget(
     from the keyboard. A prompt the model cannot take is explained in the status line, which also says
     that the views still show the previous prompt.
     """
-    state = {"views": _Views(walk(model, tokenizer, prompt, temperature=temperature, seed=seed))}
+    state = {"views": _Views(_walk(model, tokenizer, prompt, temperature, seed))}
     n_steps = len(state["views"].walk.steps)
     status = widgets.HTML(_status_html(state["views"].walk))
     diagram = widgets.HTML(state["views"].machine)  # the static first render: step 1, highlighted by detail's style
@@ -753,7 +760,7 @@ def walkthrough_widget(
 
     def on_prompt(change) -> None:
         try:
-            new_walk = walk(model, tokenizer, change["new"], temperature=temperature, seed=seed)
+            new_walk = _walk(model, tokenizer, change["new"], temperature, seed)
         except ValueError as err:
             note = f"cannot walk this prompt: {err}. Still showing the last one."
             status.value = _status_html(state["views"].walk, note)
@@ -762,7 +769,8 @@ def walkthrough_widget(
 
     def on_again(_button=None) -> None:
         try:
-            new_walk = state["views"].walk.next()
+            with one_thread():
+                new_walk = state["views"].walk.next()
         except ValueError as err:
             status.value = _status_html(state["views"].walk, str(err))
             return

@@ -17,14 +17,16 @@ Add new helpers at the end, each with a docstring saying what it shows and what 
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import torch
 import traitlets
 from matplotlib.figure import Figure
 
@@ -295,3 +297,21 @@ def follow_length(position, box, length: Callable[[str], int]) -> None:
 
     box.observe(update, names="value")
     update({"new": box.value})
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """PyTorch's math on one thread inside the block, as before it afterwards: for a view's small model work.
+
+    A view's update runs a small model on a short prompt, often one token at a time: matrices too small
+    for a second thread to share, while the browser and JupyterLab use the other core to draw the page.
+    Two threads then spend their time waiting for each other: lesson 07's report (a forward pass and 60
+    generated tokens) takes about 70 ms on one thread and several times that on two on a busy two-core
+    laptop. The numbers are the same either way.
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import re
 import sys
@@ -29,6 +30,7 @@ from course_lib.data import REPO_ROOT
 __all__ = [
     "CORE_PACKAGES",
     "MIN_PYTHON",
+    "NOT_IMPORTED",
     "Check",
     "SetupReport",
     "check_checkpoint",
@@ -55,6 +57,11 @@ CORE_PACKAGES: dict[str, str] = {
     "safetensors": "safetensors",
     "tqdm": "tqdm",
 }
+
+# Modules of CORE_PACKAGES that no lesson imports: JupyterLab is the program that shows the notebooks. Being
+# installed is what counts, so the check finds it without importing it (which would cost a lesson's kernel
+# two seconds or more for a package the kernel never uses).
+NOT_IMPORTED = frozenset({"jupyterlab"})
 
 OK, WARN, FAIL = "ok", "WARN", "FAIL"
 FIX_INSTALL = "run `make setup` (or `pip install -r requirements.txt`) in the course folder"
@@ -164,18 +171,26 @@ def check_packages(packages: Mapping[str, str] | None = None, pins: Mapping[str,
     """Import every package (``distribution -> module``); compare its version with the course's pin.
 
     A package that cannot be imported FAILs; one whose version differs from ``requirements.txt``
-    gets a WARN (the lessons will probably run, but printed numbers may differ slightly).
+    gets a WARN (the lessons will probably run, but printed numbers may differ slightly). The modules
+    of :data:`NOT_IMPORTED` are looked for, not imported: one that is not installed FAILs.
     """
     packages = CORE_PACKAGES if packages is None else packages
     pins = read_pins() if pins is None else pins
     checks = []
     for distribution, module_name in packages.items():
-        try:
-            module = importlib.import_module(module_name)
-        except Exception as err:  # ImportError, or a broken install raising something else on import
-            detail = f"cannot import {module_name} ({type(err).__name__}: {_relative(str(err))}); {FIX_INSTALL}"
-            checks.append(Check("package", distribution, FAIL, detail))
-            continue
+        module = None
+        if module_name in NOT_IMPORTED:
+            if importlib.util.find_spec(module_name) is None:
+                detail = f"cannot find {module_name}: it is not installed; {FIX_INSTALL}"
+                checks.append(Check("package", distribution, FAIL, detail))
+                continue
+        else:
+            try:
+                module = importlib.import_module(module_name)
+            except Exception as err:  # ImportError, or a broken install raising something else on import
+                detail = f"cannot import {module_name} ({type(err).__name__}: {_relative(str(err))}); {FIX_INSTALL}"
+                checks.append(Check("package", distribution, FAIL, detail))
+                continue
         version = _installed_version(distribution, module) or "unknown version"
         pinned = pins.get(distribution.lower())
         # "2.13.0+cpu" is the pinned 2.13.0, built for the CPU: the part after "+" is only a build label.

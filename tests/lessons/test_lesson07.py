@@ -1,5 +1,6 @@
 """Lesson 07's views (course_lib.lessons.lesson07): what its widgets and figures show."""
 
+import torch
 from widget_support import shown
 
 from course_lib.lessons import lesson07
@@ -22,6 +23,19 @@ def test_forward_pass_report_explains_bad_prompts_and_crops_long_ones(tiny):
     assert "type at least one character" in lesson07.forward_pass_report(model, tokenizer, "")
     long = lesson07.forward_pass_report(model, tokenizer, "What will be the answer? " * 3, continue_chars=2)
     assert "-> 16 tokens" in long  # block_size
+
+
+def test_forward_pass_report_runs_the_model_on_one_thread(tiny):
+    model, tokenizer = tiny
+    threads = []
+    hook = model.register_forward_pre_hook(lambda _module, _args: threads.append(torch.get_num_threads()))
+    torch.set_num_threads(2)
+    try:
+        lesson07.forward_pass_report(model, tokenizer, "What will be", continue_chars=3)
+        assert threads == [1] * 4 and torch.get_num_threads() == 2  # the capture and 3 tokens; the count restored
+    finally:
+        hook.remove()
+        torch.set_num_threads(1)
 
 
 def test_forward_pass_explorer_first_render(tiny):

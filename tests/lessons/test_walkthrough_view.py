@@ -250,3 +250,20 @@ def test_append_and_repeat_walks_the_next_token_and_a_bad_prompt_is_explained():
     assert "Still showing the last one" in c["status"].value and c["detail"].value == before
     c["prompt"].value = "abc|"
     assert c["slider"].max == len(walk(model, TASK.tokenizer, "abc|").steps) and "abc|" in c["status"].value
+
+
+def test_the_widget_walks_on_one_thread_and_gives_the_thread_count_back():
+    torch.manual_seed(0)
+    model = GPT(TASK.model_config()).eval()
+    threads = []
+    hook = model.register_forward_pre_hook(lambda _module, _args: threads.append(torch.get_num_threads()))
+    torch.set_num_threads(2)
+    try:
+        c = _controls(view.walkthrough_widget(model, TASK.tokenizer, TASK.prompt("cabbca")))
+        c["prompt"].value = "abc|"  # a new prompt
+        c["again"].click()  # the next token
+        view.walkthrough_storyboard(model, TASK.tokenizer, "ab|")
+        assert len(threads) >= 4 and set(threads) == {1} and torch.get_num_threads() == 2
+    finally:
+        hook.remove()
+        torch.set_num_threads(1)

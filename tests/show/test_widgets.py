@@ -1,6 +1,7 @@
 """The widget framework (course_lib.show.widgets): views follow their controls, and a failed update says why."""
 
 import pytest
+import torch
 from widget_support import shown
 
 from course_lib.show import widgets
@@ -73,3 +74,16 @@ def test_html_slider_shows_a_failed_render_and_recovers():
     assert "could not update: ZeroDivisionError" in shown(box)[1]
     box.children[0].value = 2
     assert shown(box) == (["<p>5</p>"], "")
+
+
+def test_one_thread_runs_the_block_on_one_thread_and_restores_the_count_after_an_error():
+    torch.set_num_threads(2)
+    try:
+        with widgets.one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(ValueError, match="bad prompt"), widgets.one_thread():
+            raise ValueError("bad prompt")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)

@@ -54,6 +54,22 @@ def test_missing_package_fails_with_a_fix():
     assert "cannot import not_a_course_package" in check.detail and "make setup" in check.detail
 
 
+def test_jupyterlab_is_found_without_being_imported(monkeypatch):
+    def no_import(name, *args, **kwargs):
+        raise AssertionError(f"{name} was imported")
+
+    monkeypatch.setattr(setup_check.importlib, "import_module", no_import)
+    (check,) = setup_check.check_packages({"jupyterlab": "jupyterlab"})
+    assert check.status == OK and check.detail == setup_check.read_pins()["jupyterlab"]
+
+
+def test_a_package_looked_for_fails_with_a_fix_when_it_is_not_installed(monkeypatch):
+    monkeypatch.setattr(setup_check, "NOT_IMPORTED", frozenset({"not_a_course_tool"}))
+    (check,) = setup_check.check_packages({"not-a-course-tool": "not_a_course_tool"}, pins={})
+    assert check.status == FAIL
+    assert "cannot find not_a_course_tool: it is not installed" in check.detail and "make setup" in check.detail
+
+
 def test_other_version_warns_and_build_labels_do_not():
     (check,) = setup_check.check_packages({"numpy": "numpy"}, pins={"numpy": "0.0.1"})
     assert check.status == WARN and "the course pins 0.0.1" in check.detail
