@@ -328,3 +328,30 @@ WEIGHT_CASES = table(
 @pytest.mark.parametrize("case", WEIGHT_CASES)
 def test_bad_weights(case):
     assert_refused(case)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.full(4, 3e38, np.float32),  # finite, but their sum overflows float32
+        np.full(3, 60000, np.float16),
+        torch.full((4,), 3e38),
+        torch.full((3,), 60000.0, dtype=torch.float16),
+    ],
+    ids=["numpy-float32", "numpy-float16", "torch-float32", "torch-float16"],
+)
+def test_finite_values_whose_sum_overflows_are_accepted(values, recwarn):
+    """require_finite first sums (fast); an overflowing sum of finite values must not be mistaken for inf."""
+    assert A.require_finite("x", values) is values
+    assert not [w for w in recwarn if "overflow" in str(w.message)], "the overflowing sum must not warn"
+
+
+@pytest.mark.parametrize("make", [np.array, torch.tensor], ids=["numpy", "torch"])
+def test_inf_and_minus_inf_together_are_reported(make):
+    """Their sum is NaN: the full check still names the +inf (and accepts the -inf when told to)."""
+    with pytest.raises(ValueError, match=r"x contains \+inf at index 0"):
+        A.require_finite("x", make([INF, -INF, 1.0]))
+    with pytest.raises(ValueError, match=r"\+inf"):
+        A.require_finite("x", make([INF, -INF]), allow_neg_inf=True)
+    masked = make([-INF, -INF, 0.5])
+    assert A.require_finite("scores", masked, allow_neg_inf=True) is masked
