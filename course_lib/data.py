@@ -433,7 +433,10 @@ def load_text(split: str = "train") -> str:
 
 
 def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBase | None = None) -> None:
-    """Fetch and verify every asset (or the named ones). Fast when everything is already there."""
+    """Fetch and verify every asset (or the named ones), then build SmolLM2's float32 cache from its GGUF file.
+
+    Fast when everything is already there (the cache is checked, not rebuilt).
+    """
     out = out or sys.stdout
     for name in names or list(ASSETS):
         asset = ASSETS[name]
@@ -467,6 +470,12 @@ def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBas
                 f"writable while `make setup` fetches{_data_dir_note()}"
             ) from None
         print(f"  fetched  {asset.relpath}  ({len(data):,} bytes, sha256 verified)", file=out)
+    if names is None or "smollm2_gguf" in names:
+        # Derived from the GGUF file, so it comes after it: SmolLM2's weights dequantised once, as float32, which
+        # smollm.load() then opens in a fraction of a second instead of expanding the 4-bit blocks each time.
+        from course_lib.smollm.cache import setup_cache  # imports torch: only set-up and lessons need it
+
+        setup_cache(force=force, out=out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,7 +71,7 @@ from course_lib.arrays import require_ids, require_int
 from course_lib.attention import causal_mask
 from course_lib.model import KVCache, check_model_input
 from course_lib.sampling import generate
-from course_lib.smollm.gguf import load as load_readable
+from course_lib.smollm.cache import load as load_readable
 from course_lib.smollm.model import SmolLM, SmolLMConfig, rope_angles
 
 __all__ = ["PRECISIONS", "FastSmolLM", "PrecisionError", "compare", "memory_bandwidth_gb_s"]
