@@ -549,6 +549,22 @@ class PrecisionError:
             f"same greedy token at {self.agreement:.1%} of {self.steps} steps"
         )
 
+    @classmethod
+    def between(cls, pairs) -> PrecisionError:
+        """The error over ``pairs`` of scores (expected, got), each (steps, vocab_size) along the same tokens.
+
+        What :func:`compare` computes once it has both models' scores; given the reference's scores, several
+        models can be measured against them without running the reference again (lesson 09 does).
+        """
+        largest, total, count, same, steps = 0.0, 0.0, 0, 0, 0
+        for expected, got in pairs:
+            diff = (got - expected).abs()
+            largest = max(largest, float(diff.max()))
+            total, count = total + float(diff.sum()), count + diff.numel()
+            same += int((got.argmax(-1) == expected.argmax(-1)).sum())
+            steps += expected.shape[0]
+        return cls(largest, total / count, same / steps, steps)
+
 
 @torch.no_grad()
 def compare(reference: FastSmolLM, other: FastSmolLM, prompts, new_tokens: int = 32, stop_ids=()) -> PrecisionError:
@@ -565,17 +581,12 @@ def compare(reference: FastSmolLM, other: FastSmolLM, prompts, new_tokens: int =
         raise ValueError("prompts must be a non-empty list of prompts, each a list of token ids")
     if isinstance(new_tokens, bool) or not isinstance(new_tokens, numbers.Integral) or new_tokens < 1:
         raise ValueError(f"new_tokens must be an int >= 1, got {new_tokens!r}")
-    largest, total, count, same, steps = 0.0, 0.0, 0, 0, 0
+    pairs = []
     for i, prompt in enumerate(prompts):
         ids = _ids(f"prompts[{i}]", prompt, reference.config)
         continuation = generate(reference, ids, new_tokens, greedy=True, stop_ids=stop_ids)[len(ids) :].tolist()
-        expected, got = reference.logits_along(ids, continuation), other.logits_along(ids, continuation)
-        diff = (got - expected).abs()
-        largest = max(largest, float(diff.max()))
-        total, count = total + float(diff.sum()), count + diff.numel()
-        same += int((got.argmax(-1) == expected.argmax(-1)).sum())
-        steps += len(continuation)
-    return PrecisionError(largest, total / count, same / steps, steps)
+        pairs.append((reference.logits_along(ids, continuation), other.logits_along(ids, continuation)))
+    return PrecisionError.between(pairs)
 
 
 # --------------------------------------------------------------------------- the machine's side of the bound
