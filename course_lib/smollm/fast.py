@@ -241,6 +241,29 @@ class _Rotation:
         mixed = a_t @ grid.transpose(0, 1).reshape(self.m, -1)
         return mixed.view(self.m, -1, self.p).transpose(0, 1).reshape(x.shape)
 
+    def rotate_rows(self, weight: torch.Tensor, gain: torch.Tensor | None = None, chunk: int = 4096) -> torch.Tensor:
+        """``(weight diag(gain)) @ M`` for a float32 matrix (rows, n), computed in float64, returned in float32.
+
+        The same products as :meth:`__call__`, arranged for a big matrix: a few thousand rows at a time are
+        widened to float64, multiplied by the gain and the signs (exact: the signs are +-1) and laid out as
+        (m, rows, p) in a single pass, so that both products are one large matrix product each and no
+        intermediate is copied to be reordered; the result is narrowed to float32 in the last pass.
+        """
+        rows, n = weight.shape
+        scale = self.signs if gain is None else gain.double() * self.signs
+        out = torch.empty(rows, n)
+        a_t = self.a.t()
+        for first in range(0, rows, chunk):
+            part = weight[first : first + chunk].unflatten(1, (self.m, self.p))  # (k, m, p), a view
+            k = part.shape[0]
+            grid = torch.empty(self.m, k, self.p, dtype=torch.float64)
+            torch.mul(part.transpose(0, 1), scale.view(self.m, 1, self.p), out=grid)
+            grid = grid.view(self.m * k, self.p) @ self.h  # every row's p-blocks times H
+            if self.m > 1:
+                grid = a_t @ grid.view(self.m, k * self.p)  # and the m blocks of each row mixed by A^T
+            out[first : first + k].unflatten(1, (self.m, self.p)).copy_(grid.view(self.m, k, self.p).transpose(0, 1))
+        return out
+
 
 @dataclass
 class _Weights:
@@ -293,12 +316,8 @@ def _rotated(w: _Weights, config: SmolLMConfig) -> _Weights:
     hidden = _Rotation(config.n_hidden, seed=2)
     c, hs, n_kv = config.n_embd, config.head_size, config.n_kv_head
 
-    def rows(rotation, weight, gain=None, chunk=4096):  # (W diag(g)) @ rotation, a few thousand rows at a time
-        out = torch.empty(weight.shape)
-        for first in range(0, weight.shape[0], chunk):
-            part = weight[first : first + chunk].double()
-            out[first : first + chunk] = rotation(part if gain is None else part * gain.double())
-        return out
+    def rows(rotation, weight, gain=None):  # (W diag(g)) @ rotation
+        return rotation.rotate_rows(weight, gain)
 
     def reading(weight, gain):  # W diag(g) Q: a matrix that reads the normalised residual stream
         return rows(residual, weight, gain)
