@@ -14,6 +14,10 @@ whole class on a server (fetched once by ``COURSE_DATA_DIR=/srv/course-data make
 read: verifying never writes). The trained checkpoint is not part of it: it is committed to the
 clone, under ``data/checkpoints/``.
 
+Set-up also derives one file from the assets: SmolLM2's weights dequantised to float32 (540 MB under
+``data/cache/``), which ``course_lib.smollm.load()`` opens memory-mapped instead of expanding the GGUF
+file's 4-bit blocks every time (``course_lib.smollm.cache`` checks it and rebuilds it when stale).
+
 Every problem with a file raises :class:`DataError` (or a subclass: ``checkpoints.CheckpointError``,
 ``smollm.GGUFError``, ``tokenizers.BPEFileError``), whose message names the file and the command
 that repairs it.

@@ -100,7 +100,10 @@ def write_cache(path: Path, meta: dict, tensors: dict[str, torch.Tensor], gguf_s
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".part")
     os.close(handle)
     try:
-        torch.save(payload, tmp)
+        try:
+            torch.save(payload, tmp)
+        except RuntimeError as err:  # torch.save reports a full disk as a RuntimeError of its zip writer
+            raise OSError(f"torch.save failed: {err}") from None
         os.chmod(tmp, 0o644)  # mkstemp makes it private; the data folder may be shared by a class
         os.replace(tmp, path)
     finally:
@@ -222,8 +225,9 @@ def setup_cache(force: bool = False, out=None) -> None:
             check_cache(path)
             print(f"  ok       {shown}", file=out)
             return
-        except CacheError:
-            pass
+        except CacheError as why:
+            if path.exists():
+                print(f"  stale    {why}: building it again", file=out)
     start = time.perf_counter()
     try:
         build_cache(path=path)

@@ -101,6 +101,37 @@ def test_set_up_keeps_a_good_cache_and_says_ok(built, in_course_dir):
     assert path.stat().st_mtime_ns == before
 
 
+def test_set_up_rebuilds_a_stale_cache_and_says_why(tmp_path, monkeypatch, meta):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    cache.write_cache(cache.cache_path(), meta, _tiny_tensors(meta), gguf_sha256="0" * 64)
+    built = []
+
+    def build(path):  # a tiny stand-in for the real build (which the tests above run)
+        built.append(path)
+        cache.write_cache(path, meta, _tiny_tensors(meta), gguf_sha256=data.ASSETS["smollm2_gguf"].sha256)
+
+    monkeypatch.setattr(cache, "build_cache", build)
+    said = io.StringIO()
+    cache.setup_cache(out=said)
+    assert built == [cache.cache_path()]
+    lines = said.getvalue().splitlines()
+    assert lines[0].split()[0] == "stale" and "was made from another GGUF file" in lines[0]
+    assert lines[1].split()[:2] == ["built", f"cache/{cache.CACHE_NAME}"] and "MB of float32 weights" in lines[1]
+    said = io.StringIO()
+    cache.setup_cache(out=said)  # a second run keeps it
+    assert said.getvalue().split() == ["ok", f"cache/{cache.CACHE_NAME}"] and len(built) == 1
+
+
+def test_a_full_disk_while_writing_is_an_os_error_and_leaves_nothing(tmp_path, meta, monkeypatch):
+    def full(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:778] . PytorchStreamWriter failed writing file")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(OSError, match="torch.save failed: .*PytorchStreamWriter failed writing file"):
+        cache.write_cache(tmp_path / "full.pt", meta, _tiny_tensors(meta), gguf_sha256="a" * 64)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_cache_made_from_another_gguf_is_rebuilt(built, in_course_dir, meta, capsys):
     path = in_course_dir / "cache" / cache.CACHE_NAME
     cache.write_cache(path, meta, _tiny_tensors(meta), gguf_sha256="0" * 64)  # stale: another file's checksum
