@@ -474,12 +474,28 @@ def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBas
                 f"writable while `make setup` fetches{_data_dir_note()}"
             ) from None
         print(f"  fetched  {asset.relpath}  ({len(data):,} bytes, sha256 verified)", file=out)
-    if names is None or "smollm2_gguf" in names:
-        # Derived from the GGUF file, so it comes after it: SmolLM2's weights dequantised once, as float32, which
-        # smollm.load() then opens in a fraction of a second instead of expanding the 4-bit blocks each time.
-        from course_lib.smollm.cache import setup_cache  # imports torch: only set-up and lessons need it
+    for module, source in DERIVED.items():
+        if names is None or source in names:
+            _build_derived(module, force, out)
 
-        setup_cache(force=force, out=out)
+
+#: Files made at set-up from an asset, each by ``python -m MODULE setup`` of a module above this layer (which
+#: needs PyTorch; this module does not import it): the module -> the asset it is made from.
+#: ``course_lib.smollm.cache``: SmolLM2's weights dequantised once to float32, which ``smollm.load()`` opens
+#: in a fraction of a second instead of expanding the GGUF file's 4-bit blocks every time.
+DERIVED = {"course_lib.smollm.cache": "smollm2_gguf"}
+
+
+def _build_derived(module: str, force: bool, out: io.TextIOBase) -> None:
+    """Run ``module``'s set-up in a child process reading the same data folder and the same course_lib."""
+    env = {**os.environ, "COURSE_DATA_DIR": str(DATA_DIR)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", module, "setup", *(["--force"] if force else [])]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    out.write(result.stdout)
+    if result.returncode != 0:
+        said = result.stderr.strip().splitlines()
+        raise DataError(said[-1].removeprefix("error: ") if said else f"`{' '.join(command)}` failed")
 
 
 def main(argv: list[str] | None = None) -> int:

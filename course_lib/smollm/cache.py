@@ -22,6 +22,7 @@ when even that cannot be done.
 
 from __future__ import annotations
 
+import argparse
 import functools
 import hashlib
 import json
@@ -238,3 +239,21 @@ def setup_cache(force: bool = False, out=None) -> None:
         f"{time.perf_counter() - start:.1f} s)",
         file=out,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m course_lib.smollm.cache setup [--force]``: the set-up step ``course_lib.data.setup`` runs."""
+    parser = argparse.ArgumentParser(description="Build or check SmolLM2's float32 cache.")
+    parser.add_argument("command", choices=["setup"])
+    parser.add_argument("--force", action="store_true", help="rebuild it even if it passes every check")
+    args = parser.parse_args(argv)
+    try:
+        setup_cache(force=args.force)
+    except data.DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -132,6 +132,18 @@ def test_a_full_disk_while_writing_is_an_os_error_and_leaves_nothing(tmp_path, m
     assert list(tmp_path.iterdir()) == []
 
 
+def test_course_set_up_runs_the_cache_step_in_the_same_data_folder(built, in_course_dir):
+    said = io.StringIO()
+    data.setup(["smollm2_gguf"], out=said)  # its child process reads COURSE_DATA_DIR = the patched DATA_DIR
+    assert said.getvalue().splitlines()[-1].split() == ["ok", f"cache/{cache.CACHE_NAME}"]
+
+
+def test_a_failing_cache_step_is_a_data_error_with_its_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)  # no GGUF file here: the step cannot build anything
+    with pytest.raises(data.DataError, match=r"models/SmolLM2-135M-Instruct.Q4_1.gguf is missing.*make setup"):
+        data._build_derived("course_lib.smollm.cache", force=False, out=io.StringIO())
+
+
 def test_a_cache_made_from_another_gguf_is_rebuilt(built, in_course_dir, meta, capsys):
     path = in_course_dir / "cache" / cache.CACHE_NAME
     cache.write_cache(path, meta, _tiny_tensors(meta), gguf_sha256="0" * 64)  # stale: another file's checksum
