@@ -14,6 +14,10 @@ whole class on a server (fetched once by ``COURSE_DATA_DIR=/srv/course-data make
 read: verifying never writes). The trained checkpoint is not part of it: it is committed to the
 clone, under ``data/checkpoints/``.
 
+Set-up also derives one file from the assets: SmolLM2's weights dequantised to float32 (540 MB under
+``data/cache/``), which ``course_lib.smollm.load()`` opens memory-mapped instead of expanding the GGUF
+file's 4-bit blocks every time (``course_lib.smollm.cache`` checks it and rebuilds it when stale).
+
 Every problem with a file raises :class:`DataError` (or a subclass: ``checkpoints.CheckpointError``,
 ``smollm.GGUFError``, ``tokenizers.BPEFileError``), whose message names the file and the command
 that repairs it.
@@ -433,7 +437,10 @@ def load_text(split: str = "train") -> str:
 
 
 def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBase | None = None) -> None:
-    """Fetch and verify every asset (or the named ones). Fast when everything is already there."""
+    """Fetch and verify every asset (or the named ones), then build SmolLM2's float32 cache from its GGUF file.
+
+    Fast when everything is already there (the cache is checked, not rebuilt).
+    """
     out = out or sys.stdout
     for name in names or list(ASSETS):
         asset = ASSETS[name]
@@ -467,6 +474,28 @@ def setup(names: list[str] | None = None, force: bool = False, out: io.TextIOBas
                 f"writable while `make setup` fetches{_data_dir_note()}"
             ) from None
         print(f"  fetched  {asset.relpath}  ({len(data):,} bytes, sha256 verified)", file=out)
+    for module, source in DERIVED.items():
+        if names is None or source in names:
+            _build_derived(module, force, out)
+
+
+#: Files made at set-up from an asset, each by ``python -m MODULE setup`` of a module above this layer (which
+#: needs PyTorch; this module does not import it): the module -> the asset it is made from.
+#: ``course_lib.smollm.cache``: SmolLM2's weights dequantised once to float32, which ``smollm.load()`` opens
+#: in a fraction of a second instead of expanding the GGUF file's 4-bit blocks every time.
+DERIVED = {"course_lib.smollm.cache": "smollm2_gguf"}
+
+
+def _build_derived(module: str, force: bool, out: io.TextIOBase) -> None:
+    """Run ``module``'s set-up in a child process reading the same data folder and the same course_lib."""
+    env = {**os.environ, "COURSE_DATA_DIR": str(DATA_DIR)}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", module, "setup", *(["--force"] if force else [])]
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    out.write(result.stdout)
+    if result.returncode != 0:
+        said = result.stderr.strip().splitlines()
+        raise DataError(said[-1].removeprefix("error: ") if said else f"`{' '.join(command)}` failed")
 
 
 def main(argv: list[str] | None = None) -> int:

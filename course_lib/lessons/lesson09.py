@@ -15,7 +15,7 @@ from course_lib.sampling import generate
 from course_lib.show import svg
 from course_lib.show import widgets as show
 from course_lib.smollm import PRECISIONS, FastSmolLM, SmolLM, SmolLMTokenizer
-from course_lib.smollm.fast import PrecisionError, compare
+from course_lib.smollm.fast import PrecisionError
 
 __all__ = ["PrecisionRun", "measure_precisions", "precision_explorer", "precision_report"]
 
@@ -32,15 +32,12 @@ class PrecisionRun:
     error: PrecisionError | None  # against float32 (None for float32 itself)
 
 
-def _measure(runner: FastSmolLM, tokenizer, prompt: list[int], new_tokens: int, reference: FastSmolLM | None):
+def _measure(runner: FastSmolLM, tokenizer, prompt: list[int], new_tokens: int) -> tuple[list[int], float]:
+    """The greedy reply of ``runner`` and its speed in tokens/s, timed after a two-token warm-up."""
     generate(runner, prompt, 2, greedy=True)  # warm-up: the first call allocates and picks kernels
     start = time.perf_counter()
     ids = generate(runner, prompt, new_tokens, greedy=True).tolist()[len(prompt) :]
-    seconds = time.perf_counter() - start
-    error = None if reference is None else compare(reference, runner, [prompt], new_tokens)
-    return PrecisionRun(
-        runner.precision, ids, tokenizer.decode(ids), new_tokens / seconds, runner.bytes_per_token(), error
-    )
+    return ids, new_tokens / (time.perf_counter() - start)
 
 
 def measure_precisions(
@@ -54,10 +51,10 @@ def measure_precisions(
     """The fast path of ``model`` (the readable :class:`SmolLM`) in every precision continues ``prompt``.
 
     The reply is greedy and exactly ``new_tokens`` long (no stop token: every precision does the same
-    work), timed after a two-token warm-up. The error is :func:`course_lib.smollm.fast.compare` along
-    float32's own continuation. ``float32``: the float32 fast model if you have one already. The lower
-    precisions are built one at a time and dropped once measured, so the kernel never holds them all
-    (each is a few hundred MB).
+    work), timed after a two-token warm-up. The error is :func:`course_lib.smollm.fast.compare`'s, along
+    float32's own reply: float32's scores along it are computed once and serve every precision. ``float32``:
+    the float32 fast model if you have one already. The lower precisions are built one at a time and dropped
+    once measured, so the kernel never holds them all (each is a few hundred MB).
     """
     if not isinstance(model, SmolLM):
         raise TypeError(f"model must be a course_lib.smollm.SmolLM, got {type(model).__name__}")
@@ -66,10 +63,21 @@ def measure_precisions(
     elif not isinstance(float32, FastSmolLM) or float32.precision != "float32":
         raise ValueError(f"float32 must be a FastSmolLM in float32, got {float32!r:.60}")
     prompt = list(prompt)
-    runs = {"float32": _measure(float32, tokenizer, prompt, new_tokens, None)}
+    reference_ids, speed = _measure(float32, tokenizer, prompt, new_tokens)
+    runs = {
+        "float32": PrecisionRun(
+            "float32", reference_ids, tokenizer.decode(reference_ids), speed, float32.bytes_per_token(), None
+        )
+    }
+    expected = float32.logits_along(prompt, reference_ids)  # the reference's scores, for every precision
     for precision in PRECISIONS:
-        if precision != "float32":
-            runs[precision] = _measure(FastSmolLM.from_model(model, precision), tokenizer, prompt, new_tokens, float32)
+        if precision == "float32":
+            continue
+        runner = FastSmolLM.from_model(model, precision)
+        ids, speed = _measure(runner, tokenizer, prompt, new_tokens)
+        error = PrecisionError.between([(expected, runner.logits_along(prompt, reference_ids))])
+        runs[precision] = PrecisionRun(precision, ids, tokenizer.decode(ids), speed, runner.bytes_per_token(), error)
+        del runner  # before the next precision is built
     return runs
 
 

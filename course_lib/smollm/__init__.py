@@ -1,9 +1,10 @@
 """A real LLM opened up: SmolLM2-135M-Instruct, run by the course's own forward pass (lesson 09).
 
-The package in five parts: :mod:`.model` (the Llama-style decoder: RMSNorm, rotary positions,
+The package in six parts: :mod:`.model` (the Llama-style decoder: RMSNorm, rotary positions,
 grouped-query attention, SwiGLU), :mod:`.fast` (the same model laid out for fast decoding, in float32,
 float16 or int8), :mod:`.gguf` (reading its quantised weights from llama.cpp's file
-format), :mod:`.tokenizer` (its byte-level BPE and chat template), and here what a lesson calls:
+format), :mod:`.cache` (the float32 copy set-up keeps of them, which :func:`load` opens in a fraction of
+a second), :mod:`.tokenizer` (its byte-level BPE and chat template), and here what a lesson calls:
 :func:`load`, :func:`chat` and :func:`top_next_tokens`. Generation is the course's one loop,
 ``course_lib.sampling.generate``, which runs this model and the course GPT alike; its parameter counts are
 ``course_lib.sizes.count_parameters``, with every other count of the course.
@@ -15,8 +16,9 @@ import torch
 
 from course_lib.arrays import require_positive_int
 from course_lib.sampling import generate, softmax
+from course_lib.smollm.cache import CacheError, load
 from course_lib.smollm.fast import PRECISIONS, FastSmolLM
-from course_lib.smollm.gguf import GGUFError, load, load_from_gguf, open_gguf, read_metadata
+from course_lib.smollm.gguf import GGUFError, load_from_gguf, open_gguf, read_metadata
 from course_lib.smollm.model import (
     CAPTURE_KEYS,
     SmolLM,
@@ -32,6 +34,7 @@ from course_lib.tokenizers import show_piece
 
 __all__ = [
     "CAPTURE_KEYS",
+    "CacheError",
     "ChatTemplate",
     "FastSmolLM",
     "GGUFError",

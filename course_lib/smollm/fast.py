@@ -71,7 +71,7 @@ from course_lib.arrays import require_ids, require_int
 from course_lib.attention import causal_mask
 from course_lib.model import KVCache, check_model_input
 from course_lib.sampling import generate
-from course_lib.smollm.gguf import load as load_readable
+from course_lib.smollm.cache import load as load_readable
 from course_lib.smollm.model import SmolLM, SmolLMConfig, rope_angles
 
 __all__ = ["PRECISIONS", "FastSmolLM", "PrecisionError", "compare", "memory_bandwidth_gb_s"]
@@ -241,6 +241,29 @@ class _Rotation:
         mixed = a_t @ grid.transpose(0, 1).reshape(self.m, -1)
         return mixed.view(self.m, -1, self.p).transpose(0, 1).reshape(x.shape)
 
+    def rotate_rows(self, weight: torch.Tensor, gain: torch.Tensor | None = None, chunk: int = 4096) -> torch.Tensor:
+        """``(weight diag(gain)) @ M`` for a float32 matrix (rows, n), computed in float64, returned in float32.
+
+        The same products as :meth:`__call__`, arranged for a big matrix: a few thousand rows at a time are
+        widened to float64, multiplied by the gain and the signs (exact: the signs are +-1) and laid out as
+        (m, rows, p) in a single pass, so that both products are one large matrix product each and no
+        intermediate is copied to be reordered; the result is narrowed to float32 in the last pass.
+        """
+        rows, n = weight.shape
+        scale = self.signs if gain is None else gain.double() * self.signs
+        out = torch.empty(rows, n)
+        a_t = self.a.t()
+        for first in range(0, rows, chunk):
+            part = weight[first : first + chunk].unflatten(1, (self.m, self.p))  # (k, m, p), a view
+            k = part.shape[0]
+            grid = torch.empty(self.m, k, self.p, dtype=torch.float64)
+            torch.mul(part.transpose(0, 1), scale.view(self.m, 1, self.p), out=grid)
+            grid = grid.view(self.m * k, self.p) @ self.h  # every row's p-blocks times H
+            if self.m > 1:
+                grid = a_t @ grid.view(self.m, k * self.p)  # and the m blocks of each row mixed by A^T
+            out[first : first + k].unflatten(1, (self.m, self.p)).copy_(grid.view(self.m, k, self.p).transpose(0, 1))
+        return out
+
 
 @dataclass
 class _Weights:
@@ -293,12 +316,8 @@ def _rotated(w: _Weights, config: SmolLMConfig) -> _Weights:
     hidden = _Rotation(config.n_hidden, seed=2)
     c, hs, n_kv = config.n_embd, config.head_size, config.n_kv_head
 
-    def rows(rotation, weight, gain=None, chunk=4096):  # (W diag(g)) @ rotation, a few thousand rows at a time
-        out = torch.empty(weight.shape)
-        for first in range(0, weight.shape[0], chunk):
-            part = weight[first : first + chunk].double()
-            out[first : first + chunk] = rotation(part if gain is None else part * gain.double())
-        return out
+    def rows(rotation, weight, gain=None):  # (W diag(g)) @ rotation
+        return rotation.rotate_rows(weight, gain)
 
     def reading(weight, gain):  # W diag(g) Q: a matrix that reads the normalised residual stream
         return rows(residual, weight, gain)
@@ -549,6 +568,22 @@ class PrecisionError:
             f"same greedy token at {self.agreement:.1%} of {self.steps} steps"
         )
 
+    @classmethod
+    def between(cls, pairs) -> PrecisionError:
+        """The error over ``pairs`` of scores (expected, got), each (steps, vocab_size) along the same tokens.
+
+        What :func:`compare` computes once it has both models' scores; given the reference's scores, several
+        models can be measured against them without running the reference again (lesson 09 does).
+        """
+        largest, total, count, same, steps = 0.0, 0.0, 0, 0, 0
+        for expected, got in pairs:
+            diff = (got - expected).abs()
+            largest = max(largest, float(diff.max()))
+            total, count = total + float(diff.sum()), count + diff.numel()
+            same += int((got.argmax(-1) == expected.argmax(-1)).sum())
+            steps += expected.shape[0]
+        return cls(largest, total / count, same / steps, steps)
+
 
 @torch.no_grad()
 def compare(reference: FastSmolLM, other: FastSmolLM, prompts, new_tokens: int = 32, stop_ids=()) -> PrecisionError:
@@ -565,17 +600,12 @@ def compare(reference: FastSmolLM, other: FastSmolLM, prompts, new_tokens: int =
         raise ValueError("prompts must be a non-empty list of prompts, each a list of token ids")
     if isinstance(new_tokens, bool) or not isinstance(new_tokens, numbers.Integral) or new_tokens < 1:
         raise ValueError(f"new_tokens must be an int >= 1, got {new_tokens!r}")
-    largest, total, count, same, steps = 0.0, 0.0, 0, 0, 0
+    pairs = []
     for i, prompt in enumerate(prompts):
         ids = _ids(f"prompts[{i}]", prompt, reference.config)
         continuation = generate(reference, ids, new_tokens, greedy=True, stop_ids=stop_ids)[len(ids) :].tolist()
-        expected, got = reference.logits_along(ids, continuation), other.logits_along(ids, continuation)
-        diff = (got - expected).abs()
-        largest = max(largest, float(diff.max()))
-        total, count = total + float(diff.sum()), count + diff.numel()
-        same += int((got.argmax(-1) == expected.argmax(-1)).sum())
-        steps += len(continuation)
-    return PrecisionError(largest, total / count, same / steps, steps)
+        pairs.append((reference.logits_along(ids, continuation), other.logits_along(ids, continuation)))
+    return PrecisionError.between(pairs)
 
 
 # --------------------------------------------------------------------------- the machine's side of the bound

@@ -3,12 +3,12 @@
 The weights are stored quantised: 4-bit integers plus a scale and an offset per block of 32 numbers
 (Q4_1), the token embedding as 8-bit (Q8_0). :func:`load_from_gguf` expands them to float32 with the
 ``gguf`` package and assigns them to a :class:`course_lib.smollm.model.SmolLM`, so everything after
-loading is ordinary float arithmetic in PyTorch.
+loading is ordinary float arithmetic in PyTorch. That takes seconds, so set-up does it once and keeps the
+result (:mod:`course_lib.smollm.cache`), which is what ``smollm.load()`` opens.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +16,11 @@ import torch
 from gguf import GGUFReader
 from gguf.quants import dequantize
 
-from course_lib.data import DataError, asset_path, require_file
+from course_lib.data import DataError, require_file
 from course_lib.smollm.model import SmolLM, SmolLMConfig
 from course_lib.smollm.tokenizer import SmolLMTokenizer
 
-__all__ = ["GGUFError", "config_from_metadata", "load", "load_from_gguf", "open_gguf", "read_metadata"]
+__all__ = ["GGUFError", "assemble", "config_from_metadata", "load_from_gguf", "open_gguf", "read_gguf", "read_metadata"]
 
 
 class GGUFError(DataError, ValueError):
@@ -117,38 +117,48 @@ def _dequantized(tensor) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 
-def load_from_gguf(path: str | Path) -> tuple[SmolLM, SmolLMTokenizer]:
-    """Build the model and its tokenizer from any SmolLM2-style GGUF file (no caching; see :func:`load`)."""
-    reader = open_gguf(path)
+def read_gguf(reader, name: str) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The metadata (with the tokenizer's arrays) and every weight as float32, under this module's parameter names."""
     meta = read_metadata(reader, arrays=("tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.ggml.token_type"))
-    config = config_from_metadata(meta)
-    tokenizer = SmolLMTokenizer.from_metadata(meta)
-    model = SmolLM(config)
-    expected = {name: tuple(p.shape) for name, p in model.named_parameters()}
     state = {}
     for tensor in reader.tensors:
-        name = _parameter_name(tensor.name)
         try:
             weight = _dequantized(tensor)
         except Exception as err:
+            raise GGUFError(f"tensor {tensor.name} in {name} cannot be read ({err}); is the file cut short?") from None
+        state[_parameter_name(tensor.name)] = weight
+    return meta, state
+
+
+def assemble(meta: dict, state: dict[str, torch.Tensor], name: str) -> tuple[SmolLM, SmolLMTokenizer]:
+    """The model (with the tensors of ``state``, not copies) and the tokenizer that ``meta`` describes.
+
+    ``name`` is the file they came from, for the messages. Used for the GGUF file and for its float32 cache.
+    """
+    config = config_from_metadata(meta)
+    tokenizer = SmolLMTokenizer.from_metadata(meta)
+    model = SmolLM(config)
+    expected = {param: tuple(p.shape) for param, p in model.named_parameters()}
+    for param, weight in state.items():
+        if param not in expected or tuple(weight.shape) != expected[param]:
             raise GGUFError(
-                f"tensor {tensor.name} in {Path(path).name} cannot be read ({err}); is the file cut short?"
-            ) from None
-        if name not in expected or tuple(weight.shape) != expected[name]:
-            raise GGUFError(
-                f"tensor {tensor.name} has shape {tuple(weight.shape)}, expected {expected.get(name)} "
-                f"for the configuration the file's metadata describes"
+                f"{name} has a tensor {param} of shape {tuple(weight.shape)}, expected {expected.get(param)} "
+                f"for the configuration its metadata describes"
             )
-        state[name] = weight
     missing = sorted(set(expected) - set(state))
     if missing:
-        raise GGUFError(f"{Path(path).name} lacks {len(missing)} weight tensors, e.g. {missing[0]}")
+        raise GGUFError(f"{name} lacks {len(missing)} weight tensors, e.g. {missing[0]}")
     model.load_state_dict(state, assign=True)  # the meta placeholders become the real tensors, no copy
     model.requires_grad_(False)
     return model.eval(), tokenizer
 
 
-@functools.cache
-def load() -> tuple[SmolLM, SmolLMTokenizer]:
-    """SmolLM2-135M-Instruct and its tokenizer, from the course's verified GGUF file (loaded once per process)."""
-    return load_from_gguf(asset_path("smollm2_gguf"))
+def load_from_gguf(path: str | Path) -> tuple[SmolLM, SmolLMTokenizer]:
+    """Build the model and its tokenizer from any SmolLM2-style GGUF file, dequantising it (seconds).
+
+    The course loads its own copy with :func:`course_lib.smollm.load`, from the float32 cache that set-up
+    makes of this function's result (:mod:`course_lib.smollm.cache`).
+    """
+    reader = open_gguf(path)
+    meta, state = read_gguf(reader, Path(path).name)
+    return assemble(meta, state, Path(path).name)

@@ -277,7 +277,10 @@ class SmolLM(nn.Module):
         if not isinstance(config, SmolLMConfig):
             raise TypeError(f"config must be a SmolLMConfig, got {type(config).__name__}")
         self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd, device="meta")
+        # A placeholder of the right shape, like every layer's (load() assigns the weights). Given as _weight, it
+        # skips nn.Embedding's random initialisation, which on the meta device imports torch._dynamo (2 s).
+        placeholder = torch.empty(config.vocab_size, config.n_embd, device="meta")
+        self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd, _weight=placeholder)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.norm_f = RMSNorm(config)
 

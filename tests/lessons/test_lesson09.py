@@ -8,7 +8,7 @@ import torch
 from course_lib import smollm
 from course_lib.lessons import lesson09
 from course_lib.smollm import FastSmolLM, SmolLMConfig
-from course_lib.smollm.fast import PrecisionError
+from course_lib.smollm.fast import PrecisionError, compare
 
 TINY = SmolLMConfig(vocab_size=32, block_size=40, n_layer=2, n_head=4, n_kv_head=2, n_embd=16, n_hidden=32)
 PROMPT = [1, 5, 7, 3]
@@ -75,6 +75,23 @@ def test_a_given_float32_model_is_the_reference(one_torch_thread):
     float32 = FastSmolLM.from_model(tiny_model(), "float32")
     runs = lesson09.measure_precisions(tiny_model(), LetterTokenizer(), PROMPT, new_tokens=6, float32=float32)
     assert runs["float32"].reply_ids == tiny_runs()["float32"].reply_ids
+
+
+def test_the_errors_are_compares_and_float32_is_scored_once(one_torch_thread, monkeypatch):
+    float32 = FastSmolLM.from_model(tiny_model(), "float32")
+    calls = []
+    original = FastSmolLM.logits_along
+
+    def counted(self, prompt, continuation):
+        calls.append(self.precision)
+        return original(self, prompt, continuation)
+
+    monkeypatch.setattr(FastSmolLM, "logits_along", counted)
+    runs = lesson09.measure_precisions(tiny_model(), LetterTokenizer(), PROMPT, new_tokens=6, float32=float32)
+    assert sorted(calls) == ["float16", "float32", "int8"]  # float32's scores serve both lower precisions
+    for precision in ("float16", "int8"):
+        other = FastSmolLM.from_model(tiny_model(), precision)
+        assert runs[precision].error == compare(float32, other, [PROMPT], new_tokens=6)
 
 
 def test_measure_precisions_refuses_models_it_cannot_compare():

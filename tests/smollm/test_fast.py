@@ -166,6 +166,20 @@ def test_the_rotation_is_orthogonal_and_applied_without_forming_it():
         torch.testing.assert_close(rotation(x), (x.double() @ matrix).float(), atol=1e-5, rtol=0)
 
 
+def test_rotating_a_whole_matrix_gives_each_rows_rotation_bit_for_bit():
+    """rotate_rows (one pass in, two big products, one pass out) computes what rotating the rows in float64 did."""
+    generator = torch.Generator().manual_seed(0)
+    for n in (64, 576, 1536):
+        rotation = _Rotation(n, seed=0)
+        gain = torch.rand(n, generator=generator) + 0.5
+        for weight in (torch.randn(5000, n, generator=generator), torch.randn(n, 300, generator=generator).t()):
+            chunks = [weight[i : i + 4096].double() for i in range(0, weight.shape[0], 4096)]
+            expected = torch.cat([rotation(chunk * gain.double()).float() for chunk in chunks])
+            assert torch.equal(rotation.rotate_rows(weight, gain), expected)
+            plain = torch.cat([rotation(chunk).float() for chunk in chunks])
+            assert torch.equal(rotation.rotate_rows(weight), plain)
+
+
 def test_the_rotated_model_computes_the_same_function(model, fast, prompts):
     """In float32 the rotation changes nothing but rounding: it only helps where numbers are rounded (int8)."""
     with torch.no_grad():

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import math
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -116,6 +118,17 @@ def test_the_file_describes_smollm2_135m(model):
     assert counts == sizes.count_parameters(model.config)
     assert counts["total"] == 134_515_008
     assert next(model.parameters()).dtype == torch.float32
+
+
+def test_building_the_model_imports_no_compiler():
+    """The model is built on the meta device for load() to fill; nn.Embedding's random initialisation there
+    imported torch._dynamo, seconds of every load, for numbers that are thrown away."""
+    code = (
+        "import sys; from course_lib.smollm.model import SmolLM, SmolLMConfig; SmolLM(SmolLMConfig()); "
+        "print('torch._dynamo' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
