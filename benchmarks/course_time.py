@@ -7,8 +7,10 @@
 This is what a learner who opens each lesson and chooses Run All waits for. Each lesson gets a fresh
 kernel, as it does in JupyterLab; "start" is the kernel's start-up until it answers, "cells" the time from
 the first cell to the last, and the slowest cells of each lesson are listed so the time can be traced to
-what the lesson does. Nothing is saved: the lessons are left as they are. The learner's kept work is
-switched off (``COURSE_WORK_DIR=off``) so that every run times the course's own pieces.
+what the lesson does. "kernel CPU" is the CPU time the kernel itself spent (little changed by other
+programs on the machine) and "peak memory" its largest resident size. Nothing is saved: the lessons are
+left as they are. The learner's kept work is switched off (``COURSE_WORK_DIR=off``) so that every run
+times the course's own pieces.
 
 ``--cpu avx2`` sets ``ATEN_CPU_CAPABILITY=avx2``: PyTorch then uses the kernels it would pick on a CPU
 without AVX-512, which is the course's slowest common case (numpy still uses what it finds). The goal
@@ -19,6 +21,7 @@ doing, so the load average is printed before and after.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -57,11 +60,22 @@ def run_lesson(path: Path, timeout: int) -> dict:
                 first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
                 cell_seconds.append((index, time.perf_counter() - before, first_line[:60]))
         finished = time.perf_counter()
+        # The kernel's own account: CPU seconds (hardly changed by other programs) and its peak resident size.
+        probe = nbformat.v4.new_code_cell(
+            "import json, resource\n"
+            "_usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+            "print(json.dumps([_usage.ru_utime + _usage.ru_stime, _usage.ru_maxrss / 1024]))"
+        )
+        nb.cells.append(probe)  # the client writes each cell back into the notebook (which is not saved)
+        client.execute_cell(probe, len(nb.cells) - 1)
+        cpu_seconds, peak_mb = json.loads(probe.outputs[0]["text"])
     return {
         "lesson": path.stem,
         "start": started - start,
         "cells": finished - started,
         "total": finished - start,
+        "cpu": cpu_seconds,
+        "peak_mb": peak_mb,
         "slowest": sorted(cell_seconds, key=lambda row: -row[1]),
     }
 
@@ -87,17 +101,25 @@ def main(argv: list[str] | None = None) -> int:
     for path in paths:
         row = run_lesson(path, args.timeout)
         rows.append(row)
-        print(f"  {row['lesson']:<26} start {row['start']:5.1f} s  cells {row['cells']:6.1f} s", flush=True)
+        print(
+            f"  {row['lesson']:<26} start {row['start']:5.1f} s  cells {row['cells']:6.1f} s"
+            f"  kernel CPU {row['cpu']:5.1f} s  peak {row['peak_mb']:5.0f} MB",
+            flush=True,
+        )
         for index, seconds, first_line in row["slowest"][: args.slowest]:
             print(f"      cell {index:>3} {seconds:6.2f} s  {first_line}")
     starts = sum(row["start"] for row in rows)
     cells = sum(row["cells"] for row in rows)
     print()
-    print("| lesson | kernel start (s) | cells (s) | total (s) |")
-    print("|---|---:|---:|---:|")
+    cpu = sum(row["cpu"] for row in rows)
+    print("| lesson | kernel start (s) | cells (s) | total (s) | kernel CPU (s) | peak memory (MB) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row['lesson']} | {row['start']:.1f} | {row['cells']:.1f} | {row['total']:.1f} |")
-    print(f"| **all {len(rows)}** | {starts:.1f} | {cells:.1f} | **{starts + cells:.1f}** |")
+        print(
+            f"| {row['lesson']} | {row['start']:.1f} | {row['cells']:.1f} | {row['total']:.1f} | {row['cpu']:.1f} "
+            f"| {row['peak_mb']:.0f} |"
+        )
+    print(f"| **all {len(rows)}** | {starts:.1f} | {cells:.1f} | **{starts + cells:.1f}** | {cpu:.1f} | |")
     print(f"load after: {load_average()}")
     print(f"whole course: {starts + cells:.1f} s ({args.cpu} kernels; goal 180 s)")
     return 0
