@@ -35,21 +35,6 @@ BOUNDS = {
 
 
 @pytest.fixture(scope="module")
-def loaded():
-    return smollm.load()
-
-
-@pytest.fixture(scope="module")
-def model(loaded):
-    return loaded[0]
-
-
-@pytest.fixture(scope="module")
-def tok(loaded):
-    return loaded[1]
-
-
-@pytest.fixture(scope="module")
 def fast(model):
     """One fast model per precision, built once for the module."""
     return {precision: FastSmolLM.from_model(model, precision) for precision in PRECISIONS}

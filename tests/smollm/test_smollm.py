@@ -25,21 +25,6 @@ from course_lib.smollm.tokenizer import ChatTemplate, byte_symbols, pretokenize
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-@pytest.fixture(scope="module")
-def loaded():
-    return smollm.load()
-
-
-@pytest.fixture(scope="module")
-def model(loaded):
-    return loaded[0]
-
-
-@pytest.fixture(scope="module")
-def tok(loaded):
-    return loaded[1]
-
-
 # --------------------------------------------------------------------------- the new pieces
 
 
